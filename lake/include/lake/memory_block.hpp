@@ -1,0 +1,87 @@
+// lake/memory_block.hpp — the one page-aligned buffer a Lake owns.
+#pragma once
+
+#include <cstddef>
+#include <new>
+
+#if __has_include(<sys/mman.h>) && __has_include(<unistd.h>)
+#include <sys/mman.h>
+#include <unistd.h>
+#define LAKE_HAVE_MMAP 1
+#else
+#define LAKE_HAVE_MMAP 0
+#endif
+
+namespace lake {
+
+struct LakeOptions {
+    // Back the buffer with huge pages: MAP_HUGETLB if the system has reserved some, otherwise a
+    // transparent-huge-page hint. Falls back to normal pages silently; see MemoryBlock::huge().
+    bool huge_pages = false;
+    // Touch every page at construction, so the first requests do not pay the page faults.
+    bool prefault = false;
+};
+
+namespace detail {
+
+// Allocates once (mmap where available, aligned operator new elsewhere) and frees in the
+// destructor. The mapping is rounded up to whole pages; `size()` is what was asked for.
+class MemoryBlock {
+public:
+    static constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
+    // Throws std::bad_alloc when the memory cannot be had (construction is never a hot path).
+    MemoryBlock(std::size_t size, LakeOptions opts) : size_(size) {
+#if LAKE_HAVE_MMAP
+        const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+        mapped_ = round_up(size == 0 ? 1 : size, opts.huge_pages ? kHugePage : page);
+        const int flags = MAP_PRIVATE | MAP_ANONYMOUS | (opts.prefault ? MAP_POPULATE : 0);
+        void* p = MAP_FAILED;
+        if (opts.huge_pages) {
+            p = ::mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, flags | MAP_HUGETLB, -1, 0);
+            huge_ = p != MAP_FAILED;
+        }
+        if (p == MAP_FAILED) {
+            p = ::mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, flags, -1, 0);
+            if (p == MAP_FAILED) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+            if (opts.huge_pages) huge_ = ::madvise(p, mapped_, MADV_HUGEPAGE) == 0;
+#endif
+        }
+        data_ = static_cast<std::byte*>(p);
+#else
+        mapped_ = round_up(size == 0 ? 1 : size, 4096);
+        data_ = static_cast<std::byte*>(::operator new(mapped_, std::align_val_t{4096}));
+        if (opts.prefault)
+            for (std::size_t i = 0; i < mapped_; i += 4096) data_[i] = std::byte{0};
+#endif
+    }
+    ~MemoryBlock() {
+#if LAKE_HAVE_MMAP
+        ::munmap(data_, mapped_);
+#else
+        ::operator delete(data_, std::align_val_t{4096});
+#endif
+    }
+    MemoryBlock(const MemoryBlock&) = delete;
+    MemoryBlock& operator=(const MemoryBlock&) = delete;
+
+    std::byte* data() const noexcept { return data_; }
+    std::size_t size() const noexcept { return size_; }
+    // True when huge pages were obtained or requested from the kernel.
+    bool huge() const noexcept { return huge_; }
+
+private:
+    static std::size_t round_up(std::size_t v, std::size_t to) {
+        if (v > SIZE_MAX - (to - 1)) throw std::bad_alloc();
+        return (v + to - 1) / to * to;
+    }
+
+    std::byte* data_ = nullptr;
+    std::size_t size_ = 0;
+    std::size_t mapped_ = 0;
+    bool huge_ = false;
+};
+
+}  // namespace detail
+}  // namespace lake
