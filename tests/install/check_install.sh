@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the lake library into a scratch prefix and builds a program outside the repository
+# against it twice: once through pkg-config, once with Lake as a meson subproject.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+meson setup "$scratch/build" "$repo" --prefix="$scratch/prefix" --libdir=lib -Dtests=false >/dev/null
+meson install -C "$scratch/build" >/dev/null
+
+cat > "$scratch/consumer.cpp" <<'CPP'
+#include <lake/lake.hpp>
+int main() {
+    lake::Lake lake(4096);
+    auto d = lake.alloc<64>();
+    if (!d || lake.used() != 64) return 1;
+    lake.reset();
+    return d.is_valid() ? 1 : 0;
+}
+CPP
+export PKG_CONFIG_PATH="$scratch/prefix/lib/pkgconfig"
+# shellcheck disable=SC2046
+c++ "$scratch/consumer.cpp" $(pkg-config --cflags --libs lake) -o "$scratch/consumer"
+"$scratch/consumer"
+echo "check_install: pkg-config consumer OK ($(pkg-config --modversion lake))"
+
+mkdir -p "$scratch/sub/subprojects"
+ln -s "$repo" "$scratch/sub/subprojects/lake"
+cp "$scratch/consumer.cpp" "$scratch/sub/"
+cat > "$scratch/sub/meson.build" <<'MESON'
+project('consumer', 'cpp', default_options : ['cpp_std=c++20'])
+lake_dep = dependency('lake', fallback : ['lake', 'lake_dep'])
+executable('consumer', 'consumer.cpp', dependencies : lake_dep)
+MESON
+env -u PKG_CONFIG_PATH meson setup "$scratch/sub/build" "$scratch/sub" --wrap-mode=forcefallback >/dev/null
+meson compile -C "$scratch/sub/build" >/dev/null
+"$scratch/sub/build/consumer"
+echo "check_install: meson subproject consumer OK"
