@@ -1,0 +1,45 @@
+// config/server_config.hpp — every setting of lake-server, with its built-in default.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace lake::config {
+
+struct ServerConfig {
+    std::string host = "0.0.0.0";
+    std::uint16_t port = 8080;
+    unsigned workers = 0;  // 0: one per online CPU
+    bool pin_workers = true;
+
+    // Connections and their memory. Each connection gets `connection_arena` bytes of its worker's
+    // lake, split in two views: `request_view` for parsing, the rest for responses.
+    std::size_t max_connections_per_worker = 4096;
+    std::size_t connection_arena = 64 * 1024;
+    std::size_t request_view = 32 * 1024;
+
+    // Request limits (answered with 414, 431, 431, 413).
+    std::size_t max_target = 8 * 1024;
+    std::size_t max_header_bytes = 16 * 1024;
+    std::size_t max_headers = 64;
+    std::size_t max_body = 1024 * 1024;
+    // Bodies (or responses) that outgrow a connection's views borrow one of these per-worker
+    // buffers, each 2 * max_body + 64 KiB of address space, touched only as far as used.
+    std::size_t large_buffers_per_worker = 8;
+
+    // io_uring provided-buffer ring per worker: count must be a power of two.
+    unsigned recv_buffers = 1024;
+    std::size_t recv_buffer_size = 4096;
+    unsigned ring_entries = 1024;
+
+    // Timeouts, in seconds.
+    unsigned header_timeout_s = 10;     // a request's headers and body must arrive within this
+    unsigned keepalive_timeout_s = 60;  // an idle keep-alive connection is closed after this
+    unsigned send_timeout_s = 30;       // a client that does not read its responses
+    unsigned linger_timeout_s = 2;      // draining input after the last response of a connection
+
+    std::string server_name = "lake";
+};
+
+}  // namespace lake::config

@@ -1,0 +1,20 @@
+// handlers/handler.hpp — the handler API: a plain function plus a context pointer.
+//
+// A handler reads the Request and fills the Response. It runs on a worker thread, must not
+// block, and may use request.arena for scratch memory (reset when the next request starts).
+// It may throw: the connection answers 500 then. Plugins export handlers with the same shape.
+#pragma once
+
+#include "../server/http/request.hpp"
+#include "../server/http/response.hpp"
+
+namespace lake::handlers {
+
+using HandlerFn = void (*)(const http::Request& request, http::Response& response, void* context);
+
+struct Handler {
+    HandlerFn fn = nullptr;
+    void* context = nullptr;
+};
+
+}  // namespace lake::handlers

@@ -1,0 +1,339 @@
+#include "connection.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "worker.hpp"
+
+namespace lake::server {
+
+namespace {
+http::ParseLimits limits_of(const config::ServerConfig& c) {
+    return {c.max_target, c.max_header_bytes, c.max_headers, c.max_body};
+}
+}  // namespace
+
+Connection::Connection(Worker& worker, lake::BasicArena& lake, std::uint32_t index,
+                       const config::ServerConfig& config)
+    : worker_(worker),
+      config_(config),
+      index_(index),
+      arena_(lake, config.connection_arena, 4096),
+      request_view_(arena_, config.request_view, 64),
+      response_view_(arena_, arena_.remaining(), 1),
+      parser_(request_view_, worker.large_buffers(), limits_of(config)) {}
+
+// ---- the request path ---------------------------------------------------------------------
+
+void Connection::open(int fd) noexcept {
+    fd_ = fd;
+    state_ = State::Open;
+    parser_.reset_connection();
+    response_view_.reset();
+    held_head_ = held_count_ = 0;
+    recv_armed_ = waiting_for_buffers_ = peer_closed_ = false;
+    pending_ = false;
+    out_data_ = nullptr;
+    out_sent_ = large_sent_ = 0;
+    large_out_ = nullptr;
+    send_in_flight_ = sending_large_ = false;
+    last_activity_ = worker_.now();
+    update_recv();
+}
+
+void Connection::on_recv(const io_uring_cqe& cqe) noexcept {
+    if ((cqe.flags & IORING_CQE_F_MORE) == 0) recv_armed_ = false;
+    const int res = cqe.res;
+    if (res > 0) {
+        const auto bid = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+        worker_.buffers().lent();
+        last_activity_ = worker_.now();
+        if (state_ != State::Open || held_count_ == kMaxHeld) {
+            // Draining or lingering: input after our last response is read and dropped. A full
+            // queue cannot happen while the recv is paused at kMaxHeld - 4; if the kernel still
+            // overran it, the peer is flooding us and is cut off.
+            worker_.buffers().recycle(bid);
+            if (state_ == State::Open) abort();
+        } else {
+            held_[(held_head_ + held_count_++) % kMaxHeld] =
+                Held{bid, static_cast<std::uint32_t>(res), 0};
+        }
+    } else if (res == 0) {
+        peer_closed_ = true;
+    } else if (res == -ENOBUFS) {
+        ++worker_.counters().enobufs;
+        worker_.wait_for_buffers(*this);
+        waiting_for_buffers_ = true;
+    } else if (state_ != State::Closing) {
+        abort();  // ECONNRESET and the like
+    }
+
+    switch (state_) {
+        case State::Open: pump(); break;
+        case State::Lingering:
+            if (peer_closed_) abort();
+            else update_recv();
+            break;
+        default: break;
+    }
+    release_if_idle();
+}
+
+// Parses what was received, one request at a time, answering each before the next.
+void Connection::pump() noexcept {
+    while (state_ == State::Open) {
+        if (pending_) {
+            if (!write_pending()) break;  // no room: resume when the send completes
+            pending_ = false;
+            if (!pending_context_.keep_alive) {
+                begin_drain();
+                break;
+            }
+            parser_.start();
+            continue;
+        }
+        if (held_count_ == 0) break;
+        Held& h = held_[held_head_];
+        if (!parser_.in_progress()) request_started_ = worker_.now();
+        const char* data = worker_.buffers().buffer(h.bid) + h.used;
+        const http::ParseStep step = parser_.feed(data, h.len - h.used);
+        h.used += static_cast<std::uint32_t>(step.consumed);
+        if (h.used == h.len) {
+            worker_.buffers().recycle(h.bid);
+            held_head_ = static_cast<std::uint8_t>((held_head_ + 1) % kMaxHeld);
+            --held_count_;
+        }
+        if (step.event == http::ParseEvent::Error) {
+            prepare_error(parser_.error_status(), parser_.error_reason());
+        } else {
+            if (parser_.wants_continue()) write_continue();
+            if (step.event == http::ParseEvent::Complete) prepare_response();
+        }
+    }
+    if (state_ == State::Open && peer_closed_ && held_count_ == 0 && !pending_) {
+        // The client sent all it will send: answer what we have, then close.
+        if (parser_.in_progress()) prepare_error(400, "connection closed mid-request");
+        if (!pending_) begin_drain();
+        else pump();
+        return;
+    }
+    flush();
+    update_recv();
+}
+
+// Runs the handler for the complete request and queues its response.
+void Connection::prepare_response() noexcept {
+    http::Request& req = parser_.request();
+    pending_response_ = http::Response{};
+    worker_.router().dispatch(req, pending_response_);
+    if (pending_response_.status < 100 || pending_response_.status > 599) {
+        pending_response_ = http::Response{};
+        pending_response_.status = 500;
+    }
+    pending_context_ = http::ResponseContext{
+        worker_.date_line(), worker_.server_line(), req.method == http::Method::Head,
+        req.keep_alive && !pending_response_.close && !parser_.must_close(),
+        req.version_minor == 0};
+    pending_ = true;
+    ++worker_.counters().requests;
+}
+
+void Connection::prepare_error(int status, const char* reason) noexcept {
+    (void)reason;
+    pending_response_ = http::Response{};
+    pending_response_.status = status;
+    pending_response_.content_type = "text/plain; charset=utf-8";
+    pending_response_.body = http::reason_phrase(status);
+    pending_context_ = http::ResponseContext{worker_.date_line(), worker_.server_line(), false,
+                                             false, false};
+    pending_ = true;
+    drop_held();  // framing is lost: nothing after this point can be trusted
+}
+
+// Serializes the pending response into the response view, or into a large buffer when it is
+// bigger than the whole view. false when it must wait for the queued output to be sent.
+bool Connection::write_pending() noexcept {
+    http::Response& r = pending_response_;
+    const std::size_t size = http::response_size(r, pending_context_);
+    if (size <= response_view_.remaining()) {
+        std::span<std::byte> bytes = http::write_response(response_view_, r, pending_context_);
+        if (out_data_ == nullptr) out_data_ = bytes.data();
+        worker_.large_buffers().release(parser_.take_large());
+        return true;
+    }
+    if (response_view_.used() != 0 || large_out_ != nullptr) return false;
+
+    lake::LakeView* body_buffer = parser_.take_large();
+    lake::LakeView* target = body_buffer != nullptr && body_buffer->remaining() >= size
+                                 ? body_buffer
+                                 : worker_.large_buffers().acquire();
+    std::span<std::byte> bytes;
+    if (target != nullptr) bytes = http::write_response(*target, r, pending_context_);
+    if (target != body_buffer) worker_.large_buffers().release(body_buffer);
+    if (bytes.empty()) {  // no large buffer free, or the response exceeds even that
+        worker_.large_buffers().release(target);
+        r = http::Response{};
+        r.status = 503;
+        pending_context_.keep_alive = false;
+        std::span<std::byte> small = http::write_response(response_view_, r, pending_context_);
+        out_data_ = small.data();
+        return true;
+    }
+    large_out_ = target;
+    large_response_ = bytes;
+    large_sent_ = 0;
+    return true;
+}
+
+void Connection::write_continue() noexcept {
+    parser_.continue_answered();
+    lake::DropletDyn d = response_view_.alloc_dyn(http::kContinueLine.size());
+    if (!d) return;  // no room: the client sends its body after its own timeout anyway
+    std::memcpy(d.data(), http::kContinueLine.data(), http::kContinueLine.size());
+    if (out_data_ == nullptr) out_data_ = d.data();
+    d.leak();
+}
+
+// Starts a send of what is queued, if nothing is in flight: the large response first.
+void Connection::flush() noexcept {
+    if (send_in_flight_ || fd_ < 0) return;
+    if (large_out_ != nullptr) {
+        sending_large_ = true;
+        send_in_flight_ = true;
+        worker_.send(*this, large_response_.data() + large_sent_,
+                     large_response_.size() - large_sent_);
+        return;
+    }
+    const std::size_t queued = response_view_.used();
+    if (out_data_ != nullptr && out_sent_ < queued) {
+        sending_large_ = false;
+        send_in_flight_ = true;
+        worker_.send(*this, out_data_ + out_sent_, queued - out_sent_);
+        return;
+    }
+    if (state_ == State::Draining) {
+        // Everything is sent: half-close, then read until the peer closes (or linger times out)
+        // so that unread input does not turn our last response into a reset.
+        ::shutdown(fd_, SHUT_WR);
+        state_ = State::Lingering;
+        linger_deadline_ = worker_.now() + config_.linger_timeout_s;
+        if (peer_closed_) abort();
+        else update_recv();
+    }
+}
+
+void Connection::on_send(const io_uring_cqe& cqe) noexcept {
+    send_in_flight_ = false;
+    if (cqe.res < 0) {
+        if (state_ != State::Closing) abort();  // EPIPE, ECONNRESET, ECANCELED
+        release_if_idle();
+        return;
+    }
+    last_activity_ = worker_.now();
+    const auto sent = static_cast<std::size_t>(cqe.res);
+    if (sending_large_) {
+        large_sent_ += sent;
+        if (large_sent_ == large_response_.size()) {
+            worker_.large_buffers().release(large_out_);
+            large_out_ = nullptr;
+        }
+    } else {
+        out_sent_ += sent;
+        if (out_sent_ == response_view_.used()) {  // all sent: the responses' bytes go back
+            response_view_.reset();
+            out_data_ = nullptr;
+            out_sent_ = 0;
+        }
+    }
+    if (state_ == State::Open) pump();
+    else if (state_ == State::Draining) flush();
+    release_if_idle();
+}
+
+void Connection::begin_drain() noexcept {
+    state_ = State::Draining;
+    drop_held();
+    flush();
+}
+
+// ---- receiving: arm, pause for back-pressure, resume ----------------------------------------
+
+void Connection::update_recv() noexcept {
+    if (recv_armed_ || waiting_for_buffers_ || peer_closed_ || fd_ < 0) return;
+    const bool want = (state_ == State::Open && held_count_ < kMaxHeld - kHeldResumeBelow) ||
+                      state_ == State::Lingering;
+    if (!want) return;
+    recv_armed_ = true;
+    worker_.arm_recv(*this);
+}
+
+void Connection::on_buffers_available() noexcept {
+    if (!waiting_for_buffers_) return;
+    waiting_for_buffers_ = false;
+    update_recv();
+}
+
+void Connection::drop_held() noexcept {
+    while (held_count_ != 0) {
+        worker_.buffers().recycle(held_[held_head_].bid);
+        held_head_ = static_cast<std::uint8_t>((held_head_ + 1) % kMaxHeld);
+        --held_count_;
+    }
+}
+
+// ---- timers and closing ---------------------------------------------------------------------
+
+void Connection::on_tick(std::uint32_t now) noexcept {
+    switch (state_) {
+        case State::Open:
+            if (send_in_flight_) {
+                if (now - last_activity_ >= config_.send_timeout_s) abort();
+            } else if (parser_.in_progress() && !pending_) {
+                if (now - request_started_ >= config_.header_timeout_s) {
+                    prepare_error(408, "request not received in time");
+                    pump();
+                }
+            } else if (held_count_ == 0 && !pending_ && response_view_.used() == 0 &&
+                       now - last_activity_ >= config_.keepalive_timeout_s) {
+                abort();  // idle keep-alive connection
+            }
+            break;
+        case State::Draining:
+            if (now - last_activity_ >= config_.send_timeout_s) abort();
+            break;
+        case State::Lingering:
+            if (now >= linger_deadline_) abort();
+            break;
+        default: break;
+    }
+    release_if_idle();
+}
+
+void Connection::abort() noexcept {
+    if (state_ == State::Free || state_ == State::Closing) return;
+    state_ = State::Closing;
+    drop_held();
+    // shutdown() ends the multishot recv (EOF) and any send; the cancel is a second guarantee.
+    ::shutdown(fd_, SHUT_RDWR);
+    if (recv_armed_) worker_.cancel_recv(*this);
+    pending_ = false;
+}
+
+// Frees the slot once the connection is closing and no operation can still complete on it.
+void Connection::release_if_idle() noexcept {
+    if (state_ != State::Closing || recv_armed_ || send_in_flight_) return;
+    ::close(fd_);
+    fd_ = -1;
+    worker_.large_buffers().release(large_out_);
+    large_out_ = nullptr;
+    worker_.large_buffers().release(parser_.take_large());
+    response_view_.reset();
+    request_view_.reset();
+    waiting_for_buffers_ = false;
+    state_ = State::Free;
+    worker_.release(*this);
+}
+
+}  // namespace lake::server

@@ -1,0 +1,118 @@
+// server/connection.hpp — one client connection: the request path as a small state machine.
+//
+//   recv (multishot, provided buffers) → parse (llhttp, tokens copied into the request view)
+//   → handle (router) → respond (serialized into the response view) → send (one in flight,
+//   short sends resumed) → reset (the response view once its bytes are sent, the request view
+//   when the next request starts).
+//
+// Pipelined requests that arrive in one read are all answered, in order, in one send. When the
+// response view is full the connection stops parsing until the send completes.
+#pragma once
+
+#include <liburing.h>
+
+#include <cstdint>
+#include <span>
+
+#include <lake/lake.hpp>
+
+#include "../config/server_config.hpp"
+#include "http/request_parser.hpp"
+#include "http/response.hpp"
+#include "http/response_writer.hpp"
+
+namespace lake::server {
+
+class Worker;
+
+class Connection {
+public:
+    enum class State : std::uint8_t {
+        Free,       // slot unused
+        Open,       // reading and answering requests
+        Draining,   // the last response is written; sending it, input is discarded
+        Lingering,  // all sent and write side shut; reading until EOF so the peer sees our reply
+        Closing,    // shut down; waiting for in-flight operations before the slot is freed
+    };
+
+    Connection(Worker& worker, lake::BasicArena& lake, std::uint32_t index,
+               const config::ServerConfig& config);
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    void open(int fd) noexcept;
+    void on_recv(const io_uring_cqe& cqe) noexcept;
+    void on_send(const io_uring_cqe& cqe) noexcept;
+    void on_tick(std::uint32_t now) noexcept;
+    // The buffer ring has buffers again: re-arm a recv that stopped with ENOBUFS.
+    void on_buffers_available() noexcept;
+    // Closes at once (server stopping, reset by peer, timeouts).
+    void abort() noexcept;
+
+    State state() const noexcept { return state_; }
+    std::uint32_t index() const noexcept { return index_; }
+    int fd() const noexcept { return fd_; }
+    bool waiting_for_buffers() const noexcept { return waiting_for_buffers_; }
+
+private:
+    struct Held {  // a provided buffer not yet fully parsed
+        std::uint16_t bid;
+        std::uint32_t len;
+        std::uint32_t used;
+    };
+    static constexpr unsigned kMaxHeld = 16;
+    static constexpr unsigned kHeldResumeBelow = 4;  // stop reading at kMaxHeld - 4, resume below
+
+    void pump() noexcept;
+    void prepare_response() noexcept;
+    void prepare_error(int status, const char* reason) noexcept;
+    bool write_pending() noexcept;
+    void write_continue() noexcept;
+    void flush() noexcept;
+    void begin_drain() noexcept;
+    void update_recv() noexcept;
+    void drop_held() noexcept;
+    void release_if_idle() noexcept;
+
+    Worker& worker_;
+    const config::ServerConfig& config_;
+    std::uint32_t index_;
+    State state_ = State::Free;
+    int fd_ = -1;
+
+    // Memory: the connection's arena, carved from the worker's lake at start-up, split in two.
+    lake::LakeView arena_;
+    lake::LakeView request_view_;
+    lake::LakeView response_view_;
+    http::RequestParser parser_;
+
+    // Input.
+    Held held_[kMaxHeld] = {};
+    std::uint8_t held_head_ = 0;
+    std::uint8_t held_count_ = 0;
+    bool recv_armed_ = false;
+    bool waiting_for_buffers_ = false;
+    bool peer_closed_ = false;
+
+    // The response waiting to be serialized (when the response view had no room for it).
+    bool pending_ = false;
+    http::Response pending_response_;
+    http::ResponseContext pending_context_;
+
+    // Output: response_view_ bytes [0, used) are queued; [0, sent_) are sent; a response too big
+    // for the view lives in a large buffer and goes out first.
+    std::byte* out_data_ = nullptr;
+    std::size_t out_sent_ = 0;
+    lake::LakeView* large_out_ = nullptr;
+    std::span<std::byte> large_response_;
+    std::size_t large_sent_ = 0;
+    bool send_in_flight_ = false;
+    bool sending_large_ = false;
+
+    // Timers, in worker ticks (seconds).
+    std::uint32_t last_activity_ = 0;
+    std::uint32_t request_started_ = 0;
+    std::uint32_t linger_deadline_ = 0;
+};
+
+}  // namespace lake::server

@@ -1,0 +1,41 @@
+// server/http/request.hpp — a parsed request: views into the connection's request arena.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include <lake/lake.hpp>
+
+namespace lake::http {
+
+struct Header {
+    std::string_view name;
+    std::string_view value;
+};
+
+enum class Method : std::uint8_t { Get, Head, Post, Put, Delete, Options, Patch, Trace, Other };
+
+// Case-insensitive ASCII comparison, for header names and tokens.
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
+// Every view points into the connection's request view (or its large buffer) and is valid only
+// while the handler runs: the arena is reset when the next request starts.
+struct Request {
+    Method method = Method::Get;
+    std::string_view method_name;
+    std::string_view target;  // as sent
+    std::string_view path;    // origin-form path (absolute-form targets are reduced to it)
+    std::string_view query;   // after '?', without it
+    std::uint8_t version_minor = 1;
+    std::span<const Header> headers;
+    std::string_view body;
+    bool keep_alive = true;
+    // Scratch memory for the handler, reset with the request (e.g. to build a response body).
+    lake::BasicArena* arena = nullptr;
+
+    // The first header with this name (case-insensitive), or an empty view.
+    std::string_view header(std::string_view name) const noexcept;
+};
+
+}  // namespace lake::http

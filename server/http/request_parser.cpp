@@ -1,0 +1,311 @@
+#include "request_parser.hpp"
+
+#include <cstring>
+
+namespace lake::http {
+
+namespace {
+
+RequestParser& self(llhttp_t* p) { return *static_cast<RequestParser*>(p->data); }
+
+bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+bool starts_with_icase(std::string_view s, std::string_view prefix) {
+    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+// uri-host [ ":" port ]: reg-name / IPv4 / IP-literal characters only (RFC 3986).
+bool valid_host(std::string_view h) {
+    for (char c : h) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        std::strchr("-._~%!$&'()*+,;=:[]", c) != nullptr;
+        if (!ok || c == '\0') return false;
+    }
+    return true;
+}
+
+Method method_of(std::uint8_t m) {
+    switch (m) {
+        case HTTP_GET: return Method::Get;
+        case HTTP_HEAD: return Method::Head;
+        case HTTP_POST: return Method::Post;
+        case HTTP_PUT: return Method::Put;
+        case HTTP_DELETE: return Method::Delete;
+        case HTTP_OPTIONS: return Method::Options;
+        case HTTP_PATCH: return Method::Patch;
+        case HTTP_TRACE: return Method::Trace;
+        default: return Method::Other;
+    }
+}
+
+}  // namespace
+
+const llhttp_settings_t RequestParser::kSettings = [] {
+    llhttp_settings_t s;
+    llhttp_settings_init(&s);
+    s.on_message_begin = &RequestParser::on_message_begin;
+    s.on_url = &RequestParser::on_url;
+    s.on_url_complete = &RequestParser::on_url_complete;
+    s.on_header_field = &RequestParser::on_header_field;
+    s.on_header_field_complete = &RequestParser::on_header_field_complete;
+    s.on_header_value = &RequestParser::on_header_value;
+    s.on_header_value_complete = &RequestParser::on_header_value_complete;
+    s.on_headers_complete = &RequestParser::on_headers_complete;
+    s.on_body = &RequestParser::on_body;
+    s.on_message_complete = &RequestParser::on_message_complete;
+    return s;
+}();
+
+RequestParser::RequestParser(lake::LakeView& view, server::LargeBufferPool& large,
+                             const ParseLimits& limits)
+    : view_(view), pool_(large), limits_(limits) {
+    reset_connection();
+}
+
+void RequestParser::reset_connection() noexcept {
+    llhttp_init(&parser_, HTTP_REQUEST, &kSettings);
+    parser_.data = this;
+    // Every lenient flag stays off (llhttp_init leaves them off); strict mode is a build flag.
+    chunk_follows_fold_prefix_ = false;
+    start();
+}
+
+void RequestParser::start() noexcept {
+    pool_.release(large_);
+    large_ = nullptr;
+    view_.reset();
+    request_ = Request{};
+    request_.arena = &view_;
+    header_slots_ = view_.alloc_slice<Header>(limits_.max_headers);
+    header_count_ = header_bytes_ = 0;
+    url_ = field_ = value_ = body_ = Token{};
+    error_status_ = 0;
+    error_reason_ = "";
+    host_count_ = 0;
+    te_present_ = te_unknown_coding_ = te_last_is_chunked_ = false;
+    begun_ = complete_ = wants_continue_ = upgrade_ = false;
+}
+
+ParseStep RequestParser::feed(const char* data, std::size_t len) noexcept {
+    chunk_start_ = data;
+    const llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+    std::size_t consumed = len;
+    ParseEvent event = ParseEvent::NeedMore;
+    if (err == HPE_PAUSED) {
+        consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
+        llhttp_resume(&parser_);
+        event = ParseEvent::Complete;
+    } else if (err != HPE_OK) {
+        if (error_status_ == 0) {
+            error_reason_ = llhttp_get_error_reason(&parser_);
+            error_status_ = err == HPE_INVALID_VERSION ? 505 : 400;
+        }
+        return {len, ParseEvent::Error};
+    }
+    // Remember whether this chunk ended in "\n" + blanks: the next one may continue a fold.
+    const char* p = data + consumed;
+    while (p > data && is_blank(p[-1])) --p;
+    if (p > data) chunk_follows_fold_prefix_ = p[-1] == '\n';
+    return {consumed, event};
+}
+
+int RequestParser::fail(int status, const char* reason) noexcept {
+    error_status_ = status;
+    error_reason_ = reason;
+    return -1;
+}
+
+// Appends to a token; tokens grow in place because nothing else is allocated in the request
+// view while one is being received.
+bool RequestParser::append(Token& t, const char* at, std::size_t n) noexcept {
+    auto* p = static_cast<char*>(view_.allocate(n, 1));
+    if (p == nullptr) return false;
+    if (t.data == nullptr || p != t.data + t.len) {  // first piece, or not contiguous: move
+        if (t.len != 0) {
+            auto* moved = static_cast<char*>(view_.allocate(t.len + n, 1));
+            if (moved == nullptr) return false;
+            std::memmove(moved, t.data, t.len);
+            p = moved + t.len;
+            t.data = moved;
+        } else {
+            t.data = p;
+        }
+    }
+    std::memcpy(p, at, n);
+    t.len += n;
+    return true;
+}
+
+// Bodies go to the request view while they fit, and to a large buffer beyond that.
+bool RequestParser::append_body(const char* at, std::size_t n) noexcept {
+    if (large_ == nullptr) {
+        if (append(body_, at, n)) return true;
+        large_ = pool_.acquire();
+        if (large_ == nullptr) return false;
+        auto* moved = static_cast<char*>(large_->allocate(body_.len, 1));
+        if (moved == nullptr) return false;
+        if (body_.len) std::memcpy(moved, body_.data, body_.len);
+        body_.data = moved;
+    }
+    auto* p = static_cast<char*>(large_->allocate(n, 1));
+    if (p == nullptr) return false;
+    if (body_.data == nullptr) body_.data = p;
+    std::memcpy(p, at, n);
+    body_.len += n;
+    return true;
+}
+
+bool RequestParser::preceded_by_line_fold(const char* at) const noexcept {
+    const char* p = at;
+    while (p > chunk_start_ && is_blank(p[-1])) --p;
+    if (p == chunk_start_) return chunk_follows_fold_prefix_;
+    return p[-1] == '\n';
+}
+
+int RequestParser::on_message_begin(llhttp_t* p) {
+    self(p).begun_ = true;
+    return 0;
+}
+
+int RequestParser::on_url(llhttp_t* p, const char* at, std::size_t n) {
+    RequestParser& r = self(p);
+    if (r.url_.len + n > r.limits_.max_target) return r.fail(414, "request target too long");
+    if (!r.append(r.url_, at, n)) return r.fail(414, "request target too long");
+    return 0;
+}
+
+int RequestParser::on_url_complete(llhttp_t* p) { return self(p).parse_target(); }
+
+int RequestParser::parse_target() noexcept {
+    request_.method = method_of(parser_.method);
+    request_.method_name = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
+    std::string_view t(url_.data, url_.len);
+    request_.target = t;
+    if (parser_.method == HTTP_CONNECT) {  // authority-form; answered 501 by the router
+        request_.path = {};
+        return 0;
+    }
+    if (t == "*") {
+        if (parser_.method != HTTP_OPTIONS) return fail(400, "'*' target is for OPTIONS only");
+        request_.path = t;
+        return 0;
+    }
+    if (starts_with_icase(t, "http://") || starts_with_icase(t, "https://")) {
+        t.remove_prefix(t.find("//") + 2);
+        const std::size_t slash = t.find_first_of("/?");
+        t = slash == std::string_view::npos ? std::string_view("/") : t.substr(slash);
+        if (t.front() == '?') return fail(400, "absolute-form target without a path");
+    } else if (t.empty() || t.front() != '/') {
+        return fail(400, "request target must be origin-form or absolute-form");
+    }
+    if (t.find('#') != std::string_view::npos) return fail(400, "fragment in request target");
+    const std::size_t q = t.find('?');
+    request_.path = t.substr(0, q);
+    request_.query = q == std::string_view::npos ? std::string_view() : t.substr(q + 1);
+    return 0;
+}
+
+int RequestParser::on_header_field(llhttp_t* p, const char* at, std::size_t n) {
+    RequestParser& r = self(p);
+    r.header_bytes_ += n;
+    if (r.header_bytes_ > r.limits_.max_header_bytes)
+        return r.fail(431, "header section too large");
+    if (!r.append(r.field_, at, n)) return r.fail(431, "header section too large");
+    return 0;
+}
+
+int RequestParser::on_header_field_complete(llhttp_t* p) {
+    RequestParser& r = self(p);
+    if (r.header_count_ == r.header_slots_.size()) return r.fail(431, "too many header fields");
+    r.value_ = Token{};
+    return 0;
+}
+
+int RequestParser::on_header_value(llhttp_t* p, const char* at, std::size_t n) {
+    RequestParser& r = self(p);
+    if (n != 0 && r.preceded_by_line_fold(at))
+        return r.fail(400, "obsolete line folding in a header field");
+    r.header_bytes_ += n;
+    if (r.header_bytes_ > r.limits_.max_header_bytes)
+        return r.fail(431, "header section too large");
+    if (n != 0 && !r.append(r.value_, at, n)) return r.fail(431, "header section too large");
+    return 0;
+}
+
+int RequestParser::on_header_value_complete(llhttp_t* p) {
+    RequestParser& r = self(p);
+    Header h{std::string_view(r.field_.data, r.field_.len),
+             trim(std::string_view(r.value_.data, r.value_.len))};
+    r.header_slots_[r.header_count_++] = h;
+    r.field_ = Token{};
+    return r.check_header(h);
+}
+
+int RequestParser::check_header(const Header& h) noexcept {
+    if (iequals(h.name, "host")) {
+        if (++host_count_ > 1) return fail(400, "more than one Host header");
+        if (!valid_host(h.value)) return fail(400, "invalid Host header");
+    } else if (iequals(h.name, "transfer-encoding")) {
+        te_present_ = true;
+        std::string_view rest = h.value;
+        while (!rest.empty()) {
+            const std::size_t comma = rest.find(',');
+            const std::string_view coding = trim(rest.substr(0, comma));
+            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+            if (coding.empty()) continue;
+            te_last_is_chunked_ = iequals(coding, "chunked");
+            if (!te_last_is_chunked_) te_unknown_coding_ = true;
+        }
+    } else if (iequals(h.name, "expect")) {
+        if (!iequals(h.value, "100-continue")) return fail(417, "unsupported expectation");
+        wants_continue_ = parser_.http_minor >= 1;
+    }
+    return 0;
+}
+
+int RequestParser::on_headers_complete(llhttp_t* p) { return self(p).check_headers_complete(); }
+
+int RequestParser::check_headers_complete() noexcept {
+    if (parser_.http_major != 1) return fail(505, "HTTP version not supported");
+    request_.version_minor = parser_.http_minor;
+    request_.headers = std::span<const Header>(header_slots_.data(), header_count_);
+    if (parser_.http_minor >= 1 && host_count_ == 0) return fail(400, "HTTP/1.1 request without Host");
+    if (te_present_) {
+        if (!te_last_is_chunked_) return fail(400, "chunked is not the final transfer coding");
+        if (te_unknown_coding_) return fail(501, "unsupported transfer coding");
+    }
+    const bool has_length = (parser_.flags & F_CONTENT_LENGTH) != 0;
+    if (has_length && parser_.content_length > limits_.max_body)
+        return fail(413, "request body too large");
+    if (!has_length && !te_present_) wants_continue_ = false;  // no body is coming
+    if (has_length && parser_.content_length == 0) wants_continue_ = false;
+    if (has_length && parser_.content_length > view_.remaining()) {
+        large_ = pool_.acquire();  // known up front: receive straight into a large buffer
+        if (large_ == nullptr) return fail(503, "no large buffer free for this body");
+    }
+    return 0;
+}
+
+int RequestParser::on_body(llhttp_t* p, const char* at, std::size_t n) {
+    RequestParser& r = self(p);
+    if (r.body_.len + n > r.limits_.max_body) return r.fail(413, "request body too large");
+    if (!r.append_body(at, n)) return r.fail(503, "no large buffer free for this body");
+    return 0;
+}
+
+int RequestParser::on_message_complete(llhttp_t* p) {
+    RequestParser& r = self(p);
+    r.request_.body = std::string_view(r.body_.data, r.body_.len);
+    r.upgrade_ = p->upgrade != 0;
+    r.request_.keep_alive = llhttp_should_keep_alive(p) != 0 && !r.upgrade_;
+    r.complete_ = true;
+    return HPE_PAUSED;  // one request at a time: the connection answers it before going on
+}
+
+}  // namespace lake::http

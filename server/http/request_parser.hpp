@@ -1,0 +1,122 @@
+// server/http/request_parser.hpp — llhttp (strict mode) driven one request at a time, with the
+// limits llhttp does not enforce, the RFC 9112 checks it leaves to us, and every token copied
+// into the connection's request view so that receive buffers can go back at once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <llhttp.h>
+
+#include <lake/lake.hpp>
+
+#include "../large_buffers.hpp"
+#include "request.hpp"
+
+namespace lake::http {
+
+struct ParseLimits {
+    std::size_t max_target = 8 * 1024;
+    std::size_t max_header_bytes = 16 * 1024;
+    std::size_t max_headers = 64;
+    std::size_t max_body = 1024 * 1024;
+};
+
+enum class ParseEvent : std::uint8_t {
+    NeedMore,  // all input consumed, the request is not complete yet
+    Complete,  // a whole request is ready in request(); the rest of the input is untouched
+    Error,     // malformed or over a limit: answer error_status() and close
+};
+
+struct ParseStep {
+    std::size_t consumed;
+    ParseEvent event;
+};
+
+class RequestParser {
+public:
+    RequestParser(lake::LakeView& view, server::LargeBufferPool& large, const ParseLimits& limits);
+    RequestParser(const RequestParser&) = delete;
+    RequestParser& operator=(const RequestParser&) = delete;
+
+    // Forgets the previous request, resets the request view and readies for the next message.
+    // reset_connection() also restarts llhttp (a new connection on this slot).
+    void start() noexcept;
+    void reset_connection() noexcept;
+
+    // Parses up to `len` bytes; stops right after a complete request.
+    ParseStep feed(const char* data, std::size_t len) noexcept;
+
+    Request& request() noexcept { return request_; }
+    int error_status() const noexcept { return error_status_; }
+    const char* error_reason() const noexcept { return error_reason_; }
+    // A request has begun (at least one byte of it arrived) and is not complete.
+    bool in_progress() const noexcept { return begun_ && !complete_; }
+    // The headers said `Expect: 100-continue`, a body is coming and no answer was sent yet.
+    bool wants_continue() const noexcept { return wants_continue_ && !complete_; }
+    void continue_answered() noexcept { wants_continue_ = false; }
+    // True when the request's upgrade (or CONNECT) means the stream can't be parsed further.
+    bool must_close() const noexcept { return upgrade_; }
+    // Hands the large buffer holding this request's body (if any) to the caller, who releases it.
+    lake::LakeView* take_large() noexcept {
+        lake::LakeView* v = large_;
+        large_ = nullptr;
+        return v;
+    }
+
+private:
+    struct Token {
+        char* data = nullptr;
+        std::size_t len = 0;
+    };
+
+    static int on_message_begin(llhttp_t* p);
+    static int on_url(llhttp_t* p, const char* at, std::size_t n);
+    static int on_url_complete(llhttp_t* p);
+    static int on_header_field(llhttp_t* p, const char* at, std::size_t n);
+    static int on_header_field_complete(llhttp_t* p);
+    static int on_header_value(llhttp_t* p, const char* at, std::size_t n);
+    static int on_header_value_complete(llhttp_t* p);
+    static int on_headers_complete(llhttp_t* p);
+    static int on_body(llhttp_t* p, const char* at, std::size_t n);
+    static int on_message_complete(llhttp_t* p);
+    static const llhttp_settings_t kSettings;
+
+    int fail(int status, const char* reason) noexcept;
+    bool append(Token& t, const char* at, std::size_t n) noexcept;
+    bool append_body(const char* at, std::size_t n) noexcept;
+    bool preceded_by_line_fold(const char* at) const noexcept;
+    int parse_target() noexcept;
+    int check_header(const Header& h) noexcept;
+    int check_headers_complete() noexcept;
+
+    llhttp_t parser_;
+    lake::LakeView& view_;
+    server::LargeBufferPool& pool_;
+    lake::LakeView* large_ = nullptr;
+    ParseLimits limits_;
+
+    Request request_;
+    lake::Slice<Header> header_slots_;
+    std::size_t header_count_ = 0;
+    std::size_t header_bytes_ = 0;
+    Token url_, field_, value_, body_;
+
+    // Where the chunk being parsed starts, and whether the previous chunk ended in a line break
+    // followed only by blanks: both serve to spot obs-fold, which llhttp 8.1 accepts.
+    const char* chunk_start_ = nullptr;
+    bool chunk_follows_fold_prefix_ = false;
+
+    int error_status_ = 0;
+    const char* error_reason_ = "";
+    unsigned host_count_ = 0;
+    bool te_present_ = false;
+    bool te_unknown_coding_ = false;
+    bool te_last_is_chunked_ = false;
+    bool begun_ = false;
+    bool complete_ = false;
+    bool wants_continue_ = false;
+    bool upgrade_ = false;
+};
+
+}  // namespace lake::http

@@ -1,0 +1,113 @@
+#include "response_writer.hpp"
+
+#include <charconv>
+#include <cstring>
+
+namespace lake::http {
+
+namespace {
+
+// A body is sent for everything but HEAD, 1xx, 204 and 304 (RFC 9110 6.4.1).
+bool has_body(int status, bool head) {
+    return !head && status >= 200 && status != 204 && status != 304;
+}
+bool has_content_length(int status) { return status >= 200 && status != 204; }
+
+std::size_t digits(std::size_t v) {
+    std::size_t n = 1;
+    while (v >= 10) {
+        v /= 10;
+        ++n;
+    }
+    return n;
+}
+
+struct Cursor {
+    char* p;
+    void put(std::string_view s) {
+        std::memcpy(p, s.data(), s.size());
+        p += s.size();
+    }
+    void put_number(std::size_t v) { p = std::to_chars(p, p + 20, v).ptr; }
+};
+
+}  // namespace
+
+std::size_t response_size(const Response& r, const ResponseContext& ctx) noexcept {
+    std::size_t n = 9 + 4 + reason_phrase(r.status).size() + 2;  // "HTTP/1.1 200 OK\r\n"
+    n += ctx.server_line.size() + ctx.date_line.size();
+    if (!r.content_type.empty()) n += 14 + r.content_type.size() + 2;
+    if (has_content_length(r.status)) n += 16 + digits(r.body.size()) + 2;
+    if (!ctx.keep_alive) n += 19;                // "Connection: close\r\n"
+    else if (ctx.http10) n += 24;                // "Connection: keep-alive\r\n"
+    for (std::uint8_t i = 0; i < r.extra_count; ++i)
+        n += r.extra[i].name.size() + 2 + r.extra[i].value.size() + 2;
+    n += 2;
+    if (has_body(r.status, ctx.head)) n += r.body.size();
+    return n;
+}
+
+std::span<std::byte> write_response(lake::BasicArena& out, const Response& r,
+                                    const ResponseContext& ctx) noexcept {
+    const std::size_t size = response_size(r, ctx);
+    lake::DropletDyn d = out.alloc_dyn(size);
+    if (!d) return {};
+    Cursor c{reinterpret_cast<char*>(d.data())};
+    c.put("HTTP/1.1 ");
+    c.put_number(static_cast<std::size_t>(r.status));
+    c.put(" ");
+    c.put(reason_phrase(r.status));
+    c.put("\r\n");
+    c.put(ctx.server_line);
+    c.put(ctx.date_line);
+    if (!r.content_type.empty()) {
+        c.put("Content-Type: ");
+        c.put(r.content_type);
+        c.put("\r\n");
+    }
+    if (has_content_length(r.status)) {
+        c.put("Content-Length: ");
+        c.put_number(r.body.size());
+        c.put("\r\n");
+    }
+    if (!ctx.keep_alive) c.put("Connection: close\r\n");
+    else if (ctx.http10) c.put("Connection: keep-alive\r\n");
+    for (std::uint8_t i = 0; i < r.extra_count; ++i) {
+        c.put(r.extra[i].name);
+        c.put(": ");
+        c.put(r.extra[i].value);
+        c.put("\r\n");
+    }
+    c.put("\r\n");
+    if (has_body(r.status, ctx.head)) c.put(r.body);
+    return d.leak();
+}
+
+std::string_view reason_phrase(int status) noexcept {
+    switch (status) {
+        case 100: return "Continue";
+        case 200: return "OK";
+        case 201: return "Created";
+        case 204: return "No Content";
+        case 301: return "Moved Permanently";
+        case 302: return "Found";
+        case 304: return "Not Modified";
+        case 400: return "Bad Request";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 408: return "Request Timeout";
+        case 411: return "Length Required";
+        case 413: return "Content Too Large";
+        case 414: return "URI Too Long";
+        case 417: return "Expectation Failed";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 503: return "Service Unavailable";
+        case 505: return "HTTP Version Not Supported";
+        default: return "Unknown";
+    }
+}
+
+}  // namespace lake::http

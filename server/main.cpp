@@ -1,0 +1,54 @@
+// lake-server: the command line, signals, and the start-up line.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+
+#include "../handlers/builtin.hpp"
+#include "server.hpp"
+
+int main(int argc, char** argv) {
+    lake::config::ServerConfig config;
+    CLI::App app{"lake-server: a thread-per-core io_uring HTTP/1.1 server on per-connection arenas"};
+    app.set_version_flag("--version", std::string("lake-server ") + lake::kVersion);
+    app.add_option("--host", config.host, "Address to listen on")->capture_default_str();
+    app.add_option("--port", config.port, "TCP port (0: any free port)")->capture_default_str();
+    app.add_option("--workers", config.workers, "Worker threads (0: one per online CPU)")
+        ->capture_default_str();
+    app.add_option("--max-connections", config.max_connections_per_worker,
+                   "Connection slots per worker")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 20));
+    app.add_option("--connection-arena", config.connection_arena,
+                   "Bytes of arena per connection (request view + response view)")
+        ->capture_default_str();
+    app.add_option("--max-body", config.max_body, "Largest request body accepted (413 above)")
+        ->capture_default_str();
+    app.add_flag("!--no-pin", config.pin_workers, "Do not pin workers to CPUs");
+    CLI11_PARSE(app, argc, argv);
+    if (config.request_view * 2 > config.connection_arena) config.request_view = config.connection_arena / 2;
+
+    lake::handlers::Router router;
+    lake::handlers::add_builtin_handlers(router);
+
+    // Workers inherit this mask, so SIGINT/SIGTERM reach only the main thread's sigwait.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    lake::server::Server server(config, std::move(router));
+    if (std::string err = server.start(); !err.empty()) {
+        std::fprintf(stderr, "lake-server: %s\n", err.c_str());
+        return 2;
+    }
+    std::printf("%s\n", server.describe().c_str());
+    std::fflush(stdout);
+
+    int sig = 0;
+    sigwait(&signals, &sig);
+    server.stop();
+    return 0;
+}

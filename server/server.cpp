@@ -1,0 +1,103 @@
+#include "server.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <future>
+
+#include "listener.hpp"
+
+namespace lake::server {
+
+Server::Server(config::ServerConfig config, handlers::Router router)
+    : config_(std::move(config)), router_(std::move(router)) {}
+
+std::string Server::start() {
+    unsigned n = config_.workers;
+    if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+
+    // Every worker gets its own SO_REUSEPORT listener on one port; with port 0 the first one
+    // picks the port and the others join it.
+    std::string error;
+    std::uint16_t port = config_.port;
+    for (unsigned i = 0; i < n; ++i) {
+        const int fd = open_listener(config_.host, port, error);
+        if (fd < 0) {
+            stop();
+            return error;
+        }
+        listeners_.push_back(fd);
+        if (port == 0) port = bound_port(fd);
+    }
+    port_ = port;
+
+    std::vector<std::future<std::string>> ready;
+    for (unsigned i = 0; i < n; ++i) {
+        workers_.push_back(std::make_unique<Worker>(i, listeners_[i], config_, router_));
+        std::promise<std::string> promise;
+        ready.push_back(promise.get_future());
+        Worker* w = workers_.back().get();
+        const bool pin = config_.pin_workers;
+        threads_.emplace_back([w, i, pin, p = std::move(promise)]() mutable {
+            if (pin) {
+                const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+                cpu_set_t set;
+                CPU_ZERO(&set);
+                CPU_SET(i % cpus, &set);
+                pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+            }
+            std::string err = w->setup();  // the ring must be created on this thread
+            const bool ok = err.empty();
+            p.set_value(std::move(err));
+            if (ok) w->run();
+        });
+    }
+    running_ = true;
+    for (auto& f : ready) {
+        std::string err = f.get();
+        if (!err.empty() && error.empty()) error = std::move(err);
+    }
+    if (!error.empty()) stop();
+    return error;
+}
+
+void Server::stop() {
+    for (auto& w : workers_) w->request_stop();
+    for (auto& t : threads_)
+        if (t.joinable()) t.join();
+    threads_.clear();
+    for (int fd : listeners_) ::close(fd);
+    listeners_.clear();
+    running_ = false;
+}
+
+std::string Server::describe() const {
+    std::string s = "lake-server " + std::string(lake::kVersion) + " listening on " +
+                    config_.host + ":" + std::to_string(port_) + " with " +
+                    std::to_string(workers_.size()) + " worker" +
+                    (workers_.size() == 1 ? "" : "s");
+    if (!workers_.empty()) {
+        s += "; io_uring: " + workers_.front()->ring_features() +
+             ", multishot accept, multishot recv, provided buffers " +
+             std::to_string(config_.recv_buffers) + "x" + std::to_string(config_.recv_buffer_size) +
+             " B";
+    }
+    return s;
+}
+
+WorkerCounters Server::counters() const {
+    WorkerCounters sum;
+    for (const auto& w : workers_) {
+        const WorkerCounters& c = w->counters();
+        sum.accepted += c.accepted;
+        sum.requests += c.requests;
+        sum.refused_no_slot += c.refused_no_slot;
+        sum.enobufs += c.enobufs;
+        sum.accept_errors += c.accept_errors;
+    }
+    return sum;
+}
+
+}  // namespace lake::server

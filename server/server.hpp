@@ -1,0 +1,46 @@
+// server/server.hpp — the listening sockets and the worker threads, started and stopped as one.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../config/server_config.hpp"
+#include "../handlers/router.hpp"
+#include "worker.hpp"
+
+namespace lake::server {
+
+class Server {
+public:
+    Server(config::ServerConfig config, handlers::Router router);
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+    ~Server() { stop(); }
+
+    // Binds the port, starts every worker and waits until each has its ring, lake and slots.
+    // Returns an empty string, or what went wrong (then nothing is left running).
+    std::string start();
+    // Stops the workers, joins them and closes the listeners. Idempotent.
+    void stop();
+
+    std::uint16_t port() const noexcept { return port_; }
+    unsigned workers() const noexcept { return static_cast<unsigned>(workers_.size()); }
+    // One line for the start-up banner: address, workers and the io_uring features in use.
+    std::string describe() const;
+    // The sum of every worker's counters (call after stop()).
+    WorkerCounters counters() const;
+
+private:
+    config::ServerConfig config_;
+    handlers::Router router_;
+    std::vector<int> listeners_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<std::thread> threads_;
+    std::uint16_t port_ = 0;
+    bool running_ = false;
+};
+
+}  // namespace lake::server

@@ -1,0 +1,209 @@
+#include "worker.hpp"
+
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "op_tag.hpp"
+
+namespace lake::server {
+
+Worker::Worker(unsigned index, int listen_fd, const config::ServerConfig& config,
+               const handlers::Router& router)
+    : index_(index),
+      listen_fd_(listen_fd),
+      config_(config),
+      router_(router),
+      server_line_("Server: " + config.server_name + "\r\n") {}
+
+Worker::~Worker() {
+    for (Connection& c : connections_)
+        if (c.fd() >= 0) ::close(c.fd());
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+std::string Worker::setup() {
+    const unsigned cq = config_.ring_entries * 8;
+    if (int err = ring_.init(config_.ring_entries, cq); err != 0) return explain_ring_failure(err);
+
+    // One lake holds everything this worker needs for its whole life: receive buffers, the
+    // connection arenas and the large buffers. Pages are touched only when used.
+    const std::size_t large_size = 2 * config_.max_body + 64 * 1024;
+    const std::size_t capacity =
+        config_.recv_buffers * (config_.recv_buffer_size + 16) + 2 * 4096 +
+        config_.max_connections_per_worker * (config_.connection_arena + 4096) +
+        config_.large_buffers_per_worker * (large_size + 4096);
+    try {
+        lake_ = std::make_unique<lake::Lake>(capacity);
+    } catch (const std::bad_alloc&) {
+        return "cannot reserve " + std::to_string(capacity >> 20) + " MiB for worker " +
+               std::to_string(index_) + "'s lake";
+    }
+    if (int err = buffers_.init(ring_.get(), *lake_, config_.recv_buffers,
+                                config_.recv_buffer_size);
+        err != 0)
+        return std::string("cannot register the receive buffer ring: ") + std::strerror(-err);
+    large_ = std::make_unique<LargeBufferPool>(*lake_, config_.large_buffers_per_worker, large_size);
+
+    free_slots_.reserve(config_.max_connections_per_worker);
+    waiting_for_buffers_.reserve(config_.max_connections_per_worker * 2);
+    for (std::uint32_t i = 0; i < config_.max_connections_per_worker; ++i) {
+        connections_.emplace_back(*this, *lake_, i, config_);
+        free_slots_.push_back(config_.max_connections_per_worker - 1 - i);
+    }
+    wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
+    if (wake_fd_ < 0) return std::string("eventfd: ") + std::strerror(errno);
+    return {};
+}
+
+void Worker::request_stop() noexcept {
+    stop_requested_.store(true, std::memory_order_release);
+    const std::uint64_t one = 1;
+    if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof(one));
+}
+
+// ---- the event loop -----------------------------------------------------------------------
+
+void Worker::run() {
+    arm_accept();
+    arm_timer();
+    arm_wake();
+    io_uring* ring = ring_.get();
+    while (!stopping_) {
+        buffers_.publish();
+        const int rc = io_uring_submit_and_wait(ring, 1);
+        if (rc < 0 && rc != -EINTR && rc != -EBUSY && rc != -ETIME) break;
+        unsigned head = 0;
+        unsigned seen = 0;
+        io_uring_cqe* cqe = nullptr;
+        io_uring_for_each_cqe(ring, head, cqe) {
+            dispatch(*cqe);
+            ++seen;
+        }
+        io_uring_cq_advance(ring, seen);
+        rearm_waiting();
+    }
+    for (Connection& c : connections_) c.abort();
+}
+
+void Worker::dispatch(const io_uring_cqe& cqe) noexcept {
+    const std::uint64_t ud = cqe.user_data;
+    switch (op_of(ud)) {
+        case Op::Accept: on_accept(cqe); break;
+        case Op::Recv: connections_[connection_of(ud)].on_recv(cqe); break;
+        case Op::Send: connections_[connection_of(ud)].on_send(cqe); break;
+        case Op::Timer: on_tick(); break;
+        case Op::Wake:
+            if (stop_requested_.load(std::memory_order_acquire)) stopping_ = true;
+            else arm_wake();
+            break;
+        case Op::Cancel: break;
+    }
+}
+
+void Worker::on_accept(const io_uring_cqe& cqe) noexcept {
+    if ((cqe.flags & IORING_CQE_F_MORE) == 0) accept_armed_ = false;
+    if (cqe.res >= 0) {
+        ++counters_.accepted;
+        if (free_slots_.empty()) {
+            refuse(cqe.res);
+        } else {
+            const std::uint32_t slot = free_slots_.back();
+            free_slots_.pop_back();
+            connections_[slot].open(cqe.res);
+        }
+    } else {
+        // EMFILE / ENFILE / ENOBUFS / ENOMEM: keep serving the open connections and try again
+        // at the next tick rather than spinning on a failing accept.
+        ++counters_.accept_errors;
+        return;
+    }
+    if (!accept_armed_) arm_accept();
+}
+
+// No free connection arena: a short 503 and close (the socket is ours for a few microseconds).
+void Worker::refuse(int fd) noexcept {
+    ++counters_.refused_no_slot;
+    char buf[256];
+    const std::string_view date = date_.line();
+    const int n = std::snprintf(buf, sizeof(buf),
+                                "HTTP/1.1 503 Service Unavailable\r\n%.*s%.*sContent-Length: 0\r\n"
+                                "Connection: close\r\n\r\n",
+                                static_cast<int>(server_line_.size()), server_line_.data(),
+                                static_cast<int>(date.size()), date.data());
+    (void)!::send(fd, buf, static_cast<std::size_t>(n), MSG_DONTWAIT | MSG_NOSIGNAL);
+    ::close(fd);
+}
+
+void Worker::on_tick() noexcept {
+    ++now_;
+    date_.refresh();
+    if (!accept_armed_) arm_accept();
+    for (Connection& c : connections_)
+        if (c.state() != Connection::State::Free) c.on_tick(now_);
+    arm_timer();
+}
+
+// ---- SQE preparation ----------------------------------------------------------------------
+
+void Worker::arm_accept() noexcept {
+    io_uring_sqe* s = ring_.sqe();
+    io_uring_prep_multishot_accept(s, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(s, tag(Op::Accept));
+    accept_armed_ = true;
+}
+
+void Worker::arm_timer() noexcept {
+    tick_.tv_sec = 1;
+    tick_.tv_nsec = 0;
+    io_uring_sqe* s = ring_.sqe();
+    io_uring_prep_timeout(s, &tick_, 0, 0);
+    io_uring_sqe_set_data64(s, tag(Op::Timer));
+}
+
+void Worker::arm_wake() noexcept {
+    io_uring_sqe* s = ring_.sqe();
+    io_uring_prep_read(s, wake_fd_, &wake_value_, sizeof(wake_value_), 0);
+    io_uring_sqe_set_data64(s, tag(Op::Wake));
+}
+
+void Worker::arm_recv(Connection& c) noexcept {
+    io_uring_sqe* s = ring_.sqe();
+    io_uring_prep_recv_multishot(s, c.fd(), nullptr, 0, 0);
+    s->flags |= IOSQE_BUFFER_SELECT;
+    s->buf_group = BufferRing::kGroup;
+    io_uring_sqe_set_data64(s, tag(Op::Recv, c.index()));
+}
+
+void Worker::send(Connection& c, const void* data, std::size_t len) noexcept {
+    io_uring_sqe* s = ring_.sqe();
+    io_uring_prep_send(s, c.fd(), data, len, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(s, tag(Op::Send, c.index()));
+}
+
+void Worker::cancel_recv(Connection& c) noexcept {
+    io_uring_sqe* s = ring_.sqe();
+    io_uring_prep_cancel64(s, tag(Op::Recv, c.index()), 0);
+    io_uring_sqe_set_data64(s, tag(Op::Cancel, c.index()));
+}
+
+// ---- buffer-ring back-pressure and slots ----------------------------------------------------
+
+void Worker::wait_for_buffers(Connection& c) noexcept {
+    if (!c.waiting_for_buffers()) waiting_for_buffers_.push_back(c.index());
+}
+
+// Recvs that stopped on ENOBUFS resume once half the ring is free again (as liburing's proxy
+// example does), so that one burst does not bounce between empty and full.
+void Worker::rearm_waiting() noexcept {
+    if (waiting_for_buffers_.empty() || buffers_.free() < buffers_.count() / 2) return;
+    for (std::uint32_t i : waiting_for_buffers_) connections_[i].on_buffers_available();
+    waiting_for_buffers_.clear();
+}
+
+void Worker::release(Connection& c) noexcept { free_slots_.push_back(c.index()); }
+
+}  // namespace lake::server

@@ -1,0 +1,104 @@
+// server/worker.hpp — one thread, one core, one ring, one lake: everything a worker touches on
+// the request path is its own.
+#pragma once
+
+#include <linux/time_types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <lake/lake.hpp>
+
+#include "../config/server_config.hpp"
+#include "../handlers/router.hpp"
+#include "buffer_ring.hpp"
+#include "connection.hpp"
+#include "date_clock.hpp"
+#include "large_buffers.hpp"
+#include "ring.hpp"
+
+namespace lake::server {
+
+// Plain counters, written only by the worker thread; read them after the worker has stopped.
+struct WorkerCounters {
+    std::uint64_t accepted = 0;
+    std::uint64_t requests = 0;
+    std::uint64_t refused_no_slot = 0;  // answered 503: no free connection arena
+    std::uint64_t enobufs = 0;          // recv stopped because the buffer ring ran dry
+    std::uint64_t accept_errors = 0;    // EMFILE, ENFILE, ...
+};
+
+class Worker {
+public:
+    Worker(unsigned index, int listen_fd, const config::ServerConfig& config,
+           const handlers::Router& router);
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+    ~Worker();
+
+    // Sets up the ring, the lake and the connection slots on the calling thread (which must be
+    // the worker's own). Returns an empty string or what went wrong.
+    std::string setup();
+    // The event loop; returns after request_stop().
+    void run();
+    // Thread-safe: wakes the loop and makes run() return.
+    void request_stop() noexcept;
+
+    const std::string& ring_features() const noexcept { return ring_.features(); }
+    const WorkerCounters& counters() const noexcept { return counters_; }
+
+    // ---- for Connection -------------------------------------------------------------------
+    const handlers::Router& router() const noexcept { return router_; }
+    std::string_view date_line() const noexcept { return date_.line(); }
+    std::string_view server_line() const noexcept { return server_line_; }
+    std::uint32_t now() const noexcept { return now_; }
+    BufferRing& buffers() noexcept { return buffers_; }
+    LargeBufferPool& large_buffers() noexcept { return *large_; }
+    WorkerCounters& counters() noexcept { return counters_; }
+
+    void arm_recv(Connection& c) noexcept;
+    void send(Connection& c, const void* data, std::size_t len) noexcept;
+    void cancel_recv(Connection& c) noexcept;
+    void wait_for_buffers(Connection& c) noexcept;
+    void release(Connection& c) noexcept;
+
+private:
+    void dispatch(const io_uring_cqe& cqe) noexcept;
+    void on_accept(const io_uring_cqe& cqe) noexcept;
+    void on_tick() noexcept;
+    void arm_accept() noexcept;
+    void arm_timer() noexcept;
+    void arm_wake() noexcept;
+    void refuse(int fd) noexcept;
+    void rearm_waiting() noexcept;
+
+    unsigned index_;
+    int listen_fd_;
+    const config::ServerConfig& config_;
+    const handlers::Router& router_;
+    std::string server_line_;
+
+    Ring ring_;
+    std::unique_ptr<lake::Lake> lake_;
+    BufferRing buffers_;
+    std::unique_ptr<LargeBufferPool> large_;
+    std::deque<Connection> connections_;
+    std::vector<std::uint32_t> free_slots_;
+    std::vector<std::uint32_t> waiting_for_buffers_;
+    DateClock date_;
+    WorkerCounters counters_;
+
+    int wake_fd_ = -1;
+    std::uint64_t wake_value_ = 0;
+    __kernel_timespec tick_{};
+    std::uint32_t now_ = 0;
+    bool accept_armed_ = false;
+    bool stopping_ = false;
+    std::atomic<bool> stop_requested_{false};
+};
+
+}  // namespace lake::server
