@@ -104,7 +104,13 @@ ParseStep RequestParser::feed(const char* data, std::size_t len) noexcept {
     } else if (err != HPE_OK) {
         if (error_status_ == 0) {
             error_reason_ = llhttp_get_error_reason(&parser_);
-            error_status_ = err == HPE_INVALID_VERSION ? 505 : 400;
+            // llhttp reports a well-formed but unsupported version (HTTP/1.2, HTTP/3.0) and a
+            // malformed start line ("GET / HTTP/1.1 x", "GET /") alike; the digits it stored
+            // tell them apart.
+            const bool supported_or_absent =
+                (parser_.http_major == 1 && parser_.http_minor <= 1) ||
+                (parser_.http_major == 0 && parser_.http_minor == 0);
+            error_status_ = err == HPE_INVALID_VERSION && !supported_or_absent ? 505 : 400;
         }
         return {len, ParseEvent::Error};
     }

@@ -1,0 +1,131 @@
+// What happens when a worker runs out of something: connection slots, receive buffers, large
+// buffers, file descriptors, or patience with a slow client.
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "server_fixture.hpp"
+
+namespace lake::test {
+namespace {
+
+TEST(Resources, NoFreeConnectionArenaIs503) {
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    c.max_connections_per_worker = 2;
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    Client a(s.port()), b(s.port());
+    ASSERT_TRUE(a.send(get("/plaintext")));
+    ASSERT_TRUE(b.send(get("/plaintext")));
+    EXPECT_EQ(a.read_response().status, 200);
+    EXPECT_EQ(b.read_response().status, 200);
+    Client third(s.port());
+    const HttpResponse r = third.read_response();
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.header("connection"), "close");
+    // The two open connections are unaffected.
+    ASSERT_TRUE(a.send(get("/json")));
+    EXPECT_EQ(a.read_response().status, 200);
+}
+
+TEST(Resources, ExhaustedBufferRingResumesAndLosesNothing) {
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    c.recv_buffers = 4;  // tiny on purpose: bursts must run it dry
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    constexpr int kClients = 40;
+    std::string batch;
+    for (int i = 0; i < 64; ++i) batch += get("/plaintext");
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < kClients; ++i) clients.push_back(std::make_unique<Client>(s.port()));
+    for (auto& cl : clients) ASSERT_TRUE(cl->send(batch));
+    for (auto& cl : clients)
+        for (int i = 0; i < 64; ++i) ASSERT_EQ(cl->read_response().status, 200) << i;
+    s.server().stop();
+    EXPECT_GT(s.server().counters().enobufs, 0u);  // the path under test really ran
+}
+
+TEST(Resources, ExhaustedLargeBuffersAre503NotAHang) {
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    c.large_buffers_per_worker = 0;
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    Client cl(s.port());
+    const std::string body(100 * 1024, 'q');  // bigger than the request view
+    ASSERT_TRUE(cl.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                        std::to_string(body.size()) + "\r\n\r\n" + body));
+    EXPECT_EQ(cl.read_response().status, 503);
+    // A body that fits the connection's own view still works.
+    Client small(s.port());
+    ASSERT_TRUE(small.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"));
+    EXPECT_EQ(small.read_response().body, "abc");
+}
+
+TEST(Resources, SlowClientGets408) {
+    config::ServerConfig c = test_config();
+    c.header_timeout_s = 1;
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    Client cl(s.port());
+    ASSERT_TRUE(cl.send("GET /plaintext HTTP/1.1\r\nHost: t\r\n"));  // never finished
+    const HttpResponse r = cl.read_response();
+    EXPECT_EQ(r.status, 408);
+    EXPECT_TRUE(cl.closed_by_server());
+}
+
+TEST(Resources, IdleKeepAliveConnectionsAreClosed) {
+    config::ServerConfig c = test_config();
+    c.keepalive_timeout_s = 1;
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    Client cl(s.port());
+    ASSERT_TRUE(cl.send(get("/plaintext")));
+    EXPECT_EQ(cl.read_response().status, 200);
+    EXPECT_TRUE(cl.closed_by_server());
+}
+
+// Runs a server in a child process whose file-descriptor limit is low, so that accept fails
+// with EMFILE while clients keep connecting. Every client must still be answered once
+// descriptors free up.
+TEST(Resources, EmfileOnAcceptKeepsServingAndRetries) {
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        ::close(pipe_fds[0]);
+        rlimit lim{48, 48};
+        ::setrlimit(RLIMIT_NOFILE, &lim);
+        config::ServerConfig c = test_config();
+        c.workers = 1;
+        RunningServer s(c);
+        const std::uint16_t p = s.error().empty() ? s.port() : 0;
+        (void)!::write(pipe_fds[1], &p, sizeof(p));
+        ::pause();
+        ::_exit(0);
+    }
+    ::close(pipe_fds[1]);
+    std::uint16_t p = 0;
+    ASSERT_EQ(::read(pipe_fds[0], &p, sizeof(p)), static_cast<ssize_t>(sizeof(p)));
+    ::close(pipe_fds[0]);
+    ASSERT_NE(p, 0);
+
+    constexpr int kClients = 80;  // well over the child's 48 descriptors
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < kClients; ++i) clients.push_back(std::make_unique<Client>(p, 8000));
+    // Serve them in waves: each answered client hangs up, which frees a descriptor.
+    int answered = 0;
+    for (auto& cl : clients) {
+        ASSERT_TRUE(cl->send(get("/plaintext", "Connection: close\r\n")));
+        if (cl->read_response().status == 200) ++answered;
+        cl.reset();
+    }
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    EXPECT_EQ(answered, kClients);
+}
+
+}  // namespace
+}  // namespace lake::test

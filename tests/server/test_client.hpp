@@ -1,0 +1,147 @@
+// tests/server/test_client.hpp — a small blocking HTTP/1.1 client over real sockets, for tests.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace lake::test {
+
+struct HttpResponse {
+    int status = 0;  // 0: no (complete) response arrived
+    std::string reason;
+    std::multimap<std::string, std::string> headers;  // names lower-cased
+    std::string body;
+
+    std::string header(const std::string& name) const {
+        auto it = headers.find(name);
+        return it == headers.end() ? std::string() : it->second;
+    }
+    std::size_t count(const std::string& name) const { return headers.count(name); }
+};
+
+class Client {
+public:
+    explicit Client(std::uint16_t port, int timeout_ms = 5000) : timeout_ms_(timeout_ms) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        const int one = 1;
+        ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    }
+    ~Client() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    bool connected() const { return connected_; }
+    int fd() const { return fd_; }
+
+    bool send(std::string_view data) {
+        while (!data.empty()) {
+            const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+            if (n <= 0) return false;
+            data.remove_prefix(static_cast<std::size_t>(n));
+        }
+        return true;
+    }
+
+    // Reads one response (Content-Length or chunked framing, or to EOF). HEAD: `head` = true.
+    HttpResponse read_response(bool head = false) {
+        HttpResponse r;
+        std::size_t end;
+        while ((end = buf_.find("\r\n\r\n")) == std::string::npos)
+            if (!fill()) return r;
+        parse_head(buf_.substr(0, end), r);
+        buf_.erase(0, end + 4);
+        if (head || r.status == 204 || r.status == 304 || r.status / 100 == 1) return r;
+        if (r.count("content-length")) {
+            const std::size_t len = std::stoul(r.header("content-length"));
+            while (buf_.size() < len)
+                if (!fill()) {
+                    r.status = 0;
+                    return r;
+                }
+            r.body = buf_.substr(0, len);
+            buf_.erase(0, len);
+        } else {
+            while (fill()) {}
+            r.body = std::move(buf_);
+            buf_.clear();
+        }
+        return r;
+    }
+
+    // True when the server closed the connection (EOF) within the timeout, with no more data.
+    bool closed_by_server() {
+        if (!buf_.empty()) return false;
+        char c;
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, timeout_ms_) <= 0) return false;
+        const ssize_t n = ::recv(fd_, &c, 1, 0);
+        return n == 0 || (n < 0 && errno == ECONNRESET);
+    }
+
+    // Reads everything until EOF.
+    std::string read_all() {
+        while (fill()) {}
+        std::string all = std::move(buf_);
+        buf_.clear();
+        return all;
+    }
+
+private:
+    bool fill() {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, timeout_ms_) <= 0) return false;
+        char tmp[65536];
+        const ssize_t n = ::recv(fd_, tmp, sizeof(tmp), 0);
+        if (n <= 0) return false;
+        buf_.append(tmp, static_cast<std::size_t>(n));
+        return true;
+    }
+
+    static void parse_head(const std::string& head, HttpResponse& r) {
+        std::size_t line_end = head.find("\r\n");
+        const std::string status_line = head.substr(0, line_end);
+        if (status_line.rfind("HTTP/1.1 ", 0) == 0 && status_line.size() >= 12) {
+            r.status = std::stoi(status_line.substr(9, 3));
+            r.reason = status_line.size() > 13 ? status_line.substr(13) : "";
+        }
+        while (line_end != std::string::npos && line_end < head.size()) {
+            const std::size_t start = line_end + 2;
+            line_end = head.find("\r\n", start);
+            const std::string line = head.substr(start, line_end - start);
+            const std::size_t colon = line.find(':');
+            if (colon == std::string::npos) continue;
+            std::string name = line.substr(0, colon);
+            for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            std::size_t v = colon + 1;
+            while (v < line.size() && line[v] == ' ') ++v;
+            r.headers.emplace(name, line.substr(v));
+        }
+    }
+
+    int fd_ = -1;
+    int timeout_ms_;
+    bool connected_ = false;
+    std::string buf_;
+};
+
+inline std::string get(std::string_view path, std::string_view extra = "") {
+    return "GET " + std::string(path) + " HTTP/1.1\r\nHost: test\r\n" + std::string(extra) + "\r\n";
+}
+
+}  // namespace lake::test
