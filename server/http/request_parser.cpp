@@ -283,6 +283,7 @@ int RequestParser::check_headers_complete() noexcept {
     request_.headers = std::span<const Header>(header_slots_.data(), header_count_);
     if (parser_.http_minor >= 1 && host_count_ == 0) return fail(400, "HTTP/1.1 request without Host");
     if (te_present_) {
+        if (parser_.http_minor == 0) return fail(400, "Transfer-Encoding in an HTTP/1.0 request");
         if (!te_last_is_chunked_) return fail(400, "chunked is not the final transfer coding");
         if (te_unknown_coding_) return fail(501, "unsupported transfer coding");
     }

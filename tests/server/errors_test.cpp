@@ -79,6 +79,11 @@ TEST_F(Errors, ChunkedNotLastIs400) {
                            400);
 }
 
+TEST_F(Errors, TransferEncodingInHttp10Is400) {
+    expect_error_and_close(port(),
+                           "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400);
+}
+
 TEST_F(Errors, UnsupportedTransferCodingIs501) {
     expect_error_and_close(port(),
                            "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"

@@ -1,0 +1,100 @@
+// The lake-server binary itself: --help, --version, the start-up line, clean exit on SIGTERM,
+// and the message printed when io_uring is unavailable.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <regex>
+
+#include "../../server/ring.hpp"
+#include "server_fixture.hpp"
+
+namespace lake::test {
+namespace {
+
+std::string binary() {
+    const char* p = std::getenv("LAKE_SERVER_BIN");
+    return p != nullptr ? p : "";
+}
+
+struct Output {
+    std::string text;
+    int status = -1;
+};
+
+Output run(const std::string& args) {
+    Output out;
+    FILE* p = ::popen((binary() + " " + args + " 2>&1").c_str(), "r");
+    if (p == nullptr) return out;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.text.append(buf, n);
+    const int st = ::pclose(p);
+    out.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return out;
+}
+
+TEST(Cli, VersionAndHelp) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    const Output v = run("--version");
+    EXPECT_EQ(v.status, 0);
+    EXPECT_NE(v.text.find("lake-server 0."), std::string::npos) << v.text;
+    const Output h = run("--help");
+    EXPECT_EQ(h.status, 0);
+    for (const char* opt : {"--host", "--port", "--workers", "--max-body"})
+        EXPECT_NE(h.text.find(opt), std::string::npos) << opt;
+}
+
+TEST(Cli, BadArgumentsAreRefused) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    EXPECT_NE(run("--port notanumber").status, 0);
+    EXPECT_NE(run("--no-such-option").status, 0);
+    const Output bad_host = run("--host 999.1.1.1 --port 0");
+    EXPECT_EQ(bad_host.status, 2);
+    EXPECT_NE(bad_host.text.find("cannot"), std::string::npos) << bad_host.text;
+}
+
+TEST(Cli, PrintsOneStartupLineServesAndStopsOnSigterm) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    int out[2];
+    ASSERT_EQ(::pipe(out), 0);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ::dup2(out[1], 1);
+        ::close(out[0]);
+        const std::string bin = binary();
+        ::execl(bin.c_str(), bin.c_str(), "--host", "127.0.0.1", "--port", "0", "--workers", "2",
+                "--no-pin", static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ::close(out[1]);
+    std::string line;
+    char ch;
+    while (::read(out[0], &ch, 1) == 1 && ch != '\n') line += ch;
+    ::close(out[0]);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(line, m, std::regex(R"(listening on 127\.0\.0\.1:(\d+) with 2 workers; io_uring: )")))
+        << line;
+    const auto port = static_cast<std::uint16_t>(std::stoi(m[1]));
+    Client c(port);
+    ASSERT_TRUE(c.send(get("/plaintext")));
+    EXPECT_EQ(c.read_response().body, "Hello, World!");
+    ::kill(pid, SIGTERM);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    EXPECT_TRUE(WIFEXITED(st));
+    EXPECT_EQ(WEXITSTATUS(st), 0);
+}
+
+TEST(Cli, RingFailureMessageSaysWhatToDo) {
+    const std::string msg = server::explain_ring_failure(-EPERM);
+    EXPECT_NE(msg.find("Operation not permitted"), std::string::npos);
+    EXPECT_NE(msg.find("seccomp"), std::string::npos);
+    EXPECT_NE(msg.find("io_uring_disabled"), std::string::npos);
+    EXPECT_NE(server::explain_ring_failure(-ENOMEM).find("MEMLOCK"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lake::test
