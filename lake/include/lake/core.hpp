@@ -13,6 +13,10 @@
 // that the two oldest steps are merged, which can only make an old droplet report *invalid* early
 // — it never reports a dead droplet as valid.
 //
+// Tracking is paid for only when it can matter: until a droplet or view is handed out (or after
+// a reset, which kills them all), rewinds skip the staircase, so raw allocate() + marks cost no
+// more than a plain offset move.
+//
 // Not thread-safe: an arena and everything allocated from it belong to one thread at a time.
 #pragma once
 
@@ -63,15 +67,16 @@ public:
     static constexpr std::size_t kMaxRewindLevels = 16;
 
     ArenaCore() noexcept = default;
-    ArenaCore(std::byte* base, std::size_t capacity) noexcept : base_(base), capacity_(capacity) {
-        poison(base_, capacity_);
+    ArenaCore(std::byte* base, std::size_t capacity) noexcept
+        : base_(base), cur_(base), end_(base + capacity) {
+        poison(base_, capacity);
     }
     ArenaCore(const ArenaCore&) = delete;
     ArenaCore& operator=(const ArenaCore&) = delete;
 
     std::byte* base() const noexcept { return base_; }
-    std::size_t offset() const noexcept { return offset_; }
-    std::size_t capacity() const noexcept { return capacity_; }
+    std::size_t offset() const noexcept { return static_cast<std::size_t>(cur_ - base_); }
+    std::size_t capacity() const noexcept { return static_cast<std::size_t>(end_ - base_); }
     std::uint64_t epoch() const noexcept { return epoch_; }
     std::uint64_t generation() const noexcept { return generation_; }
 
@@ -89,22 +94,23 @@ public:
     }
     // Returns the view's block to its parent if it is the parent's most recent allocation.
     void give_back_to_origin() noexcept {
-        if (parent_ != nullptr) parent_->give_back(base_, capacity_, parent_epoch_);
+        if (parent_ != nullptr) parent_->give_back(base_, capacity(), parent_epoch_);
         parent_ = nullptr;
     }
 
     // The hot path: aligns the current address, bumps the offset, returns the block or nullptr.
     std::byte* bump(std::size_t size, std::size_t align) noexcept {
         LAKE_ASSERT(origin_alive(), "allocation from a LakeView whose parent rewound below it");
-        const std::uintptr_t cur = reinterpret_cast<std::uintptr_t>(base_) + offset_;
-        const std::size_t pad = static_cast<std::size_t>(-cur) & (align - 1);
-        const std::size_t room = capacity_ - offset_;
-        if (pad > room || size > room - pad || !is_power_of_two(align)) [[unlikely]] {
+        // Pointer arithmetic on the current and end addresses: two compares and two stores.
+        const auto cur = reinterpret_cast<std::uintptr_t>(cur_);
+        const auto end = reinterpret_cast<std::uintptr_t>(end_);
+        const std::uintptr_t at = (cur + (align - 1)) & ~static_cast<std::uintptr_t>(align - 1);
+        if (at > end || size > end - at || !is_power_of_two(align)) [[unlikely]] {
             ++overflows_;
             return nullptr;
         }
-        std::byte* p = base_ + offset_ + pad;
-        offset_ += pad + size;
+        std::byte* p = cur_ + (at - cur);
+        cur_ = p + size;
         ++allocations_;
         unpoison(p, size);
         return p;
@@ -113,7 +119,7 @@ public:
     // Gives back the bytes of the block [p, p+size) if it is the most recent live allocation.
     bool give_back(const std::byte* p, std::size_t size, std::uint64_t born) noexcept {
         const std::size_t begin = static_cast<std::size_t>(p - base_);
-        if (begin + size != offset_ || !alive(begin + size, born)) return false;
+        if (begin + size != offset() || !alive(begin + size, born)) return false;
         rewind_to(begin);
         return true;
     }
@@ -130,22 +136,29 @@ public:
     // Moves the offset down to `target`; no-op when target >= offset. Frees (and, with zeroing,
     // wipes) the bytes above it and kills every droplet that ended above it.
     void rewind_to(std::size_t target) noexcept {
-        if (target >= offset_) return;
+        const std::size_t offset = this->offset();
+        if (target >= offset) return;
         note_high_water();
-        release(target, offset_ - target);
+        release(target, offset - target);
         record_kill(target + 1);
-        offset_ = target;
+        cur_ = base_ + target;
     }
 
     void reset() noexcept {
         note_high_water();
-        release(0, offset_);
-        offset_ = 0;
+        release(0, offset());
+        cur_ = base_;
         ++generation_;
         mark_count_ = 0;
-        levels_ = 0;
-        record_kill(0);  // limit 0: kills every droplet, zero-sized ones at offset 0 included
+        if (tracking_) {
+            levels_ = 0;
+            record_kill(0);  // limit 0: kills every droplet, zero-sized ones at offset 0 included
+            tracking_ = false;
+        }
     }
+
+    // A droplet or view now points into this arena: rewinds must record what they kill.
+    void track() noexcept { tracking_ = true; }
 
     // reset(), then wipes every byte ever handed out, whatever the zeroing setting.
     void clear() noexcept {
@@ -158,7 +171,7 @@ public:
 
     bool push_mark() noexcept {
         if (mark_count_ == kMaxMarks) return false;
-        marks_[mark_count_++] = offset_;
+        marks_[mark_count_++] = offset();
         return true;
     }
     bool pop_mark_and_rewind() noexcept {
@@ -168,7 +181,7 @@ public:
     }
     bool move_top_mark() noexcept {
         if (mark_count_ == 0) return false;
-        marks_[mark_count_ - 1] = offset_;
+        marks_[mark_count_ - 1] = offset();
         return true;
     }
     std::size_t mark_depth() const noexcept { return mark_count_; }
@@ -176,13 +189,13 @@ public:
     Snapshot snapshot() const noexcept {
         Snapshot s;
         s.owner_ = this;
-        s.offset_ = offset_;
+        s.offset_ = offset();
         s.generation_ = generation_;
         return s;
     }
     // Refuses snapshots of another arena, of an earlier generation, or above the current offset.
     bool rewind(const Snapshot& s) noexcept {
-        if (s.owner_ != this || s.generation_ != generation_ || s.offset_ > offset_) return false;
+        if (s.owner_ != this || s.generation_ != generation_ || s.offset_ > offset()) return false;
         rewind_to(s.offset_);
         return true;
     }
@@ -192,10 +205,10 @@ public:
 
     Stats stats() const noexcept {
         Stats s;
-        s.used = offset_;
-        s.remaining = capacity_ - offset_;
-        s.capacity = capacity_;
-        s.high_water = high_water_ > offset_ ? high_water_ : offset_;
+        s.used = offset();
+        s.remaining = capacity() - s.used;
+        s.capacity = capacity();
+        s.high_water = high_water_ > s.used ? high_water_ : s.used;
         s.generation = generation_;
         s.allocations = allocations_;
         s.overflows = overflows_;
@@ -206,16 +219,17 @@ public:
     // Hands out every free byte at once (for process()): unpoisons [offset, capacity).
     std::byte* open_free_space(std::size_t align, std::size_t& room) noexcept {
         LAKE_ASSERT(origin_alive(), "allocation from a LakeView whose parent rewound below it");
-        const std::uintptr_t cur = reinterpret_cast<std::uintptr_t>(base_) + offset_;
+        const auto cur = reinterpret_cast<std::uintptr_t>(cur_);
         const std::size_t pad = static_cast<std::size_t>(-cur) & (align - 1);
-        if (!is_power_of_two(align) || pad > capacity_ - offset_) {
+        const std::size_t free = static_cast<std::size_t>(end_ - cur_);
+        if (!is_power_of_two(align) || pad > free) {
             room = 0;
             ++overflows_;
             return nullptr;
         }
-        room = capacity_ - offset_ - pad;
-        unpoison(base_ + offset_ + pad, room);
-        return base_ + offset_ + pad;
+        room = free - pad;
+        unpoison(cur_ + pad, room);
+        return cur_ + pad;
     }
     // Keeps `used` bytes of the block opened by open_free_space and poisons the rest again.
     // A `used` larger than `room` means the writer ran out of space: nothing is kept.
@@ -226,7 +240,7 @@ public:
             return false;
         }
         poison(p + used, room - used);
-        offset_ = static_cast<std::size_t>(p - base_) + used;
+        cur_ = p + used;
         ++allocations_;
         return true;
     }
@@ -238,7 +252,7 @@ private:
     };
 
     void note_high_water() noexcept {
-        if (offset_ > high_water_) high_water_ = offset_;
+        if (offset() > high_water_) high_water_ = offset();
     }
 
     void release(std::size_t from, std::size_t len) noexcept {
@@ -250,6 +264,7 @@ private:
     }
 
     void record_kill(std::size_t limit) noexcept {
+        if (!tracking_) return;  // no handle born since the last reset can be affected
         ++epoch_;
         while (levels_ > 0 && steps_[levels_ - 1].limit >= limit) --levels_;
         if (levels_ == kMaxRewindLevels) {
@@ -263,17 +278,18 @@ private:
     }
 
     std::byte* base_ = nullptr;
-    std::size_t capacity_ = 0;
+    std::byte* cur_ = nullptr;  // the next free byte
+    std::byte* end_ = nullptr;
     ArenaCore* parent_ = nullptr;  // set for views only
     std::size_t parent_end_ = 0;
     std::uint64_t parent_epoch_ = 0;
-    std::size_t offset_ = 0;
     std::size_t high_water_ = 0;
     std::uint64_t epoch_ = 0;
     std::uint64_t generation_ = 0;
     std::uint64_t allocations_ = 0;
     std::uint64_t overflows_ = 0;
     bool zeroing_ = false;
+    bool tracking_ = false;
     std::size_t mark_count_ = 0;
     std::size_t levels_ = 0;
     // Left uninitialized on purpose: only entries below the counts are ever read.

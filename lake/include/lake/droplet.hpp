@@ -74,7 +74,9 @@ public:
 protected:
     DropletBase() noexcept = default;
     DropletBase(ArenaCore* core, std::byte* data, std::size_t size) noexcept
-        : core_(core), data_(data), size_(size), epoch_(core->epoch()) {}
+        : core_(core), data_(data), size_(size), epoch_(core->epoch()) {
+        core->track();
+    }
     DropletBase(DropletBase&& o) noexcept
         : core_(o.core_), data_(o.data_), size_(o.size_), epoch_(o.epoch_),
           give_back_(o.give_back_) {

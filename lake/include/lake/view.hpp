@@ -34,6 +34,7 @@ private:
         : BasicArena(block, block != nullptr ? len : 0) {
         if (block != nullptr) {
             const auto end = static_cast<std::size_t>(block - parent.core_.base()) + len;
+            parent.core_.track();
             core_.set_origin(&parent.core_, end, parent.core_.epoch());
         }
     }
