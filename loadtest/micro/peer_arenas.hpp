@@ -12,6 +12,7 @@
 
 namespace micro {
 
+// memory_stack takes its block from the heap itself; its placement is its own.
 class FoonathanStack {
 public:
     static constexpr const char* name() { return "foonathan memory_stack"; }
@@ -50,8 +51,7 @@ public:
     void reset() { arena_->Reset(); }
 
 private:
-    std::unique_ptr<char, decltype(&std::free)> block_{
-        static_cast<char*>(std::aligned_alloc(4096, kCapacity)), &std::free};
+    std::unique_ptr<char, decltype(&std::free)> block_{buffer(), &std::free};
     std::unique_ptr<google::protobuf::Arena> arena_;
 };
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <new>
 
 #if __has_include(<sys/mman.h>) && __has_include(<unistd.h>)
@@ -42,7 +43,7 @@ public:
             huge_ = p != MAP_FAILED;
         }
         if (p == MAP_FAILED) {
-            p = ::mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, flags, -1, 0);
+            p = map_aligned(mapped_, flags);
             if (p == MAP_FAILED) throw std::bad_alloc();
 #ifdef MADV_HUGEPAGE
             if (opts.huge_pages) huge_ = ::madvise(p, mapped_, MADV_HUGEPAGE) == 0;
@@ -72,6 +73,22 @@ public:
     bool huge() const noexcept { return huge_; }
 
 private:
+#if LAKE_HAVE_MMAP
+    // Buffers of 2 MiB or more start on a 2 MiB boundary: transparent huge pages can back them,
+    // and two lakes of the same size sit identically in the caches (a fair, repeatable layout).
+    static void* map_aligned(std::size_t len, int flags) {
+        if (len < kHugePage) return ::mmap(nullptr, len, PROT_READ | PROT_WRITE, flags, -1, 0);
+        void* raw = ::mmap(nullptr, len + kHugePage, PROT_READ | PROT_WRITE, flags, -1, 0);
+        if (raw == MAP_FAILED) return raw;
+        const auto start = reinterpret_cast<std::uintptr_t>(raw);
+        const std::uintptr_t aligned = (start + kHugePage - 1) & ~(std::uintptr_t{kHugePage} - 1);
+        if (aligned > start) ::munmap(raw, aligned - start);
+        const std::uintptr_t tail = start + len + kHugePage - (aligned + len);
+        if (tail > 0) ::munmap(reinterpret_cast<void*>(aligned + len), tail);
+        return reinterpret_cast<void*>(aligned);
+    }
+#endif
+
     static std::size_t round_up(std::size_t v, std::size_t to) {
         if (v > SIZE_MAX - (to - 1)) throw std::bad_alloc();
         return (v + to - 1) / to * to;
