@@ -29,8 +29,8 @@ struct ServerConfig {
     std::size_t large_buffers_per_worker = 8;
 
     // io_uring provided-buffer ring per worker: count must be a power of two.
-    unsigned recv_buffers = 1024;
-    std::size_t recv_buffer_size = 4096;
+    unsigned recv_buffers = 4096;
+    std::size_t recv_buffer_size = 2048;
     unsigned ring_entries = 1024;
 
     // Timeouts, in seconds.
@@ -38,6 +38,7 @@ struct ServerConfig {
     unsigned keepalive_timeout_s = 60;  // an idle keep-alive connection is closed after this
     unsigned send_timeout_s = 30;       // a client that does not read its responses
     unsigned linger_timeout_s = 2;      // draining input after the last response of a connection
+    unsigned idle_release_s = 2;        // an idle connection's arena pages go back to the kernel
 
     std::string server_name = "lake";
 };

@@ -1,6 +1,7 @@
 #include "buffer_ring.hpp"
 
 #include <cerrno>
+#include <cstring>
 
 namespace lake::server {
 
@@ -11,6 +12,10 @@ int BufferRing::init(io_uring* ring, lake::BasicArena& lake, unsigned count, std
     if (ring_ == nullptr || base_ == nullptr) return -ENOMEM;
     size_ = size;
     count_ = count;
+    records_.assign(count, Record{});
+    // Fault the buffers in now: the ring cycles through all of them under load anyway, and this
+    // keeps page faults off the request path and the worker's footprint flat from the start.
+    std::memset(base_, 0, count * size);
 
     io_uring_buf_reg reg{};
     reg.ring_addr = reinterpret_cast<std::uint64_t>(ring_);

@@ -7,14 +7,30 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include <lake/lake.hpp>
 
 namespace lake::server {
 
+// The received buffers one connection holds, oldest first. The queue is linked through the
+// ring's per-buffer records, so a connection can hold any number of buffers with no allocation.
+struct HeldQueue {
+    std::uint16_t head = 0xFFFF;
+    std::uint16_t tail = 0xFFFF;
+    std::uint16_t count = 0;
+};
+
 class BufferRing {
 public:
     static constexpr std::uint16_t kGroup = 0;
+    static constexpr std::uint16_t kNone = 0xFFFF;
+
+    struct Record {
+        std::uint32_t len = 0;   // bytes the kernel put in the buffer
+        std::uint32_t used = 0;  // bytes already parsed
+        std::uint16_t next = kNone;
+    };
 
     // `count` must be a power of two (at most 32768). Returns 0 or -errno.
     int init(io_uring* ring, lake::BasicArena& lake, unsigned count, std::size_t size);
@@ -34,6 +50,27 @@ public:
                               io_uring_buf_ring_mask(count_), pending_++);
         --lent_;
     }
+    // Appends a buffer the kernel filled with `len` bytes to a connection's queue.
+    void hold(HeldQueue& q, std::uint16_t bid, std::uint32_t len) noexcept {
+        records_[bid] = Record{len, 0, kNone};
+        if (q.tail == kNone) q.head = bid;
+        else records_[q.tail].next = bid;
+        q.tail = bid;
+        ++q.count;
+    }
+    Record& record(std::uint16_t bid) noexcept { return records_[bid]; }
+    // Recycles the oldest buffer of the queue.
+    void pop(HeldQueue& q) noexcept {
+        const std::uint16_t bid = q.head;
+        q.head = records_[bid].next;
+        if (q.head == kNone) q.tail = kNone;
+        --q.count;
+        recycle(bid);
+    }
+    void drop_all(HeldQueue& q) noexcept {
+        while (q.count != 0) pop(q);
+    }
+
     // Publishes every recycled buffer in one store (once per event-loop pass).
     void publish() noexcept {
         if (pending_ == 0) return;
@@ -48,6 +85,7 @@ private:
     unsigned count_ = 0;
     unsigned lent_ = 0;
     int pending_ = 0;
+    std::vector<Record> records_;
 };
 
 }  // namespace lake::server

@@ -1,5 +1,6 @@
 #include "connection.hpp"
 
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -32,8 +33,8 @@ void Connection::open(int fd) noexcept {
     state_ = State::Open;
     parser_.reset_connection();
     response_view_.reset();
-    held_head_ = held_count_ = 0;
-    recv_armed_ = waiting_for_buffers_ = peer_closed_ = false;
+    held_ = HeldQueue{};
+    recv_armed_ = recv_cancelling_ = waiting_for_buffers_ = peer_closed_ = pages_released_ = false;
     pending_ = false;
     out_data_ = nullptr;
     out_sent_ = large_sent_ = 0;
@@ -44,21 +45,22 @@ void Connection::open(int fd) noexcept {
 }
 
 void Connection::on_recv(const io_uring_cqe& cqe) noexcept {
-    if ((cqe.flags & IORING_CQE_F_MORE) == 0) recv_armed_ = false;
+    if ((cqe.flags & IORING_CQE_F_MORE) == 0) recv_armed_ = recv_cancelling_ = false;
     const int res = cqe.res;
     if (res > 0) {
         const auto bid = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
         worker_.buffers().lent();
         last_activity_ = worker_.now();
-        if (state_ != State::Open || held_count_ == kMaxHeld) {
-            // Draining or lingering: input after our last response is read and dropped. A full
-            // queue cannot happen while the recv is paused at kMaxHeld - 4; if the kernel still
-            // overran it, the peer is flooding us and is cut off.
-            worker_.buffers().recycle(bid);
-            if (state_ == State::Open) abort();
+        pages_released_ = false;
+        if (state_ != State::Open) {
+            worker_.buffers().recycle(bid);  // input after our last response is dropped
         } else {
-            held_[(held_head_ + held_count_++) % kMaxHeld] =
-                Held{bid, static_cast<std::uint32_t>(res), 0};
+            worker_.buffers().hold(held_, bid, static_cast<std::uint32_t>(res));
+            if (held_.count >= kPauseAt && recv_armed_ && !recv_cancelling_) {
+                recv_cancelling_ = true;  // what is already in flight still arrives: held too
+                ++worker_.counters().recv_pauses;
+                worker_.cancel_recv(*this);
+            }
         }
     } else if (res == 0) {
         peer_closed_ = true;
@@ -66,6 +68,8 @@ void Connection::on_recv(const io_uring_cqe& cqe) noexcept {
         ++worker_.counters().enobufs;
         worker_.wait_for_buffers(*this);
         waiting_for_buffers_ = true;
+    } else if (res == -ECANCELED) {
+        // our own back-pressure pause (or close); update_recv() re-arms when due
     } else if (state_ != State::Closing) {
         abort();  // ECONNRESET and the like
     }
@@ -94,17 +98,13 @@ void Connection::pump() noexcept {
             parser_.start();
             continue;
         }
-        if (held_count_ == 0) break;
-        Held& h = held_[held_head_];
+        if (held_.count == 0) break;
+        BufferRing::Record& h = worker_.buffers().record(held_.head);
         if (!parser_.in_progress()) request_started_ = worker_.now();
-        const char* data = worker_.buffers().buffer(h.bid) + h.used;
+        const char* data = worker_.buffers().buffer(held_.head) + h.used;
         const http::ParseStep step = parser_.feed(data, h.len - h.used);
         h.used += static_cast<std::uint32_t>(step.consumed);
-        if (h.used == h.len) {
-            worker_.buffers().recycle(h.bid);
-            held_head_ = static_cast<std::uint8_t>((held_head_ + 1) % kMaxHeld);
-            --held_count_;
-        }
+        if (h.used == h.len) worker_.buffers().pop(held_);  // the buffer goes straight back
         if (step.event == http::ParseEvent::Error) {
             prepare_error(parser_.error_status(), parser_.error_reason());
         } else {
@@ -112,7 +112,7 @@ void Connection::pump() noexcept {
             if (step.event == http::ParseEvent::Complete) prepare_response();
         }
     }
-    if (state_ == State::Open && peer_closed_ && held_count_ == 0 && !pending_) {
+    if (state_ == State::Open && peer_closed_ && held_.count == 0 && !pending_) {
         // The client sent all it will send: answer what we have, then close.
         if (parser_.in_progress()) prepare_error(400, "connection closed mid-request");
         if (!pending_) begin_drain();
@@ -262,7 +262,7 @@ void Connection::begin_drain() noexcept {
 
 void Connection::update_recv() noexcept {
     if (recv_armed_ || waiting_for_buffers_ || peer_closed_ || fd_ < 0) return;
-    const bool want = (state_ == State::Open && held_count_ < kMaxHeld - kHeldResumeBelow) ||
+    const bool want = (state_ == State::Open && held_.count < kResumeBelow) ||
                       state_ == State::Lingering;
     if (!want) return;
     recv_armed_ = true;
@@ -276,11 +276,7 @@ void Connection::on_buffers_available() noexcept {
 }
 
 void Connection::drop_held() noexcept {
-    while (held_count_ != 0) {
-        worker_.buffers().recycle(held_[held_head_].bid);
-        held_head_ = static_cast<std::uint8_t>((held_head_ + 1) % kMaxHeld);
-        --held_count_;
-    }
+    worker_.buffers().drop_all(held_);
 }
 
 // ---- timers and closing ---------------------------------------------------------------------
@@ -295,9 +291,9 @@ void Connection::on_tick(std::uint32_t now) noexcept {
                     prepare_error(408, "request not received in time");
                     pump();
                 }
-            } else if (held_count_ == 0 && !pending_ && response_view_.used() == 0 &&
-                       now - last_activity_ >= config_.keepalive_timeout_s) {
-                abort();  // idle keep-alive connection
+            } else if (held_.count == 0 && !pending_ && response_view_.used() == 0) {
+                if (now - last_activity_ >= config_.keepalive_timeout_s) abort();  // idle too long
+                else if (now - last_activity_ >= config_.idle_release_s) release_pages();
             }
             break;
         case State::Draining:
@@ -309,6 +305,16 @@ void Connection::on_tick(std::uint32_t now) noexcept {
         default: break;
     }
     release_if_idle();
+}
+
+// An idle keep-alive connection needs none of its arena: its pages go back to the kernel
+// (once per idle period), so thousands of idle connections cost almost no memory. The next
+// request faults in a fresh zero page or two.
+void Connection::release_pages() noexcept {
+    if (pages_released_) return;
+    const std::span<std::byte> r = arena_.region();
+    ::madvise(r.data(), r.size(), MADV_DONTNEED);
+    pages_released_ = true;
 }
 
 void Connection::abort() noexcept {

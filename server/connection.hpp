@@ -17,6 +17,7 @@
 #include <lake/lake.hpp>
 
 #include "../config/server_config.hpp"
+#include "buffer_ring.hpp"
 #include "http/request_parser.hpp"
 #include "http/response.hpp"
 #include "http/response_writer.hpp"
@@ -55,13 +56,10 @@ public:
     bool waiting_for_buffers() const noexcept { return waiting_for_buffers_; }
 
 private:
-    struct Held {  // a provided buffer not yet fully parsed
-        std::uint16_t bid;
-        std::uint32_t len;
-        std::uint32_t used;
-    };
-    static constexpr unsigned kMaxHeld = 16;
-    static constexpr unsigned kHeldResumeBelow = 4;  // stop reading at kMaxHeld - 4, resume below
+    // Back-pressure: a connection holding this many unparsed buffers stops its recv (TCP flow
+    // control then slows the client) and resumes once it holds fewer than kResumeBelow.
+    static constexpr unsigned kPauseAt = 8;
+    static constexpr unsigned kResumeBelow = 4;
 
     void pump() noexcept;
     void prepare_response() noexcept;
@@ -73,6 +71,7 @@ private:
     void update_recv() noexcept;
     void drop_held() noexcept;
     void release_if_idle() noexcept;
+    void release_pages() noexcept;
 
     Worker& worker_;
     const config::ServerConfig& config_;
@@ -87,12 +86,12 @@ private:
     http::RequestParser parser_;
 
     // Input.
-    Held held_[kMaxHeld] = {};
-    std::uint8_t held_head_ = 0;
-    std::uint8_t held_count_ = 0;
+    HeldQueue held_;
     bool recv_armed_ = false;
+    bool recv_cancelling_ = false;  // paused for back-pressure; the final CQE is on its way
     bool waiting_for_buffers_ = false;
     bool peer_closed_ = false;
+    bool pages_released_ = false;  // the arena's pages were handed back while idle
 
     // The response waiting to be serialized (when the response view had no room for it).
     bool pending_ = false;

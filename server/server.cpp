@@ -95,6 +95,7 @@ WorkerCounters Server::counters() const {
         sum.requests += c.requests;
         sum.refused_no_slot += c.refused_no_slot;
         sum.enobufs += c.enobufs;
+        sum.recv_pauses += c.recv_pauses;
         sum.accept_errors += c.accept_errors;
     }
     return sum;

@@ -1,6 +1,7 @@
 #include "request_parser.hpp"
 
 #include <cstring>
+#include <new>
 
 namespace lake::http {
 
@@ -82,7 +83,10 @@ void RequestParser::start() noexcept {
     view_.reset();
     request_ = Request{};
     request_.arena = &view_;
-    header_slots_ = view_.alloc_slice<Header>(limits_.max_headers);
+    // Raw storage: slots are constructed one by one as fields arrive, not all up front.
+    header_slots_ = static_cast<Header*>(
+        view_.allocate(sizeof(Header) * limits_.max_headers, alignof(Header)));
+    header_capacity_ = header_slots_ != nullptr ? limits_.max_headers : 0;
     header_count_ = header_bytes_ = 0;
     url_ = field_ = value_ = body_ = Token{};
     error_status_ = 0;
@@ -228,7 +232,7 @@ int RequestParser::on_header_field(llhttp_t* p, const char* at, std::size_t n) {
 
 int RequestParser::on_header_field_complete(llhttp_t* p) {
     RequestParser& r = self(p);
-    if (r.header_count_ == r.header_slots_.size()) return r.fail(431, "too many header fields");
+    if (r.header_count_ == r.header_capacity_) return r.fail(431, "too many header fields");
     r.value_ = Token{};
     return 0;
 }
@@ -248,7 +252,7 @@ int RequestParser::on_header_value_complete(llhttp_t* p) {
     RequestParser& r = self(p);
     Header h{std::string_view(r.field_.data, r.field_.len),
              trim(std::string_view(r.value_.data, r.value_.len))};
-    r.header_slots_[r.header_count_++] = h;
+    ::new (&r.header_slots_[r.header_count_++]) Header(h);
     r.field_ = Token{};
     return r.check_header(h);
 }
@@ -280,7 +284,7 @@ int RequestParser::on_headers_complete(llhttp_t* p) { return self(p).check_heade
 int RequestParser::check_headers_complete() noexcept {
     if (parser_.http_major != 1) return fail(505, "HTTP version not supported");
     request_.version_minor = parser_.http_minor;
-    request_.headers = std::span<const Header>(header_slots_.data(), header_count_);
+    request_.headers = std::span<const Header>(header_slots_, header_count_);
     if (parser_.http_minor >= 1 && host_count_ == 0) return fail(400, "HTTP/1.1 request without Host");
     if (te_present_) {
         if (parser_.http_minor == 0) return fail(400, "Transfer-Encoding in an HTTP/1.0 request");

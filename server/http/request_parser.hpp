@@ -97,7 +97,8 @@ private:
     ParseLimits limits_;
 
     Request request_;
-    lake::Slice<Header> header_slots_;
+    Header* header_slots_ = nullptr;
+    std::size_t header_capacity_ = 0;
     std::size_t header_count_ = 0;
     std::size_t header_bytes_ = 0;
     Token url_, field_, value_, body_;

@@ -1,4 +1,6 @@
 // Pipelined requests in one write, and requests that arrive one byte at a time.
+#include <thread>
+
 #include "server_fixture.hpp"
 
 namespace lake::test {
@@ -22,6 +24,35 @@ TEST_F(Pipelining, SixteenInOneWrite) { expect_pipelined(port(), 16); }
 TEST_F(Pipelining, TwoHundredFiftySixInOneWrite) { expect_pipelined(port(), 256); }
 TEST_F(Pipelining, ThousandsOutgrowTheResponseViewAndStillComeBackInOrder) {
     expect_pipelined(port(), 2000);
+}
+
+TEST(PipeliningBackPressure, AClientThatDoesNotReadIsPausedWithoutStarvingOthers) {
+    // 20,000 pipelined requests (1.4 MB) from a client that reads nothing for a while: the
+    // server must stop reading it (back-pressure) rather than let it hold the buffer ring, keep
+    // answering another client, and later deliver every response in order.
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    Client greedy(s.port(), 20000);
+    std::string batch;
+    for (int i = 0; i < 20000; ++i) batch += get("/plaintext");
+    std::thread writer([&] { EXPECT_TRUE(greedy.send(batch)); });
+    ::usleep(200 * 1000);
+    Client polite(s.port());
+    for (int i = 0; i < 20; ++i) {
+        ASSERT_TRUE(polite.send(get("/json")));
+        ASSERT_EQ(polite.read_response().status, 200) << i;
+    }
+    for (int i = 0; i < 20000; ++i) {
+        const HttpResponse r = greedy.read_response();
+        ASSERT_EQ(r.status, 200) << "response " << i;
+        ASSERT_EQ(r.body, "Hello, World!");
+    }
+    writer.join();
+    s.server().stop();
+    EXPECT_GT(s.server().counters().recv_pauses, 0u);  // the pause really happened
+    EXPECT_EQ(s.server().counters().enobufs, 0u);      // and the ring never ran dry
 }
 
 TEST_F(Pipelining, MixedWithBodiesAndErrorsStopsAtTheError) {

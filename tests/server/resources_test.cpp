@@ -86,6 +86,19 @@ TEST(Resources, IdleKeepAliveConnectionsAreClosed) {
     EXPECT_TRUE(cl.closed_by_server());
 }
 
+TEST(Resources, AnIdleConnectionWhosePagesWereReleasedStillWorks) {
+    config::ServerConfig c = test_config();
+    c.idle_release_s = 1;
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    Client cl(s.port());
+    ASSERT_TRUE(cl.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nabcd"));
+    EXPECT_EQ(cl.read_response().body, "abcd");
+    ::usleep(2500 * 1000);  // two ticks: the arena's pages went back to the kernel
+    ASSERT_TRUE(cl.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nwxyz"));
+    EXPECT_EQ(cl.read_response().body, "wxyz");
+}
+
 // Runs a server in a child process whose file-descriptor limit is low, so that accept fails
 // with EMFILE while clients keep connecting. Every client must still be answered once
 // descriptors free up.

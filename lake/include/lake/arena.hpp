@@ -13,6 +13,7 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <span>
 #include <type_traits>
 #include <utility>
 
@@ -147,6 +148,10 @@ public:
     std::size_t remaining() const noexcept { return core_.capacity() - core_.offset(); }
     std::size_t capacity() const noexcept { return core_.capacity(); }
     Stats stats() const noexcept { return core_.stats(); }
+
+    // The arena's whole buffer, allocated or not: for system calls on its pages (madvise,
+    // mlock). Writing past used() through it is writing into memory the arena does not own.
+    std::span<std::byte> region() const noexcept { return {core_.base(), core_.capacity()}; }
 
     // True when `p` points into this arena's buffer (allocated or not).
     bool owns(const void* p) const noexcept {
