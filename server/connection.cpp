@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 
 #include "worker.hpp"
 
@@ -141,11 +142,18 @@ void Connection::prepare_response() noexcept {
 }
 
 void Connection::prepare_error(int status, const char* reason) noexcept {
-    (void)reason;
     pending_response_ = http::Response{};
     pending_response_.status = status;
     pending_response_.content_type = "text/plain; charset=utf-8";
-    pending_response_.body = http::reason_phrase(status);
+    // "400 Bad Request: obsolete line folding in a header field": the client learns what was
+    // wrong. Written into the request view; if that is full, the reason phrase alone.
+    const std::string_view phrase = http::reason_phrase(status);
+    lake::DropletDyn text = request_view_.process([&](std::span<std::byte> free) {
+        return std::snprintf(reinterpret_cast<char*>(free.data()), free.size(), "%d %.*s: %s\n",
+                             status, static_cast<int>(phrase.size()), phrase.data(), reason);
+    });
+    pending_response_.body = text ? text.as_chars() : phrase;
+    text.leak();
     pending_context_ = http::ResponseContext{worker_.date_line(), worker_.server_line(), false,
                                              false, false};
     pending_ = true;

@@ -4,13 +4,20 @@
 #include <csignal>
 #include <cstdio>
 
+#include "../config/load_config.hpp"
 #include "../handlers/builtin.hpp"
 #include "server.hpp"
 
 int main(int argc, char** argv) {
     lake::config::ServerConfig config;
+    std::string config_error;
     CLI::App app{"lake-server: a thread-per-core io_uring HTTP/1.1 server on per-connection arenas"};
     app.set_version_flag("--version", std::string("lake-server ") + lake::kVersion);
+    // Defined first, so that CLI11 applies it before the options below: they override the file.
+    app.add_option_function<std::string>(
+        "--config",
+        [&](const std::string& path) { config_error = lake::config::load_file(path, config); },
+        "TOML configuration file (see config/lake-server.toml); options given here override it");
     app.add_option("--host", config.host, "Address to listen on")->capture_default_str();
     app.add_option("--port", config.port, "TCP port (0: any free port)")->capture_default_str();
     app.add_option("--workers", config.workers, "Worker threads (0: one per online CPU)")
@@ -26,7 +33,12 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_flag("!--no-pin", config.pin_workers, "Do not pin workers to CPUs");
     CLI11_PARSE(app, argc, argv);
-    if (config.request_view * 2 > config.connection_arena) config.request_view = config.connection_arena / 2;
+    if (config.request_view >= config.connection_arena) config.request_view = config.connection_arena / 2;
+    if (config_error.empty()) config_error = lake::config::validate(config);
+    if (!config_error.empty()) {
+        std::fprintf(stderr, "lake-server: %s\n", config_error.c_str());
+        return 2;
+    }
 
     lake::handlers::Router router;
     lake::handlers::add_builtin_handlers(router);

@@ -55,6 +55,20 @@ TEST(Cli, BadArgumentsAreRefused) {
     EXPECT_NE(bad_host.text.find("cannot"), std::string::npos) << bad_host.text;
 }
 
+TEST(Cli, ABadConfigFileIsRefusedWithItsReason) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    char path[] = "/tmp/lake-config-XXXXXX";
+    const int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    const std::string text = "[limits]\nmax_bodyy = 5\n";
+    ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    ::close(fd);
+    const Output o = run(std::string("--config ") + path);
+    ::unlink(path);
+    EXPECT_EQ(o.status, 2);
+    EXPECT_NE(o.text.find("unknown setting 'limits.max_bodyy'"), std::string::npos) << o.text;
+}
+
 TEST(Cli, PrintsOneStartupLineServesAndStopsOnSigterm) {
     if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
     int out[2];

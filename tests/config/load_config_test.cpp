@@ -1,0 +1,94 @@
+// The TOML configuration: the shipped example equals the built-in defaults, and every kind of
+// mistake is refused with a message that names it.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "../../config/load_config.hpp"
+
+namespace lake::config {
+namespace {
+
+std::string example_path() {
+    const char* dir = std::getenv("LAKE_SOURCE_DIR");
+    return std::string(dir != nullptr ? dir : ".") + "/config/lake-server.toml";
+}
+
+TEST(Config, TheShippedExampleIsExactlyTheDefaults) {
+    ServerConfig loaded;
+    loaded.port = 1;  // must be overwritten by the file
+    loaded.max_body = 7;
+    ASSERT_EQ(load_file(example_path(), loaded), "");
+    const ServerConfig defaults;
+    EXPECT_EQ(loaded.host, defaults.host);
+    EXPECT_EQ(loaded.port, defaults.port);
+    EXPECT_EQ(loaded.workers, defaults.workers);
+    EXPECT_EQ(loaded.max_connections_per_worker, defaults.max_connections_per_worker);
+    EXPECT_EQ(loaded.connection_arena, defaults.connection_arena);
+    EXPECT_EQ(loaded.request_view, defaults.request_view);
+    EXPECT_EQ(loaded.max_target, defaults.max_target);
+    EXPECT_EQ(loaded.max_header_bytes, defaults.max_header_bytes);
+    EXPECT_EQ(loaded.max_headers, defaults.max_headers);
+    EXPECT_EQ(loaded.max_body, defaults.max_body);
+    EXPECT_EQ(loaded.large_buffers_per_worker, defaults.large_buffers_per_worker);
+    EXPECT_EQ(loaded.recv_buffers, defaults.recv_buffers);
+    EXPECT_EQ(loaded.recv_buffer_size, defaults.recv_buffer_size);
+    EXPECT_EQ(loaded.header_timeout_s, defaults.header_timeout_s);
+    EXPECT_EQ(loaded.keepalive_timeout_s, defaults.keepalive_timeout_s);
+    EXPECT_EQ(loaded.idle_release_s, defaults.idle_release_s);
+    EXPECT_EQ(loaded.server_name, defaults.server_name);
+}
+
+TEST(Config, KeysInTheFileReplaceTheDefaults) {
+    ServerConfig c;
+    ASSERT_EQ(load_string("[server]\nport = 9090\nname = \"edge\"\n[limits]\nmax_body = 4096\n", c,
+                          "t.toml"),
+              "");
+    EXPECT_EQ(c.port, 9090);
+    EXPECT_EQ(c.server_name, "edge");
+    EXPECT_EQ(c.max_body, 4096u);
+    EXPECT_EQ(c.max_target, ServerConfig{}.max_target);  // untouched
+}
+
+TEST(Config, UnknownKeysAreRefused) {
+    ServerConfig c;
+    EXPECT_EQ(load_string("[server]\nprot = 1\n", c, "t.toml"), "t.toml: unknown setting 'server.prot'");
+    EXPECT_NE(load_string("port = 1\n", c, "t.toml").find("must be a [section]"), std::string::npos);
+}
+
+TEST(Config, WrongTypesAndRangesAreRefused) {
+    ServerConfig c;
+    EXPECT_EQ(load_string("[server]\nport = \"80\"\n", c, "t.toml"),
+              "t.toml: 'server.port' must be an integer");
+    EXPECT_EQ(load_string("[server]\nport = 70000\n", c, "t.toml"),
+              "t.toml: 'server.port' must be between 0 and 65535");
+    EXPECT_EQ(load_string("[server]\npin_workers = 1\n", c, "t.toml"),
+              "t.toml: 'server.pin_workers' must be true or false");
+}
+
+TEST(Config, SyntaxErrorsNameTheLine) {
+    ServerConfig c;
+    const std::string err = load_string("[server]\nport = = 3\n", c, "t.toml");
+    EXPECT_EQ(err.rfind("t.toml:2: ", 0), 0u) << err;
+}
+
+TEST(Config, SettingsAreCheckedAgainstEachOther) {
+    ServerConfig c;
+    c.recv_buffers = 1000;
+    EXPECT_NE(validate(c).find("power of two"), std::string::npos);
+    c = ServerConfig{};
+    c.request_view = c.connection_arena;
+    EXPECT_NE(validate(c).find("smaller than"), std::string::npos);
+    c = ServerConfig{};
+    c.max_header_bytes = 64 * 1024;
+    EXPECT_NE(validate(c).find("cannot hold"), std::string::npos);
+    EXPECT_EQ(validate(ServerConfig{}), "");
+}
+
+TEST(Config, MissingFileIsAnError) {
+    ServerConfig c;
+    EXPECT_NE(load_file("/nonexistent/lake.toml", c), "");
+}
+
+}  // namespace
+}  // namespace lake::config
