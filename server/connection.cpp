@@ -210,15 +210,16 @@ void Connection::flush() noexcept {
     if (large_out_ != nullptr) {
         sending_large_ = true;
         send_in_flight_ = true;
-        worker_.send(*this, large_response_.data() + large_sent_,
-                     large_response_.size() - large_sent_);
+        in_flight_len_ = large_response_.size() - large_sent_;
+        worker_.send(*this, large_response_.data() + large_sent_, in_flight_len_);
         return;
     }
     const std::size_t queued = response_view_.used();
     if (out_data_ != nullptr && out_sent_ < queued) {
         sending_large_ = false;
         send_in_flight_ = true;
-        worker_.send(*this, out_data_ + out_sent_, queued - out_sent_);
+        in_flight_len_ = queued - out_sent_;
+        worker_.send(*this, out_data_ + out_sent_, in_flight_len_);
         return;
     }
     if (state_ == State::Draining) {
@@ -241,6 +242,7 @@ void Connection::on_send(const io_uring_cqe& cqe) noexcept {
     }
     last_activity_ = worker_.now();
     const auto sent = static_cast<std::size_t>(cqe.res);
+    if (sent < in_flight_len_) ++worker_.counters().short_sends;  // flush() sends the rest
     if (sending_large_) {
         large_sent_ += sent;
         if (large_sent_ == large_response_.size()) {

@@ -105,6 +105,7 @@ private:
     lake::LakeView* large_out_ = nullptr;
     std::span<std::byte> large_response_;
     std::size_t large_sent_ = 0;
+    std::size_t in_flight_len_ = 0;
     bool send_in_flight_ = false;
     bool sending_large_ = false;
 

@@ -96,6 +96,7 @@ WorkerCounters Server::counters() const {
         sum.refused_no_slot += c.refused_no_slot;
         sum.enobufs += c.enobufs;
         sum.recv_pauses += c.recv_pauses;
+        sum.short_sends += c.short_sends;
         sum.accept_errors += c.accept_errors;
     }
     return sum;

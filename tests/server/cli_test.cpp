@@ -1,8 +1,13 @@
 // The lake-server binary itself: --help, --version, the start-up line, clean exit on SIGTERM,
 // and the message printed when io_uring is unavailable.
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <regex>
@@ -100,6 +105,47 @@ TEST(Cli, PrintsOneStartupLineServesAndStopsOnSigterm) {
     ::waitpid(pid, &st, 0);
     EXPECT_TRUE(WIFEXITED(st));
     EXPECT_EQ(WEXITSTATUS(st), 0);
+}
+
+// The real failure: a seccomp filter that refuses io_uring_setup with EPERM, as the default
+// profiles of Docker 25+, containerd 2 and Podman do.
+TEST(Cli, WithoutIoUringItExitsWithAnExplanation) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    int out[2];
+    ASSERT_EQ(::pipe(out), 0);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ::dup2(out[1], 2);
+        ::close(out[0]);
+        sock_filter filter[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        sock_fprog prog{static_cast<unsigned short>(sizeof(filter) / sizeof(filter[0])), filter};
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+            ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+            ::_exit(126);
+        const std::string bin = binary();
+        ::execl(bin.c_str(), bin.c_str(), "--host", "127.0.0.1", "--port", "0", "--workers", "1",
+                static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ::close(out[1]);
+    std::string text;
+    char buf[1024];
+    ssize_t n;
+    while ((n = ::read(out[0], buf, sizeof(buf))) > 0) text.append(buf, static_cast<std::size_t>(n));
+    ::close(out[0]);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_NE(WEXITSTATUS(st), 126) << "could not install the seccomp filter";
+    EXPECT_EQ(WEXITSTATUS(st), 2);
+    EXPECT_NE(text.find("cannot set up io_uring: Operation not permitted"), std::string::npos) << text;
+    EXPECT_NE(text.find("seccomp"), std::string::npos) << text;
 }
 
 TEST(Cli, RingFailureMessageSaysWhatToDo) {
