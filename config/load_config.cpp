@@ -40,6 +40,20 @@ Reader boolean(bool ServerConfig::*field) {
     };
 }
 
+Reader text_list(std::vector<std::string> ServerConfig::*field) {
+    return [=](const toml::node& n, ServerConfig& c) -> std::string {
+        const toml::array* a = n.as_array();
+        if (a == nullptr) return "must be an array of strings";
+        std::vector<std::string> out;
+        for (const toml::node& item : *a) {
+            if (!item.is_string()) return "must be an array of strings";
+            out.push_back(*item.value<std::string>());
+        }
+        c.*field = std::move(out);
+        return {};
+    };
+}
+
 const std::map<std::string, Reader>& readers() {
     constexpr long long kMiB = 1024 * 1024;
     static const std::map<std::string, Reader> r = {
@@ -66,6 +80,7 @@ const std::map<std::string, Reader>& readers() {
         {"timeouts.send", integer(&ServerConfig::send_timeout_s, 1, 3600)},
         {"timeouts.linger", integer(&ServerConfig::linger_timeout_s, 0, 60)},
         {"timeouts.idle_release", integer(&ServerConfig::idle_release_s, 1, 86400)},
+        {"plugins.load", text_list(&ServerConfig::plugins)},
     };
     return r;
 }

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace lake::config {
 
@@ -41,6 +42,9 @@ struct ServerConfig {
     unsigned idle_release_s = 2;        // an idle connection's arena pages go back to the kernel
 
     std::string server_name = "lake";
+
+    // Handler plugins loaded at start-up, in order: "path.so" or "path.so:argument".
+    std::vector<std::string> plugins;
 };
 
 }  // namespace lake::config

@@ -6,6 +6,7 @@
 
 #include "../config/load_config.hpp"
 #include "../handlers/builtin.hpp"
+#include "../handlers/plugin.hpp"
 #include "server.hpp"
 
 int main(int argc, char** argv) {
@@ -32,7 +33,11 @@ int main(int argc, char** argv) {
     app.add_option("--max-body", config.max_body, "Largest request body accepted (413 above)")
         ->capture_default_str();
     app.add_flag("!--no-pin", config.pin_workers, "Do not pin workers to CPUs");
+    std::vector<std::string> cli_plugins;
+    app.add_option("--plugin", cli_plugins,
+                   "Handler plugin to load, as path.so or path.so:argument (repeatable)");
     CLI11_PARSE(app, argc, argv);
+    config.plugins.insert(config.plugins.end(), cli_plugins.begin(), cli_plugins.end());
     if (config.request_view >= config.connection_arena) config.request_view = config.connection_arena / 2;
     if (config_error.empty()) config_error = lake::config::validate(config);
     if (!config_error.empty()) {
@@ -42,6 +47,12 @@ int main(int argc, char** argv) {
 
     lake::handlers::Router router;
     lake::handlers::add_builtin_handlers(router);
+    for (const std::string& plugin : config.plugins) {
+        if (std::string err = lake::handlers::load_plugin(plugin, router); !err.empty()) {
+            std::fprintf(stderr, "lake-server: %s\n", err.c_str());
+            return 2;
+        }
+    }
 
     // Workers inherit this mask, so SIGINT/SIGTERM reach only the main thread's sigwait.
     sigset_t signals;

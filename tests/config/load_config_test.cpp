@@ -37,6 +37,15 @@ TEST(Config, TheShippedExampleIsExactlyTheDefaults) {
     EXPECT_EQ(loaded.keepalive_timeout_s, defaults.keepalive_timeout_s);
     EXPECT_EQ(loaded.idle_release_s, defaults.idle_release_s);
     EXPECT_EQ(loaded.server_name, defaults.server_name);
+    EXPECT_EQ(loaded.plugins, defaults.plugins);
+}
+
+TEST(Config, PluginsAreAListOfStrings) {
+    ServerConfig c;
+    ASSERT_EQ(load_string("[plugins]\nload = [\"a.so\", \"b.so:x\"]\n", c, "t.toml"), "");
+    EXPECT_EQ(c.plugins, (std::vector<std::string>{"a.so", "b.so:x"}));
+    EXPECT_EQ(load_string("[plugins]\nload = \"a.so\"\n", c, "t.toml"),
+              "t.toml: 'plugins.load' must be an array of strings");
 }
 
 TEST(Config, KeysInTheFileReplaceTheDefaults) {

@@ -74,6 +74,13 @@ TEST(Cli, ABadConfigFileIsRefusedWithItsReason) {
     EXPECT_NE(o.text.find("unknown setting 'limits.max_bodyy'"), std::string::npos) << o.text;
 }
 
+TEST(Cli, APluginThatCannotLoadStopsTheStart) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    const Output o = run("--port 0 --plugin /nonexistent/libx.so");
+    EXPECT_EQ(o.status, 2);
+    EXPECT_NE(o.text.find("cannot load plugin /nonexistent/libx.so"), std::string::npos) << o.text;
+}
+
 TEST(Cli, PrintsOneStartupLineServesAndStopsOnSigterm) {
     if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
     int out[2];
@@ -84,6 +91,11 @@ TEST(Cli, PrintsOneStartupLineServesAndStopsOnSigterm) {
         ::dup2(out[1], 1);
         ::close(out[0]);
         const std::string bin = binary();
+        const char* plugin = std::getenv("LAKE_HELLO_PLUGIN");
+        const std::string spec = std::string(plugin != nullptr ? plugin : "") + ":cli";
+        if (plugin != nullptr)
+            ::execl(bin.c_str(), bin.c_str(), "--host", "127.0.0.1", "--port", "0", "--workers",
+                    "2", "--no-pin", "--plugin", spec.c_str(), static_cast<char*>(nullptr));
         ::execl(bin.c_str(), bin.c_str(), "--host", "127.0.0.1", "--port", "0", "--workers", "2",
                 "--no-pin", static_cast<char*>(nullptr));
         ::_exit(127);
@@ -100,6 +112,10 @@ TEST(Cli, PrintsOneStartupLineServesAndStopsOnSigterm) {
     Client c(port);
     ASSERT_TRUE(c.send(get("/plaintext")));
     EXPECT_EQ(c.read_response().body, "Hello, World!");
+    if (std::getenv("LAKE_HELLO_PLUGIN") != nullptr) {  // loaded with --plugin
+        ASSERT_TRUE(c.send(get("/hello")));
+        EXPECT_EQ(c.read_response().body, "Hello from a plugin, cli!\n");
+    }
     ::kill(pid, SIGTERM);
     int st = 0;
     ::waitpid(pid, &st, 0);
