@@ -25,8 +25,8 @@ int main() {
     lake::MemoryResource resource(view);
     std::pmr::vector<int> numbers(&resource);
     for (int i = 0; i < 100; ++i) numbers.push_back(i * i);
-    std::printf("a pmr vector of %zu ints lives in a view: %zu of %zu bytes used\n",
-                numbers.size(), view.used(), view.capacity());
+    std::printf("a pmr vector of %zu ints lives in a view: %zu of %zu bytes used\n", numbers.size(),
+                view.used(), view.capacity());
 
     const auto s = lake.stats();
     std::printf("lake: used %zu, high water %zu, %llu allocations, %llu overflows\n", s.used,

@@ -12,7 +12,7 @@ namespace {
 
 // A rapidjson output stream over the free space of an arena (see BasicArena::process).
 class ArenaStream {
-public:
+  public:
     using Ch = char;
     explicit ArenaStream(std::span<std::byte> free)
         : begin_(reinterpret_cast<char*>(free.data())), cap_(free.size()) {}
@@ -23,7 +23,7 @@ public:
     void Flush() {}
     std::size_t length() const { return len_; }
 
-private:
+  private:
     char* begin_;
     std::size_t cap_;
     std::size_t len_ = 0;
@@ -32,7 +32,7 @@ private:
 // rapidjson's Writer keeps a small stack of nesting levels; by default it takes it from the
 // heap. This allocator hands out one inline block instead (a handful of levels is plenty).
 class InlineStackAllocator {
-public:
+  public:
     static const bool kNeedFree = false;
     void* Malloc(std::size_t size) { return size <= sizeof(block_) ? block_ : nullptr; }
     void* Realloc(void* old, std::size_t, std::size_t size) {
@@ -40,7 +40,7 @@ public:
     }
     static void Free(void*) {}
 
-private:
+  private:
     alignas(std::max_align_t) unsigned char block_[256];
 };
 

@@ -3,8 +3,8 @@
 namespace lake::handlers {
 
 namespace {
-constexpr const char* kMethodNames[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS",
-                                        "PATCH", "TRACE"};
+constexpr const char* kMethodNames[] = {"GET",    "HEAD",    "POST",  "PUT",
+                                        "DELETE", "OPTIONS", "PATCH", "TRACE"};
 int index_of(http::Method m) { return static_cast<int>(m); }
 
 void text(http::Response& r, int status, std::string_view body) {

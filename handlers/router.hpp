@@ -10,7 +10,7 @@
 namespace lake::handlers {
 
 class Router {
-public:
+  public:
     // Registers `handler` for `method` on `path` (exact match). GET also answers HEAD.
     void add(http::Method method, std::string path, Handler handler);
 
@@ -19,7 +19,7 @@ public:
     // implemented here. Exceptions from handlers become 500.
     void dispatch(const http::Request& request, http::Response& response) const noexcept;
 
-private:
+  private:
     struct Route {
         std::string path;
         Handler by_method[static_cast<int>(http::Method::Other)] = {};

@@ -22,7 +22,7 @@ struct HeldQueue {
 };
 
 class BufferRing {
-public:
+  public:
     static constexpr std::uint16_t kGroup = 0;
     static constexpr std::uint16_t kNone = 0xFFFF;
 
@@ -53,8 +53,10 @@ public:
     // Appends a buffer the kernel filled with `len` bytes to a connection's queue.
     void hold(HeldQueue& q, std::uint16_t bid, std::uint32_t len) noexcept {
         records_[bid] = Record{len, 0, kNone};
-        if (q.tail == kNone) q.head = bid;
-        else records_[q.tail].next = bid;
+        if (q.tail == kNone)
+            q.head = bid;
+        else
+            records_[q.tail].next = bid;
         q.tail = bid;
         ++q.count;
     }
@@ -78,7 +80,7 @@ public:
         pending_ = 0;
     }
 
-private:
+  private:
     io_uring_buf_ring* ring_ = nullptr;
     char* base_ = nullptr;
     std::size_t size_ = 0;

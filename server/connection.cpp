@@ -76,12 +76,17 @@ void Connection::on_recv(const io_uring_cqe& cqe) noexcept {
     }
 
     switch (state_) {
-        case State::Open: pump(); break;
-        case State::Lingering:
-            if (peer_closed_) abort();
-            else update_recv();
+        case State::Open:
+            pump();
             break;
-        default: break;
+        case State::Lingering:
+            if (peer_closed_)
+                abort();
+            else
+                update_recv();
+            break;
+        default:
+            break;
     }
     release_if_idle();
 }
@@ -116,8 +121,10 @@ void Connection::pump() noexcept {
     if (state_ == State::Open && peer_closed_ && held_.count == 0 && !pending_) {
         // The client sent all it will send: answer what we have, then close.
         if (parser_.in_progress()) prepare_error(400, "connection closed mid-request");
-        if (!pending_) begin_drain();
-        else pump();
+        if (!pending_)
+            begin_drain();
+        else
+            pump();
         return;
     }
     flush();
@@ -154,8 +161,8 @@ void Connection::prepare_error(int status, const char* reason) noexcept {
     });
     pending_response_.body = text ? text.as_chars() : phrase;
     text.leak();
-    pending_context_ = http::ResponseContext{worker_.date_line(), worker_.server_line(), false,
-                                             false, false};
+    pending_context_ =
+        http::ResponseContext{worker_.date_line(), worker_.server_line(), false, false, false};
     pending_ = true;
     drop_held();  // framing is lost: nothing after this point can be trusted
 }
@@ -228,8 +235,10 @@ void Connection::flush() noexcept {
         ::shutdown(fd_, SHUT_WR);
         state_ = State::Lingering;
         linger_deadline_ = worker_.now() + config_.linger_timeout_s;
-        if (peer_closed_) abort();
-        else update_recv();
+        if (peer_closed_)
+            abort();
+        else
+            update_recv();
     }
 }
 
@@ -257,8 +266,10 @@ void Connection::on_send(const io_uring_cqe& cqe) noexcept {
             out_sent_ = 0;
         }
     }
-    if (state_ == State::Open) pump();
-    else if (state_ == State::Draining) flush();
+    if (state_ == State::Open)
+        pump();
+    else if (state_ == State::Draining)
+        flush();
     release_if_idle();
 }
 
@@ -272,8 +283,8 @@ void Connection::begin_drain() noexcept {
 
 void Connection::update_recv() noexcept {
     if (recv_armed_ || waiting_for_buffers_ || peer_closed_ || fd_ < 0) return;
-    const bool want = (state_ == State::Open && held_.count < kResumeBelow) ||
-                      state_ == State::Lingering;
+    const bool want =
+        (state_ == State::Open && held_.count < kResumeBelow) || state_ == State::Lingering;
     if (!want) return;
     recv_armed_ = true;
     worker_.arm_recv(*this);
@@ -285,9 +296,7 @@ void Connection::on_buffers_available() noexcept {
     update_recv();
 }
 
-void Connection::drop_held() noexcept {
-    worker_.buffers().drop_all(held_);
-}
+void Connection::drop_held() noexcept { worker_.buffers().drop_all(held_); }
 
 // ---- timers and closing ---------------------------------------------------------------------
 
@@ -302,8 +311,10 @@ void Connection::on_tick(std::uint32_t now) noexcept {
                     pump();
                 }
             } else if (held_.count == 0 && !pending_ && response_view_.used() == 0) {
-                if (now - last_activity_ >= config_.keepalive_timeout_s) abort();  // idle too long
-                else if (now - last_activity_ >= config_.idle_release_s) release_pages();
+                if (now - last_activity_ >= config_.keepalive_timeout_s)
+                    abort();  // idle too long
+                else if (now - last_activity_ >= config_.idle_release_s)
+                    release_pages();
             }
             break;
         case State::Draining:
@@ -312,7 +323,8 @@ void Connection::on_tick(std::uint32_t now) noexcept {
         case State::Lingering:
             if (now >= linger_deadline_) abort();
             break;
-        default: break;
+        default:
+            break;
     }
     release_if_idle();
 }

@@ -27,7 +27,7 @@ namespace lake::server {
 class Worker;
 
 class Connection {
-public:
+  public:
     enum class State : std::uint8_t {
         Free,       // slot unused
         Open,       // reading and answering requests
@@ -55,7 +55,7 @@ public:
     int fd() const noexcept { return fd_; }
     bool waiting_for_buffers() const noexcept { return waiting_for_buffers_; }
 
-private:
+  private:
     // Back-pressure: a connection holding this many unparsed buffers stops its recv (TCP flow
     // control then slows the client) and resumes once it holds fewer than kResumeBelow.
     static constexpr unsigned kPauseAt = 8;

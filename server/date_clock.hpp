@@ -8,7 +8,7 @@
 namespace lake::server {
 
 class DateClock {
-public:
+  public:
     DateClock() { refresh(); }
     // Re-renders the line if the second changed (called from the worker's 1 s timer).
     void refresh() noexcept {
@@ -21,7 +21,7 @@ public:
     }
     std::string_view line() const noexcept { return {line_, len_}; }
 
-private:
+  private:
     char line_[64] = {};
     std::size_t len_ = 0;
     std::time_t last_ = 0;

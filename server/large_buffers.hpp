@@ -11,7 +11,7 @@
 namespace lake::server {
 
 class LargeBufferPool {
-public:
+  public:
     // Carves `count` views of `size` bytes from the worker's lake, at start-up.
     LargeBufferPool(lake::BasicArena& lake, std::size_t count, std::size_t size) {
         free_.reserve(count);
@@ -35,7 +35,7 @@ public:
     }
     std::size_t available() const noexcept { return free_.size(); }
 
-private:
+  private:
     std::deque<lake::LakeView> views_;
     std::vector<lake::LakeView*> free_;
 };

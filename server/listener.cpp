@@ -19,7 +19,8 @@ int open_listener(const std::string& host, std::uint16_t port, std::string& erro
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     addrinfo* found = nullptr;
     const std::string service = std::to_string(port);
-    if (int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found);
+    if (int rc =
+            ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found);
         rc != 0) {
         error = "cannot resolve " + host + ": " + ::gai_strerror(rc);
         return -EINVAL;

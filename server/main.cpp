@@ -12,7 +12,8 @@
 int main(int argc, char** argv) {
     lake::config::ServerConfig config;
     std::string config_error;
-    CLI::App app{"lake-server: a thread-per-core io_uring HTTP/1.1 server on per-connection arenas"};
+    CLI::App app{
+        "lake-server: a thread-per-core io_uring HTTP/1.1 server on per-connection arenas"};
     app.set_version_flag("--version", std::string("lake-server ") + lake::kVersion);
     // Defined first, so that CLI11 applies it before the options below: they override the file.
     app.add_option_function<std::string>(
@@ -38,7 +39,8 @@ int main(int argc, char** argv) {
                    "Handler plugin to load, as path.so or path.so:argument (repeatable)");
     CLI11_PARSE(app, argc, argv);
     config.plugins.insert(config.plugins.end(), cli_plugins.begin(), cli_plugins.end());
-    if (config.request_view >= config.connection_arena) config.request_view = config.connection_arena / 2;
+    if (config.request_view >= config.connection_arena)
+        config.request_view = config.connection_arena / 2;
     if (config_error.empty()) config_error = lake::config::validate(config);
     if (!config_error.empty()) {
         std::fprintf(stderr, "lake-server: %s\n", config_error.c_str());

@@ -58,8 +58,9 @@ std::string explain_ring_failure(int err) {
             "`sysctl kernel.io_uring_disabled` (it must be 0, or 1 with this user in "
             "kernel.io_uring_group).";
     } else if (err == -ENOMEM) {
-        msg += ".\n  The ring could not be allocated: raise RLIMIT_MEMLOCK (ulimit -l / "
-               "docker --ulimit memlock=-1) or lower --ring-entries.";
+        msg +=
+            ".\n  The ring could not be allocated: raise RLIMIT_MEMLOCK (ulimit -l / "
+            "docker --ulimit memlock=-1) or lower --ring-entries.";
     }
     return msg;
 }

@@ -9,7 +9,7 @@
 namespace lake::server {
 
 class Ring {
-public:
+  public:
     Ring() = default;
     Ring(const Ring&) = delete;
     Ring& operator=(const Ring&) = delete;
@@ -26,7 +26,7 @@ public:
     // "defer_taskrun single_issuer coop_taskrun" — the set-up flags that were accepted.
     const std::string& features() const noexcept { return features_; }
 
-private:
+  private:
     io_uring ring_{};
     bool live_ = false;
     std::string features_;

@@ -74,10 +74,9 @@ void Server::stop() {
 }
 
 std::string Server::describe() const {
-    std::string s = "lake-server " + std::string(lake::kVersion) + " listening on " +
-                    config_.host + ":" + std::to_string(port_) + " with " +
-                    std::to_string(workers_.size()) + " worker" +
-                    (workers_.size() == 1 ? "" : "s");
+    std::string s = "lake-server " + std::string(lake::kVersion) + " listening on " + config_.host +
+                    ":" + std::to_string(port_) + " with " + std::to_string(workers_.size()) +
+                    " worker" + (workers_.size() == 1 ? "" : "s");
     if (!workers_.empty()) {
         s += "; io_uring: " + workers_.front()->ring_features() +
              ", multishot accept, multishot recv, provided buffers " +

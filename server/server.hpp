@@ -14,7 +14,7 @@
 namespace lake::server {
 
 class Server {
-public:
+  public:
     Server(config::ServerConfig config, handlers::Router router);
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
@@ -33,7 +33,7 @@ public:
     // The sum of every worker's counters (call after stop()).
     WorkerCounters counters() const;
 
-private:
+  private:
     config::ServerConfig config_;
     handlers::Router router_;
     std::vector<int> listeners_;

@@ -42,11 +42,12 @@ std::string Worker::setup() {
         return "cannot reserve " + std::to_string(capacity >> 20) + " MiB for worker " +
                std::to_string(index_) + "'s lake";
     }
-    if (int err = buffers_.init(ring_.get(), *lake_, config_.recv_buffers,
-                                config_.recv_buffer_size);
+    if (int err =
+            buffers_.init(ring_.get(), *lake_, config_.recv_buffers, config_.recv_buffer_size);
         err != 0)
         return std::string("cannot register the receive buffer ring: ") + std::strerror(-err);
-    large_ = std::make_unique<LargeBufferPool>(*lake_, config_.large_buffers_per_worker, large_size);
+    large_ =
+        std::make_unique<LargeBufferPool>(*lake_, config_.large_buffers_per_worker, large_size);
 
     free_slots_.reserve(config_.max_connections_per_worker);
     waiting_for_buffers_.reserve(config_.max_connections_per_worker * 2);
@@ -92,15 +93,26 @@ void Worker::run() {
 void Worker::dispatch(const io_uring_cqe& cqe) noexcept {
     const std::uint64_t ud = cqe.user_data;
     switch (op_of(ud)) {
-        case Op::Accept: on_accept(cqe); break;
-        case Op::Recv: connections_[connection_of(ud)].on_recv(cqe); break;
-        case Op::Send: connections_[connection_of(ud)].on_send(cqe); break;
-        case Op::Timer: on_tick(); break;
-        case Op::Wake:
-            if (stop_requested_.load(std::memory_order_acquire)) stopping_ = true;
-            else arm_wake();
+        case Op::Accept:
+            on_accept(cqe);
             break;
-        case Op::Cancel: break;
+        case Op::Recv:
+            connections_[connection_of(ud)].on_recv(cqe);
+            break;
+        case Op::Send:
+            connections_[connection_of(ud)].on_send(cqe);
+            break;
+        case Op::Timer:
+            on_tick();
+            break;
+        case Op::Wake:
+            if (stop_requested_.load(std::memory_order_acquire))
+                stopping_ = true;
+            else
+                arm_wake();
+            break;
+        case Op::Cancel:
+            break;
     }
 }
 

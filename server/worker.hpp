@@ -35,7 +35,7 @@ struct WorkerCounters {
 };
 
 class Worker {
-public:
+  public:
     Worker(unsigned index, int listen_fd, const config::ServerConfig& config,
            const handlers::Router& router);
     Worker(const Worker&) = delete;
@@ -68,7 +68,7 @@ public:
     void wait_for_buffers(Connection& c) noexcept;
     void release(Connection& c) noexcept;
 
-private:
+  private:
     void dispatch(const io_uring_cqe& cqe) noexcept;
     void on_accept(const io_uring_cqe& cqe) noexcept;
     void on_tick() noexcept;

@@ -57,7 +57,9 @@ int main(int argc, char** argv) {
         return 2;
     }
     const long count = std::atol(argv[2]);
-    if (std::strcmp(argv[1], "lake") == 0) loop<Lake>(count);
-    else loop<Raw>(count);
+    if (std::strcmp(argv[1], "lake") == 0)
+        loop<Lake>(count);
+    else
+        loop<Raw>(count);
     return 0;
 }

@@ -202,8 +202,8 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("process/lake", process_lake);
 #endif
     register_all<micro::Heap>();
-    benchmark::RegisterBenchmark(("process/" + std::string(LAKE_MICRO_HEAP) + " std::string").c_str(),
-                                 process_string);
+    benchmark::RegisterBenchmark(
+        ("process/" + std::string(LAKE_MICRO_HEAP) + " std::string").c_str(), process_string);
     benchmark::AddCustomContext("zeroing", "none: no contender zeroes on allocate or reset");
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

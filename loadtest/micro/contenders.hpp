@@ -27,7 +27,7 @@ inline char* buffer() { return static_cast<char*>(std::aligned_alloc(kBufferAlig
 
 // The limit nothing can beat: an aligned pointer bump with a bounds check, written here.
 class RawBump {
-public:
+  public:
     RawBump() : base_(buffer()) {}
     ~RawBump() { std::free(base_); }
     static constexpr const char* name() { return "raw bump"; }
@@ -41,7 +41,7 @@ public:
     void release_to_mark() { off_ = marks_[--depth_]; }
     void reset() { off_ = 0; }
 
-private:
+  private:
     char* base_;
     std::size_t off_ = 0;
     std::size_t marks_[16] = {};
@@ -50,34 +50,34 @@ private:
 
 // lake::Lake through its raw API (allocate / mark / reset_to_mark / reset).
 class LakeRaw {
-public:
+  public:
     static constexpr const char* name() { return "lake"; }
     void* alloc(std::size_t n, std::size_t align) { return lake_.allocate(n, align); }
     void mark() { (void)lake_.mark(); }
     void release_to_mark() { lake_.reset_to_mark(); }
     void reset() { lake_.reset(); }
 
-protected:
+  protected:
     lake::Lake lake_{kCapacity};
 };
 
 // lake::LakeView: the same API on a view split from a lake (what lake-server uses).
 class LakeViewRaw {
-public:
+  public:
     static constexpr const char* name() { return "lake view"; }
     void* alloc(std::size_t n, std::size_t align) { return view_.allocate(n, align); }
     void mark() { (void)view_.mark(); }
     void release_to_mark() { view_.reset_to_mark(); }
     void reset() { view_.reset(); }
 
-private:
+  private:
     lake::Lake lake_{kCapacity + kBufferAlign};
     lake::LakeView view_{lake_, kCapacity, kBufferAlign};
 };
 
 // lake::Lake handing out DropletDyn handles (generation-guarded; leaked so they survive).
 class LakeDroplet : public LakeRaw {
-public:
+  public:
     static constexpr const char* name() { return "lake droplet"; }
     void* alloc(std::size_t n, std::size_t align) {
         lake::DropletDyn d = lake_.alloc_dyn(n, align);
@@ -87,14 +87,14 @@ public:
 
 // std::pmr::monotonic_buffer_resource over a preallocated buffer (no upstream).
 class PmrMonotonic {
-public:
+  public:
     static constexpr const char* name() { return "std::pmr::monotonic"; }
     void* alloc(std::size_t n, std::size_t align) { return res_.allocate(n, align); }
-    void mark() {}              // monotonic: no nested release
+    void mark() {}  // monotonic: no nested release
     void release_to_mark() {}
     void reset() { res_.release(); }
 
-private:
+  private:
     std::unique_ptr<char, decltype(&std::free)> buffer_{buffer(), &std::free};
     std::pmr::monotonic_buffer_resource res_{buffer_.get(), kCapacity,
                                              std::pmr::null_memory_resource()};
@@ -103,7 +103,7 @@ private:
 // The process heap (glibc, or mimalloc/jemalloc/tcmalloc when the binary links one): every
 // allocation is remembered and freed, LIFO, at the mark or the reset.
 class Heap {
-public:
+  public:
     Heap() { live_.reserve(1 << 16); }
     static const char* name();
     void* alloc(std::size_t n, std::size_t align) {
@@ -117,7 +117,7 @@ public:
     void release_to_mark() { free_down_to(marks_[--depth_]); }
     void reset() { free_down_to(0); }
 
-private:
+  private:
     void free_down_to(std::size_t keep) {
         while (live_.size() > keep) {
             std::free(live_.back());

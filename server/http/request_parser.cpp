@@ -24,8 +24,8 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) {
 // uri-host [ ":" port ]: reg-name / IPv4 / IP-literal characters only (RFC 3986).
 bool valid_host(std::string_view h) {
     for (char c : h) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        std::strchr("-._~%!$&'()*+,;=:[]", c) != nullptr;
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || std::strchr("-._~%!$&'()*+,;=:[]", c) != nullptr;
         if (!ok || c == '\0') return false;
     }
     return true;
@@ -33,15 +33,24 @@ bool valid_host(std::string_view h) {
 
 Method method_of(std::uint8_t m) {
     switch (m) {
-        case HTTP_GET: return Method::Get;
-        case HTTP_HEAD: return Method::Head;
-        case HTTP_POST: return Method::Post;
-        case HTTP_PUT: return Method::Put;
-        case HTTP_DELETE: return Method::Delete;
-        case HTTP_OPTIONS: return Method::Options;
-        case HTTP_PATCH: return Method::Patch;
-        case HTTP_TRACE: return Method::Trace;
-        default: return Method::Other;
+        case HTTP_GET:
+            return Method::Get;
+        case HTTP_HEAD:
+            return Method::Head;
+        case HTTP_POST:
+            return Method::Post;
+        case HTTP_PUT:
+            return Method::Put;
+        case HTTP_DELETE:
+            return Method::Delete;
+        case HTTP_OPTIONS:
+            return Method::Options;
+        case HTTP_PATCH:
+            return Method::Patch;
+        case HTTP_TRACE:
+            return Method::Trace;
+        default:
+            return Method::Other;
     }
 }
 
@@ -84,8 +93,8 @@ void RequestParser::start() noexcept {
     request_ = Request{};
     request_.arena = &view_;
     // Raw storage: slots are constructed one by one as fields arrive, not all up front.
-    header_slots_ = static_cast<Header*>(
-        view_.allocate(sizeof(Header) * limits_.max_headers, alignof(Header)));
+    header_slots_ =
+        static_cast<Header*>(view_.allocate(sizeof(Header) * limits_.max_headers, alignof(Header)));
     header_capacity_ = header_slots_ != nullptr ? limits_.max_headers : 0;
     header_count_ = header_bytes_ = 0;
     url_ = field_ = value_ = body_ = Token{};
@@ -111,9 +120,8 @@ ParseStep RequestParser::feed(const char* data, std::size_t len) noexcept {
             // llhttp reports a well-formed but unsupported version (HTTP/1.2, HTTP/3.0) and a
             // malformed start line ("GET / HTTP/1.1 x", "GET /") alike; the digits it stored
             // tell them apart.
-            const bool supported_or_absent =
-                (parser_.http_major == 1 && parser_.http_minor <= 1) ||
-                (parser_.http_major == 0 && parser_.http_minor == 0);
+            const bool supported_or_absent = (parser_.http_major == 1 && parser_.http_minor <= 1) ||
+                                             (parser_.http_major == 0 && parser_.http_minor == 0);
             error_status_ = err == HPE_INVALID_VERSION && !supported_or_absent ? 505 : 400;
         }
         return {len, ParseEvent::Error};
@@ -285,7 +293,8 @@ int RequestParser::check_headers_complete() noexcept {
     if (parser_.http_major != 1) return fail(505, "HTTP version not supported");
     request_.version_minor = parser_.http_minor;
     request_.headers = std::span<const Header>(header_slots_, header_count_);
-    if (parser_.http_minor >= 1 && host_count_ == 0) return fail(400, "HTTP/1.1 request without Host");
+    if (parser_.http_minor >= 1 && host_count_ == 0)
+        return fail(400, "HTTP/1.1 request without Host");
     if (te_present_) {
         if (parser_.http_minor == 0) return fail(400, "Transfer-Encoding in an HTTP/1.0 request");
         if (!te_last_is_chunked_) return fail(400, "chunked is not the final transfer coding");

@@ -34,7 +34,7 @@ struct ParseStep {
 };
 
 class RequestParser {
-public:
+  public:
     RequestParser(lake::LakeView& view, server::LargeBufferPool& large, const ParseLimits& limits);
     RequestParser(const RequestParser&) = delete;
     RequestParser& operator=(const RequestParser&) = delete;
@@ -64,7 +64,7 @@ public:
         return v;
     }
 
-private:
+  private:
     struct Token {
         char* data = nullptr;
         std::size_t len = 0;

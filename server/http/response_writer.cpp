@@ -38,8 +38,10 @@ std::size_t response_size(const Response& r, const ResponseContext& ctx) noexcep
     n += ctx.server_line.size() + ctx.date_line.size();
     if (!r.content_type.empty()) n += 14 + r.content_type.size() + 2;
     if (has_content_length(r.status)) n += 16 + digits(r.body.size()) + 2;
-    if (!ctx.keep_alive) n += 19;                // "Connection: close\r\n"
-    else if (ctx.http10) n += 24;                // "Connection: keep-alive\r\n"
+    if (!ctx.keep_alive)
+        n += 19;  // "Connection: close\r\n"
+    else if (ctx.http10)
+        n += 24;  // "Connection: keep-alive\r\n"
     for (std::uint8_t i = 0; i < r.extra_count; ++i)
         n += r.extra[i].name.size() + 2 + r.extra[i].value.size() + 2;
     n += 2;
@@ -70,8 +72,10 @@ std::span<std::byte> write_response(lake::BasicArena& out, const Response& r,
         c.put_number(r.body.size());
         c.put("\r\n");
     }
-    if (!ctx.keep_alive) c.put("Connection: close\r\n");
-    else if (ctx.http10) c.put("Connection: keep-alive\r\n");
+    if (!ctx.keep_alive)
+        c.put("Connection: close\r\n");
+    else if (ctx.http10)
+        c.put("Connection: keep-alive\r\n");
     for (std::uint8_t i = 0; i < r.extra_count; ++i) {
         c.put(r.extra[i].name);
         c.put(": ");
@@ -85,28 +89,50 @@ std::span<std::byte> write_response(lake::BasicArena& out, const Response& r,
 
 std::string_view reason_phrase(int status) noexcept {
     switch (status) {
-        case 100: return "Continue";
-        case 200: return "OK";
-        case 201: return "Created";
-        case 204: return "No Content";
-        case 301: return "Moved Permanently";
-        case 302: return "Found";
-        case 304: return "Not Modified";
-        case 400: return "Bad Request";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 408: return "Request Timeout";
-        case 411: return "Length Required";
-        case 413: return "Content Too Large";
-        case 414: return "URI Too Long";
-        case 417: return "Expectation Failed";
-        case 431: return "Request Header Fields Too Large";
-        case 500: return "Internal Server Error";
-        case 501: return "Not Implemented";
-        case 503: return "Service Unavailable";
-        case 505: return "HTTP Version Not Supported";
-        default: return "Unknown";
+        case 100:
+            return "Continue";
+        case 200:
+            return "OK";
+        case 201:
+            return "Created";
+        case 204:
+            return "No Content";
+        case 301:
+            return "Moved Permanently";
+        case 302:
+            return "Found";
+        case 304:
+            return "Not Modified";
+        case 400:
+            return "Bad Request";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 408:
+            return "Request Timeout";
+        case 411:
+            return "Length Required";
+        case 413:
+            return "Content Too Large";
+        case 414:
+            return "URI Too Long";
+        case 417:
+            return "Expectation Failed";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 500:
+            return "Internal Server Error";
+        case 501:
+            return "Not Implemented";
+        case 503:
+            return "Service Unavailable";
+        case 505:
+            return "HTTP Version Not Supported";
+        default:
+            return "Unknown";
     }
 }
 

@@ -61,8 +61,10 @@ TEST(Config, KeysInTheFileReplaceTheDefaults) {
 
 TEST(Config, UnknownKeysAreRefused) {
     ServerConfig c;
-    EXPECT_EQ(load_string("[server]\nprot = 1\n", c, "t.toml"), "t.toml: unknown setting 'server.prot'");
-    EXPECT_NE(load_string("port = 1\n", c, "t.toml").find("must be a [section]"), std::string::npos);
+    EXPECT_EQ(load_string("[server]\nprot = 1\n", c, "t.toml"),
+              "t.toml: unknown setting 'server.prot'");
+    EXPECT_NE(load_string("port = 1\n", c, "t.toml").find("must be a [section]"),
+              std::string::npos);
 }
 
 TEST(Config, WrongTypesAndRangesAreRefused) {

@@ -72,7 +72,7 @@ TEST(Alloc, AlignmentPaddingCountsTowardsCapacity) {
     lake::Lake lake(64);
     auto a = lake.alloc<1>();
     EXPECT_FALSE(lake.alloc_dyn(48, 32));  // 31 bytes of padding + 48 > 63
-    auto fits = lake.alloc_dyn(32, 32);  // 31 + 32 = 63 fits exactly
+    auto fits = lake.alloc_dyn(32, 32);    // 31 + 32 = 63 fits exactly
     EXPECT_TRUE(fits);
     EXPECT_EQ(lake.remaining(), 0u);
 }

@@ -225,10 +225,10 @@ TEST(Droplet, TypedViewsCheckSizeAndAlignment) {
     EXPECT_EQ(d.as_slice<Header>().size(), 2u);
     EXPECT_EQ(d.as_slice<Header>()[0].magic, 0xC0FFEEu);
     auto small = lake.alloc_dyn(4, alignof(Header));
-    EXPECT_EQ(small.as<Header>(), nullptr);             // too small
-    EXPECT_FALSE(small.as_slice<Header>());             // not a multiple
+    EXPECT_EQ(small.as<Header>(), nullptr);  // too small
+    EXPECT_FALSE(small.as_slice<Header>());  // not a multiple
     auto odd = lake.alloc_dyn(17, 8);
-    auto misaligned = lake.alloc_dyn(8, 1);             // right after 17 bytes: offset odd
+    auto misaligned = lake.alloc_dyn(8, 1);  // right after 17 bytes: offset odd
     EXPECT_EQ(misaligned.as<std::uint64_t>(), nullptr);
     EXPECT_FALSE(misaligned.as_slice<std::uint32_t>());
     EXPECT_TRUE(misaligned.as_slice<char>());

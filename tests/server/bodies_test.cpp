@@ -30,8 +30,10 @@ class EchoSizes : public ServerTest, public ::testing::WithParamInterface<std::s
 TEST_P(EchoSizes, ContentLengthBodyComesBackVerbatim) {
     const std::string body = pattern(GetParam());
     Client c(port());
-    ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-test\r\n"
-                       "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body));
+    ASSERT_TRUE(
+        c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-test\r\n"
+               "Content-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body));
     const HttpResponse r = c.read_response();
     ASSERT_EQ(r.status, 200);
     EXPECT_EQ(r.header("content-type"), "application/x-test");
@@ -45,16 +47,17 @@ TEST_P(EchoSizes, ContentLengthBodyComesBackVerbatim) {
 TEST_P(EchoSizes, ChunkedBodyComesBackVerbatim) {
     const std::string body = pattern(GetParam());
     Client c(port());
-    ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
-                       "Transfer-Encoding: chunked\r\n\r\n" + chunked(body, 1000)));
+    ASSERT_TRUE(
+        c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n" +
+               chunked(body, 1000)));
     const HttpResponse r = c.read_response();
     ASSERT_EQ(r.status, 200);
     EXPECT_EQ(r.header("content-length"), std::to_string(body.size()));
     EXPECT_TRUE(r.body == body);
 }
 
-INSTANTIATE_TEST_SUITE_P(Sizes, EchoSizes,
-                         ::testing::Values(0, 1, 64 * 1024, 1024 * 1024),
+INSTANTIATE_TEST_SUITE_P(Sizes, EchoSizes, ::testing::Values(0, 1, 64 * 1024, 1024 * 1024),
                          [](const auto& info) { return std::to_string(info.param) + "B"; });
 
 TEST_F(Bodies, EchoWithoutContentTypeSendsNone) {
@@ -66,8 +69,9 @@ TEST_F(Bodies, EchoWithoutContentTypeSendsNone) {
 
 TEST_F(Bodies, ExpectContinueGetsA100BeforeTheBody) {
     Client c(port());
-    ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n"
-                       "Expect: 100-continue\r\n\r\n"));
+    ASSERT_TRUE(
+        c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n"
+               "Expect: 100-continue\r\n\r\n"));
     const HttpResponse interim = c.read_response();
     EXPECT_EQ(interim.status, 100);
     ASSERT_TRUE(c.send("ping"));
@@ -78,8 +82,9 @@ TEST_F(Bodies, ExpectContinueGetsA100BeforeTheBody) {
 
 TEST_F(Bodies, ExpectContinueOverTheLimitGets413Instead) {
     Client c(port());
-    ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n"
-                       "Expect: 100-continue\r\n\r\n"));
+    ASSERT_TRUE(
+        c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n"
+               "Expect: 100-continue\r\n\r\n"));
     EXPECT_EQ(c.read_response().status, 413);
 }
 

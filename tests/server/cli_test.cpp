@@ -106,7 +106,8 @@ TEST(Cli, PrintsOneStartupLineServesAndStopsOnSigterm) {
     while (::read(out[0], &ch, 1) == 1 && ch != '\n') line += ch;
     ::close(out[0]);
     std::smatch m;
-    ASSERT_TRUE(std::regex_search(line, m, std::regex(R"(listening on 127\.0\.0\.1:(\d+) with 2 workers; io_uring: )")))
+    ASSERT_TRUE(std::regex_search(
+        line, m, std::regex(R"(listening on 127\.0\.0\.1:(\d+) with 2 workers; io_uring: )")))
         << line;
     const auto port = static_cast<std::uint16_t>(std::stoi(m[1]));
     Client c(port);
@@ -153,14 +154,16 @@ TEST(Cli, WithoutIoUringItExitsWithAnExplanation) {
     std::string text;
     char buf[1024];
     ssize_t n;
-    while ((n = ::read(out[0], buf, sizeof(buf))) > 0) text.append(buf, static_cast<std::size_t>(n));
+    while ((n = ::read(out[0], buf, sizeof(buf))) > 0)
+        text.append(buf, static_cast<std::size_t>(n));
     ::close(out[0]);
     int st = 0;
     ::waitpid(pid, &st, 0);
     ASSERT_TRUE(WIFEXITED(st));
     ASSERT_NE(WEXITSTATUS(st), 126) << "could not install the seccomp filter";
     EXPECT_EQ(WEXITSTATUS(st), 2);
-    EXPECT_NE(text.find("cannot set up io_uring: Operation not permitted"), std::string::npos) << text;
+    EXPECT_NE(text.find("cannot set up io_uring: Operation not permitted"), std::string::npos)
+        << text;
     EXPECT_NE(text.find("seccomp"), std::string::npos) << text;
 }
 

@@ -44,11 +44,13 @@ TEST_F(Concurrency, CurlAsARealClient) {
     EXPECT_EQ(run("curl -s --max-time 5 " + base + "/plaintext"), "Hello, World!");
     EXPECT_EQ(run("curl -s --max-time 5 " + base + "/json"), R"({"message":"Hello, World!"})");
     EXPECT_EQ(run("curl -s --max-time 5 -X POST -H 'Content-Type: text/plain' --data-binary "
-                  "'from curl' " + base + "/echo"),
+                  "'from curl' " +
+                  base + "/echo"),
               "from curl");
     // Chunked upload, curl's Expect: 100-continue, keep-alive across two URLs, HTTP/1.0.
     EXPECT_EQ(run("head -c 300000 /dev/zero | tr '\\0' 'z' | curl -s --max-time 5 -X POST "
-                  "-H 'Transfer-Encoding: chunked' --data-binary @- " + base + "/echo | wc -c"),
+                  "-H 'Transfer-Encoding: chunked' --data-binary @- " +
+                  base + "/echo | wc -c"),
               "300000\n");
     EXPECT_EQ(run("curl -s --max-time 5 -o /dev/null -w '%{http_code} %{num_connects}\\n' " + base +
                   "/plaintext -o /dev/null " + base + "/json"),

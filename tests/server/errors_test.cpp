@@ -74,21 +74,21 @@ TEST_F(Errors, DuplicateOrBadContentLengthIs400) {
 }
 
 TEST_F(Errors, ChunkedNotLastIs400) {
-    expect_error_and_close(port(),
-                           "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
-                           400);
+    expect_error_and_close(
+        port(), "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400);
 }
 
 TEST_F(Errors, TransferEncodingInHttp10Is400) {
-    expect_error_and_close(port(),
-                           "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400);
+    expect_error_and_close(
+        port(), "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400);
 }
 
 TEST_F(Errors, UnsupportedTransferCodingIs501) {
-    expect_error_and_close(port(),
-                           "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
-                           "0\r\n\r\n",
-                           501);
+    expect_error_and_close(
+        port(),
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+        "0\r\n\r\n",
+        501);
 }
 
 TEST_F(Errors, BadChunkSizeIs400) {
@@ -99,15 +99,16 @@ TEST_F(Errors, BadChunkSizeIs400) {
 }
 
 TEST_F(Errors, BodyOverTheLimitIs413) {
-    expect_error_and_close(port(),
-                           "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1048577\r\n\r\n", 413);
+    expect_error_and_close(
+        port(), "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1048577\r\n\r\n", 413);
 }
 
 TEST_F(Errors, ChunkedBodyOverTheLimitIs413) {
     Client c(port());
     ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"));
     const std::string chunk = "10000\r\n" + std::string(0x10000, 'x') + "\r\n";
-    for (int i = 0; i < 17 && c.send(chunk); ++i) {}  // 17 x 64 KiB > 1 MiB
+    for (int i = 0; i < 17 && c.send(chunk); ++i) {
+    }  // 17 x 64 KiB > 1 MiB
     EXPECT_EQ(c.read_response().status, 413);
 }
 
@@ -136,14 +137,15 @@ TEST_F(Errors, UnsupportedVersionIs505) {
 TEST_F(Errors, UnimplementedMethodIs501) {
     const HttpResponse r = request("PROPFIND /json HTTP/1.1\r\nHost: t\r\n\r\n");
     EXPECT_EQ(r.status, 501);
-    const HttpResponse c = request("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    const HttpResponse c =
+        request("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
     EXPECT_EQ(c.status, 501);
 }
 
 TEST_F(Errors, UnknownExpectationIs417) {
-    expect_error_and_close(port(),
-                           "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: magic\r\nContent-Length: 1\r\n\r\nx",
-                           417);
+    expect_error_and_close(
+        port(), "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: magic\r\nContent-Length: 1\r\n\r\nx",
+        417);
 }
 
 TEST_F(Errors, AsteriskTargetOnlyForOptions) {

@@ -53,8 +53,9 @@ TEST(HeapAllocations, NonePerRequestInSteadyState) {
     const std::string echo_small =
         "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello";
     const std::string body(200 * 1024, 'b');
-    const std::string echo_large = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " +
-                                   std::to_string(body.size()) + "\r\n\r\n" + body;
+    const std::string echo_large =
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\n\r\n" + body;
     auto workload = [&] {
         for (int conn = 0; conn < 8; ++conn) {  // new connections, keep-alive, pipelining
             Client c(s.port());

@@ -15,8 +15,9 @@ TEST_F(Basics, PlaintextIsTechEmpowerShaped) {
     EXPECT_EQ(r.header("content-type"), "text/plain");
     EXPECT_EQ(r.header("content-length"), "13");
     EXPECT_EQ(r.header("server"), "lake");
-    EXPECT_TRUE(std::regex_match(r.header("date"),
-                                 std::regex(R"([A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT)")))
+    EXPECT_TRUE(std::regex_match(
+        r.header("date"),
+        std::regex(R"([A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT)")))
         << r.header("date");
 }
 
@@ -126,7 +127,8 @@ TEST_F(Basics, DateTicksOncePerSecond) {
 
 TEST_F(Basics, ManyHeadersWithinLimitsAreFine) {
     std::string extra;
-    for (int i = 0; i < 50; ++i) extra += "X-H" + std::to_string(i) + ": " + std::string(100, 'v') + "\r\n";
+    for (int i = 0; i < 50; ++i)
+        extra += "X-H" + std::to_string(i) + ": " + std::string(100, 'v') + "\r\n";
     EXPECT_EQ(request(get("/plaintext", extra)).status, 200);
 }
 

@@ -112,14 +112,16 @@ TEST(Resources, ASlowReaderWithASmallWindowGetsALargeResponseWhole) {
     for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('A' + i % 23);
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     const int small = 4096;
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));  // before connect: a small window
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small,
+                 sizeof(small));  // before connect: a small window
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(s.port());
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-    const std::string req = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " +
-                            std::to_string(body.size()) + "\r\n\r\n" + body;
+    const std::string req =
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\n\r\n" + body;
     std::thread writer([&] {
         std::string_view rest = req;
         while (!rest.empty()) {

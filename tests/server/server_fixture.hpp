@@ -24,7 +24,7 @@ inline config::ServerConfig test_config() {
 }
 
 class RunningServer {
-public:
+  public:
     explicit RunningServer(config::ServerConfig config = test_config()) {
         handlers::Router router;
         handlers::add_builtin_handlers(router);
@@ -35,13 +35,13 @@ public:
     std::uint16_t port() const { return server_->port(); }
     server::Server& server() { return *server_; }
 
-private:
+  private:
     std::unique_ptr<server::Server> server_;
     std::string error_;
 };
 
 class ServerTest : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         server_ = new RunningServer();
         ASSERT_EQ(server_->error(), "");

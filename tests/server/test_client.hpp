@@ -29,7 +29,7 @@ struct HttpResponse {
 };
 
 class Client {
-public:
+  public:
     explicit Client(std::uint16_t port, int timeout_ms = 5000) : timeout_ms_(timeout_ms) {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in a{};
@@ -77,7 +77,8 @@ public:
             r.body = buf_.substr(0, len);
             buf_.erase(0, len);
         } else {
-            while (fill()) {}
+            while (fill()) {
+            }
             r.body = std::move(buf_);
             buf_.clear();
         }
@@ -96,13 +97,14 @@ public:
 
     // Reads everything until EOF.
     std::string read_all() {
-        while (fill()) {}
+        while (fill()) {
+        }
         std::string all = std::move(buf_);
         buf_.clear();
         return all;
     }
 
-private:
+  private:
     bool fill() {
         pollfd p{fd_, POLLIN, 0};
         if (::poll(&p, 1, timeout_ms_) <= 0) return false;
@@ -127,7 +129,8 @@ private:
             const std::size_t colon = line.find(':');
             if (colon == std::string::npos) continue;
             std::string name = line.substr(0, colon);
-            for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            for (char& ch : name)
+                ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
             std::size_t v = colon + 1;
             while (v < line.size() && line[v] == ' ') ++v;
             r.headers.emplace(name, line.substr(v));

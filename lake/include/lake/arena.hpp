@@ -27,7 +27,7 @@ class LakeView;
 class Sandbox;
 
 class BasicArena {
-public:
+  public:
     BasicArena(const BasicArena&) = delete;
     BasicArena& operator=(const BasicArena&) = delete;
 
@@ -54,8 +54,8 @@ public:
     // free.size() means "it did not fit": nothing is kept and the droplet is empty. (That matches
     // snprintf, which returns the length it needed.)
     template <class F>
-    DropletDyn process(F&& write, std::size_t align = 1) noexcept(
-        noexcept(write(std::span<std::byte>{}))) {
+    DropletDyn process(F&& write,
+                       std::size_t align = 1) noexcept(noexcept(write(std::span<std::byte>{}))) {
         std::size_t room = 0;
         std::byte* p = core_.open_free_space(align, room);
         if (p == nullptr) return {};
@@ -159,7 +159,7 @@ public:
         return b >= core_.base() && b < core_.base() + core_.capacity();
     }
 
-protected:
+  protected:
     friend class LakeView;
     friend class Sandbox;
 

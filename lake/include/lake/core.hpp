@@ -47,12 +47,12 @@ struct Stats {
 
 // A saved arena position. Cheap to copy; rewind(snapshot) restores it if it is still meaningful.
 class Snapshot {
-public:
+  public:
     Snapshot() = default;
     std::size_t offset() const noexcept { return offset_; }
     std::uint64_t generation() const noexcept { return generation_; }
 
-private:
+  private:
     friend class detail::ArenaCore;
     const detail::ArenaCore* owner_ = nullptr;
     std::size_t offset_ = 0;
@@ -62,7 +62,7 @@ private:
 namespace detail {
 
 class ArenaCore {
-public:
+  public:
     static constexpr std::size_t kMaxMarks = 16;
     static constexpr std::size_t kMaxRewindLevels = 16;
 
@@ -245,7 +245,7 @@ public:
         return true;
     }
 
-private:
+  private:
     struct Step {
         std::size_t limit;    // droplets whose end >= limit were freed...
         std::uint64_t epoch;  // ...by the rewind that started this epoch

@@ -20,7 +20,7 @@ namespace detail {
 
 // Shared by Droplet<N> and DropletDyn: the link back to the arena and the debug checks.
 class DropletBase {
-public:
+  public:
     DropletBase(const DropletBase&) = delete;
     DropletBase& operator=(const DropletBase&) = delete;
 
@@ -71,14 +71,17 @@ public:
         return {reinterpret_cast<const char*>(data_), size_};
     }
 
-protected:
+  protected:
     DropletBase() noexcept = default;
     DropletBase(ArenaCore* core, std::byte* data, std::size_t size) noexcept
         : core_(core), data_(data), size_(size), epoch_(core->epoch()) {
         core->track();
     }
     DropletBase(DropletBase&& o) noexcept
-        : core_(o.core_), data_(o.data_), size_(o.size_), epoch_(o.epoch_),
+        : core_(o.core_),
+          data_(o.data_),
+          size_(o.size_),
+          epoch_(o.epoch_),
           give_back_(o.give_back_) {
         o.detach();
     }
@@ -115,7 +118,7 @@ protected:
     std::uint64_t epoch_ = 0;
     bool give_back_ = true;
 
-private:
+  private:
     void detach() noexcept {
         core_ = nullptr;
         data_ = nullptr;
@@ -131,7 +134,7 @@ private:
 // A fixed-size allocation of N bytes, usable like std::array<std::byte, N>.
 template <std::size_t N>
 class Droplet : public detail::DropletBase {
-public:
+  public:
     Droplet() noexcept = default;  // the failed / empty droplet
     Droplet(detail::ArenaCore* core, std::byte* data) noexcept : DropletBase(core, data, N) {}
 
@@ -150,7 +153,7 @@ public:
 
 // A run-time-sized allocation.
 class DropletDyn : public detail::DropletBase {
-public:
+  public:
     DropletDyn() noexcept = default;  // the failed / empty droplet
     DropletDyn(detail::ArenaCore* core, std::byte* data, std::size_t size) noexcept
         : DropletBase(core, data, size) {}
@@ -168,8 +171,7 @@ public:
     bool shrink_to(std::size_t n) noexcept {
         if (n > size_) return false;
         check_valid();
-        if (core_ != nullptr && give_back_ &&
-            core_->give_back(data_ + n, size_ - n, epoch_)) {
+        if (core_ != nullptr && give_back_ && core_->give_back(data_ + n, size_ - n, epoch_)) {
             epoch_ = core_->epoch();  // the give-back was a rewind; this droplet lives on
         }
         size_ = n;

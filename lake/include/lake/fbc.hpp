@@ -15,13 +15,13 @@ namespace lake {
 
 template <class T>
 class FBCWrap {
-public:
+  public:
     explicit FBCWrap(T* value) noexcept : value_(value) {}
     T& get() const noexcept { return *value_; }
     T& operator*() const noexcept { return *value_; }
     T* operator->() const noexcept { return value_; }
 
-private:
+  private:
     T* value_;
 };
 

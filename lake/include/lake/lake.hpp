@@ -9,17 +9,17 @@
 // Give each thread its own (thread_lake_init / with_lake). See README.md for the tour.
 #pragma once
 
-#include "align.hpp"        // IWYU pragma: export
-#include "arena.hpp"        // IWYU pragma: export
-#include "config.hpp"       // IWYU pragma: export
-#include "core.hpp"         // IWYU pragma: export
-#include "droplet.hpp"      // IWYU pragma: export
-#include "fbc.hpp"          // IWYU pragma: export
-#include "lake_arena.hpp"   // IWYU pragma: export
-#include "memory_block.hpp" // IWYU pragma: export
-#include "pmr.hpp"          // IWYU pragma: export
-#include "sandbox.hpp"      // IWYU pragma: export
-#include "slice.hpp"        // IWYU pragma: export
-#include "thread_lake.hpp"  // IWYU pragma: export
-#include "version.hpp"      // IWYU pragma: export
-#include "view.hpp"         // IWYU pragma: export
+#include "align.hpp"         // IWYU pragma: export
+#include "arena.hpp"         // IWYU pragma: export
+#include "config.hpp"        // IWYU pragma: export
+#include "core.hpp"          // IWYU pragma: export
+#include "droplet.hpp"       // IWYU pragma: export
+#include "fbc.hpp"           // IWYU pragma: export
+#include "lake_arena.hpp"    // IWYU pragma: export
+#include "memory_block.hpp"  // IWYU pragma: export
+#include "pmr.hpp"           // IWYU pragma: export
+#include "sandbox.hpp"       // IWYU pragma: export
+#include "slice.hpp"         // IWYU pragma: export
+#include "thread_lake.hpp"   // IWYU pragma: export
+#include "version.hpp"       // IWYU pragma: export
+#include "view.hpp"          // IWYU pragma: export

@@ -17,7 +17,7 @@ namespace lake {
 // Not thread-safe: use one Lake per thread (see thread_lake.hpp). Neither copyable nor movable,
 // because droplets and views point at it.
 class Lake : public BasicArena {
-public:
+  public:
     explicit Lake(std::size_t capacity, LakeOptions options = {})
         : Lake(std::make_unique<detail::MemoryBlock>(capacity, options)) {}
 
@@ -26,7 +26,7 @@ public:
     // True when the buffer is backed by huge pages (only ever when LakeOptions asked for them).
     bool huge_pages() const noexcept { return block_->huge(); }
 
-private:
+  private:
     explicit Lake(std::unique_ptr<detail::MemoryBlock> block)
         : BasicArena(block->data(), block->size()), block_(std::move(block)) {}
 

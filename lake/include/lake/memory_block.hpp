@@ -28,7 +28,7 @@ namespace detail {
 // Allocates once (mmap where available, aligned operator new elsewhere) and frees in the
 // destructor. The mapping is rounded up to whole pages; `size()` is what was asked for.
 class MemoryBlock {
-public:
+  public:
     static constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
     // Throws std::bad_alloc when the memory cannot be had (construction is never a hot path).
@@ -52,7 +52,7 @@ public:
         data_ = static_cast<std::byte*>(p);
 #else
         mapped_ = round_up(size == 0 ? 1 : size, 4096);
-        data_ = static_cast<std::byte*>(::operator new(mapped_, std::align_val_t{4096}));
+        data_ = static_cast<std::byte*>(::operator new (mapped_, std::align_val_t{4096}));
         if (opts.prefault)
             for (std::size_t i = 0; i < mapped_; i += 4096) data_[i] = std::byte{0};
 #endif
@@ -61,7 +61,7 @@ public:
 #if LAKE_HAVE_MMAP
         ::munmap(data_, mapped_);
 #else
-        ::operator delete(data_, std::align_val_t{4096});
+        ::operator delete (data_, std::align_val_t{4096});
 #endif
     }
     MemoryBlock(const MemoryBlock&) = delete;
@@ -72,7 +72,7 @@ public:
     // True when huge pages were obtained or requested from the kernel.
     bool huge() const noexcept { return huge_; }
 
-private:
+  private:
 #if LAKE_HAVE_MMAP
     // Buffers of 2 MiB or more start on a 2 MiB boundary: transparent huge pages can back them,
     // and two lakes of the same size sit identically in the caches (a fair, repeatable layout).

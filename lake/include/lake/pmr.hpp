@@ -17,11 +17,11 @@ namespace lake {
 
 // A memory_resource over a Lake or LakeView: `std::pmr::vector<int> v(&resource);`.
 class MemoryResource final : public std::pmr::memory_resource {
-public:
+  public:
     explicit MemoryResource(BasicArena& arena) noexcept : arena_(&arena) {}
     BasicArena& arena() const noexcept { return *arena_; }
 
-private:
+  private:
     void* do_allocate(std::size_t bytes, std::size_t align) override {
         void* p = arena_->allocate(bytes, align);
         if (p == nullptr) throw std::bad_alloc();
@@ -42,7 +42,7 @@ private:
 // `std::vector<int, lake::Allocator<int>> v(lake::Allocator<int>(arena));`.
 template <class T>
 class Allocator {
-public:
+  public:
     using value_type = T;
 
     explicit Allocator(BasicArena& arena) noexcept : arena_(&arena) {}
@@ -63,7 +63,7 @@ public:
         return arena_ == &other.arena();
     }
 
-private:
+  private:
     BasicArena* arena_;
 };
 

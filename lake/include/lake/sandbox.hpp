@@ -10,7 +10,7 @@ namespace lake {
 // it stood when the sandbox opened, and those droplets become invalid. Sandboxes nest: an inner
 // sandbox's committed work is still rolled back by an outer sandbox that is not committed.
 class [[nodiscard]] Sandbox {
-public:
+  public:
     Sandbox(Sandbox&& o) noexcept : core_(o.core_), start_(o.start_) { o.core_ = nullptr; }
     Sandbox(const Sandbox&) = delete;
     Sandbox& operator=(const Sandbox&) = delete;
@@ -34,7 +34,7 @@ public:
     bool is_open() const noexcept { return core_ != nullptr; }
     std::size_t start_offset() const noexcept { return start_.offset(); }
 
-private:
+  private:
     friend class BasicArena;
     explicit Sandbox(detail::ArenaCore& core) noexcept : core_(&core), start_(core.snapshot()) {}
 

@@ -12,7 +12,7 @@ namespace lake {
 // zero elements tests true. Converts to std::span<T>.
 template <class T>
 class Slice {
-public:
+  public:
     Slice() noexcept = default;
     Slice(T* data, std::size_t size) noexcept : data_(data), size_(size) {}
 
@@ -29,7 +29,7 @@ public:
     std::span<T> span() const noexcept { return {data_, size_}; }
     operator std::span<T>() const noexcept { return span(); }
 
-private:
+  private:
     T* data_ = nullptr;
     std::size_t size_ = 0;
 };

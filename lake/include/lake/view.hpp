@@ -15,7 +15,7 @@ namespace lake {
 // A view must not outlive its parent. It is neither copyable nor movable (droplets point at it);
 // construct it where it will live, e.g. `lake::LakeView v = lake.split(4096);`.
 class LakeView : public BasicArena {
-public:
+  public:
     // The empty view: capacity 0, tests false.
     LakeView() noexcept = default;
     // Carves `len` bytes aligned to `align` from `parent`; tests false when the parent is full.
@@ -29,7 +29,7 @@ public:
     // False once the parent was reset or rewound below this view's bytes.
     bool is_valid() const noexcept { return core_.base() != nullptr && core_.origin_alive(); }
 
-private:
+  private:
     LakeView(BasicArena& parent, std::byte* block, std::size_t len) noexcept
         : BasicArena(block, block != nullptr ? len : 0) {
         if (block != nullptr) {
