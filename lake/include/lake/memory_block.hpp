@@ -80,12 +80,13 @@ class MemoryBlock {
         if (len < kHugePage) return ::mmap(nullptr, len, PROT_READ | PROT_WRITE, flags, -1, 0);
         void* raw = ::mmap(nullptr, len + kHugePage, PROT_READ | PROT_WRITE, flags, -1, 0);
         if (raw == MAP_FAILED) return raw;
-        const auto start = reinterpret_cast<std::uintptr_t>(raw);
-        const std::uintptr_t aligned = (start + kHugePage - 1) & ~(std::uintptr_t{kHugePage} - 1);
-        if (aligned > start) ::munmap(raw, aligned - start);
-        const std::uintptr_t tail = start + len + kHugePage - (aligned + len);
-        if (tail > 0) ::munmap(reinterpret_cast<void*>(aligned + len), tail);
-        return reinterpret_cast<void*>(aligned);
+        auto* first = static_cast<std::byte*>(raw);
+        const auto addr = reinterpret_cast<std::uintptr_t>(raw);
+        const std::size_t head = (kHugePage - addr % kHugePage) % kHugePage;
+        std::byte* aligned = first + head;
+        if (head > 0) ::munmap(first, head);
+        if (kHugePage - head > 0) ::munmap(aligned + len, kHugePage - head);
+        return aligned;
     }
 #endif
 
