@@ -84,7 +84,6 @@ class Worker {
     const handlers::Router& router_;
     std::string server_line_;
 
-    Ring ring_;
     std::unique_ptr<lake::Lake> lake_;
     BufferRing buffers_;
     std::unique_ptr<LargeBufferPool> large_;
@@ -101,6 +100,10 @@ class Worker {
     bool accept_armed_ = false;
     bool stopping_ = false;
     std::atomic<bool> stop_requested_{false};
+
+    // Declared last so that it is destroyed first: the ring (and every operation still in
+    // flight) is gone before the lake that holds its buffers is unmapped.
+    Ring ring_;
 };
 
 }  // namespace lake::server
