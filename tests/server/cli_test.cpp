@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <regex>
+#include <vector>
 
 #include "../../server/ring.hpp"
 #include "server_fixture.hpp"
@@ -38,6 +39,56 @@ Output run(const std::string& args) {
     const int st = ::pclose(p);
     out.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     return out;
+}
+
+// lake-server in a child process, its stdout and stderr on one pipe. `before_exec` runs in the
+// child first (to install a seccomp filter, say). argv is built before fork(): the child only
+// makes async-signal-safe calls.
+struct Child {
+    pid_t pid = -1;
+    int out = -1;
+};
+
+Child spawn(const std::vector<std::string>& args, void (*before_exec)() = nullptr) {
+    std::vector<std::string> words{binary()};
+    words.insert(words.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& w : words) argv.push_back(w.data());
+    argv.push_back(nullptr);
+    int p[2];
+    if (::pipe(p) != 0) return {};
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(p[1], 1);
+        ::dup2(p[1], 2);
+        ::close(p[0]);
+        if (before_exec != nullptr) before_exec();
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    ::close(p[1]);
+    return {pid, p[0]};
+}
+
+std::string read_line(int fd) {
+    std::string line;
+    char ch;
+    while (::read(fd, &ch, 1) == 1 && ch != '\n') line += ch;
+    return line;
+}
+
+std::string read_all(int fd) {
+    std::string text;
+    char buf[1024];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof(buf))) > 0) text.append(buf, static_cast<std::size_t>(n));
+    return text;
+}
+
+int exit_status(pid_t pid) {
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 TEST(Cli, VersionAndHelp) {
@@ -83,28 +134,13 @@ TEST(Cli, APluginThatCannotLoadStopsTheStart) {
 
 TEST(Cli, PrintsOneStartupLineServesAndStopsOnSigterm) {
     if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
-    int out[2];
-    ASSERT_EQ(::pipe(out), 0);
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        ::dup2(out[1], 1);
-        ::close(out[0]);
-        const std::string bin = binary();
-        const char* plugin = std::getenv("LAKE_HELLO_PLUGIN");
-        const std::string spec = std::string(plugin != nullptr ? plugin : "") + ":cli";
-        if (plugin != nullptr)
-            ::execl(bin.c_str(), bin.c_str(), "--host", "127.0.0.1", "--port", "0", "--workers",
-                    "2", "--no-pin", "--plugin", spec.c_str(), static_cast<char*>(nullptr));
-        ::execl(bin.c_str(), bin.c_str(), "--host", "127.0.0.1", "--port", "0", "--workers", "2",
-                "--no-pin", static_cast<char*>(nullptr));
-        ::_exit(127);
-    }
-    ::close(out[1]);
-    std::string line;
-    char ch;
-    while (::read(out[0], &ch, 1) == 1 && ch != '\n') line += ch;
-    ::close(out[0]);
+    std::vector<std::string> args{"--host",    "127.0.0.1", "--port",  "0",
+                                  "--workers", "2",         "--no-pin"};
+    const char* plugin = std::getenv("LAKE_HELLO_PLUGIN");
+    if (plugin != nullptr) args.insert(args.end(), {"--plugin", std::string(plugin) + ":cli"});
+    const Child child = spawn(args);
+    ASSERT_GT(child.pid, 0);
+    const std::string line = read_line(child.out);
     std::smatch m;
     ASSERT_TRUE(std::regex_search(
         line, m, std::regex(R"(listening on 127\.0\.0\.1:(\d+) with 2 workers; io_uring: )")))
@@ -113,55 +149,40 @@ TEST(Cli, PrintsOneStartupLineServesAndStopsOnSigterm) {
     Client c(port);
     ASSERT_TRUE(c.send(get("/plaintext")));
     EXPECT_EQ(c.read_response().body, "Hello, World!");
-    if (std::getenv("LAKE_HELLO_PLUGIN") != nullptr) {  // loaded with --plugin
+    if (plugin != nullptr) {  // loaded with --plugin
         ASSERT_TRUE(c.send(get("/hello")));
         EXPECT_EQ(c.read_response().body, "Hello from a plugin, cli!\n");
     }
-    ::kill(pid, SIGTERM);
-    int st = 0;
-    ::waitpid(pid, &st, 0);
-    EXPECT_TRUE(WIFEXITED(st));
-    EXPECT_EQ(WEXITSTATUS(st), 0);
+    ::kill(child.pid, SIGTERM);
+    EXPECT_EQ(exit_status(child.pid), 0);
+    ::close(child.out);
 }
 
-// The real failure: a seccomp filter that refuses io_uring_setup with EPERM, as the default
-// profiles of Docker 25+, containerd 2 and Podman do.
+// Refuses io_uring_setup with EPERM, as the default seccomp profiles of Docker 25+,
+// containerd 2 and Podman do.
+void forbid_io_uring() {
+    static sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    static sock_fprog prog{static_cast<unsigned short>(sizeof(filter) / sizeof(filter[0])), filter};
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+        ::_exit(126);
+}
+
 TEST(Cli, WithoutIoUringItExitsWithAnExplanation) {
     if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
-    int out[2];
-    ASSERT_EQ(::pipe(out), 0);
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        ::dup2(out[1], 2);
-        ::close(out[0]);
-        sock_filter filter[] = {
-            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
-            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        };
-        sock_fprog prog{static_cast<unsigned short>(sizeof(filter) / sizeof(filter[0])), filter};
-        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-            ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
-            ::_exit(126);
-        const std::string bin = binary();
-        ::execl(bin.c_str(), bin.c_str(), "--host", "127.0.0.1", "--port", "0", "--workers", "1",
-                static_cast<char*>(nullptr));
-        ::_exit(127);
-    }
-    ::close(out[1]);
-    std::string text;
-    char buf[1024];
-    ssize_t n;
-    while ((n = ::read(out[0], buf, sizeof(buf))) > 0)
-        text.append(buf, static_cast<std::size_t>(n));
-    ::close(out[0]);
-    int st = 0;
-    ::waitpid(pid, &st, 0);
-    ASSERT_TRUE(WIFEXITED(st));
-    ASSERT_NE(WEXITSTATUS(st), 126) << "could not install the seccomp filter";
-    EXPECT_EQ(WEXITSTATUS(st), 2);
+    const Child child =
+        spawn({"--host", "127.0.0.1", "--port", "0", "--workers", "1"}, &forbid_io_uring);
+    ASSERT_GT(child.pid, 0);
+    const std::string text = read_all(child.out);
+    ::close(child.out);
+    const int status = exit_status(child.pid);
+    ASSERT_NE(status, 126) << "could not install the seccomp filter";
+    EXPECT_EQ(status, 2);
     EXPECT_NE(text.find("cannot set up io_uring: Operation not permitted"), std::string::npos)
         << text;
     EXPECT_NE(text.find("seccomp"), std::string::npos) << text;
