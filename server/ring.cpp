@@ -5,8 +5,9 @@
 
 namespace lake::server {
 
-Ring::~Ring() {
+void Ring::close() noexcept {
     if (live_) io_uring_queue_exit(&ring_);
+    live_ = false;
 }
 
 int Ring::init(unsigned entries, unsigned cq_entries) {

@@ -13,7 +13,9 @@ class Ring {
     Ring() = default;
     Ring(const Ring&) = delete;
     Ring& operator=(const Ring&) = delete;
-    ~Ring();
+    ~Ring() { close(); }
+    // Tears the ring down (and with it every operation still in flight). Idempotent.
+    void close() noexcept;
 
     // Must run on the thread that will submit (SINGLE_ISSUER). Tries DEFER_TASKRUN|SINGLE_ISSUER,
     // then SINGLE_ISSUER, then COOP_TASKRUN, then no flags. Returns 0 or -errno.

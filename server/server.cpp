@@ -48,10 +48,11 @@ std::string Server::start() {
                 CPU_SET(i % cpus, &set);
                 pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
             }
-            std::string err = w->setup();  // the ring must be created on this thread
+            std::string err = w->setup();  // the ring and lake belong to this thread
             const bool ok = err.empty();
             p.set_value(std::move(err));
             if (ok) w->run();
+            w->teardown();
         });
     }
     running_ = true;

@@ -20,9 +20,16 @@ Worker::Worker(unsigned index, int listen_fd, const config::ServerConfig& config
       server_line_("Server: " + config.server_name + "\r\n") {}
 
 Worker::~Worker() {
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void Worker::teardown() noexcept {
     for (Connection& c : connections_)
         if (c.fd() >= 0) ::close(c.fd());
-    if (wake_fd_ >= 0) ::close(wake_fd_);
+    ring_.close();  // first: nothing in flight may point into the lake any more
+    connections_.clear();
+    large_.reset();
+    lake::thread_lake_release();
 }
 
 std::string Worker::setup() {
@@ -36,23 +43,24 @@ std::string Worker::setup() {
         config_.recv_buffers * (config_.recv_buffer_size + 16) + 2 * 4096 +
         config_.max_connections_per_worker * (config_.connection_arena + 4096) +
         config_.large_buffers_per_worker * (large_size + 4096);
+    // The worker's lake is its thread's lake (lake::thread_lake_init): it lives and dies with
+    // the worker thread, which is the only one that ever touches it.
     try {
-        lake_ = std::make_unique<lake::Lake>(capacity);
+        if (!lake::thread_lake_init(capacity)) return "worker thread already has a lake";
     } catch (const std::bad_alloc&) {
         return "cannot reserve " + std::to_string(capacity >> 20) + " MiB for worker " +
                std::to_string(index_) + "'s lake";
     }
-    if (int err =
-            buffers_.init(ring_.get(), *lake_, config_.recv_buffers, config_.recv_buffer_size);
+    lake::Lake& lake = *lake::thread_lake();
+    if (int err = buffers_.init(ring_.get(), lake, config_.recv_buffers, config_.recv_buffer_size);
         err != 0)
         return std::string("cannot register the receive buffer ring: ") + std::strerror(-err);
-    large_ =
-        std::make_unique<LargeBufferPool>(*lake_, config_.large_buffers_per_worker, large_size);
+    large_ = std::make_unique<LargeBufferPool>(lake, config_.large_buffers_per_worker, large_size);
 
     free_slots_.reserve(config_.max_connections_per_worker);
     waiting_for_buffers_.reserve(config_.max_connections_per_worker * 2);
     for (std::uint32_t i = 0; i < config_.max_connections_per_worker; ++i) {
-        connections_.emplace_back(*this, *lake_, i, config_);
+        connections_.emplace_back(*this, lake, i, config_);
         free_slots_.push_back(config_.max_connections_per_worker - 1 - i);
     }
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC);

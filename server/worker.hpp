@@ -47,6 +47,9 @@ class Worker {
     std::string setup();
     // The event loop; returns after request_stop().
     void run();
+    // Releases the ring, the connections and the thread's lake, on the worker's own thread,
+    // after run() (or a failed setup()).
+    void teardown() noexcept;
     // Thread-safe: wakes the loop and makes run() return.
     void request_stop() noexcept;
 
@@ -84,7 +87,6 @@ class Worker {
     const handlers::Router& router_;
     std::string server_line_;
 
-    std::unique_ptr<lake::Lake> lake_;
     BufferRing buffers_;
     std::unique_ptr<LargeBufferPool> large_;
     std::deque<Connection> connections_;
@@ -101,9 +103,7 @@ class Worker {
     bool stopping_ = false;
     std::atomic<bool> stop_requested_{false};
 
-    // Declared last so that it is destroyed first: the ring (and every operation still in
-    // flight) is gone before the lake that holds its buffers is unmapped.
-    Ring ring_;
+    Ring ring_;  // torn down first in teardown(): it may point into the lake
 };
 
 }  // namespace lake::server
