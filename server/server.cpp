@@ -97,6 +97,7 @@ WorkerCounters Server::counters() const {
         sum.enobufs += c.enobufs;
         sum.recv_pauses += c.recv_pauses;
         sum.short_sends += c.short_sends;
+        sum.cq_overflows += c.cq_overflows;
         sum.accept_errors += c.accept_errors;
     }
     return sum;

@@ -93,6 +93,9 @@ void Worker::run() {
             ++seen;
         }
         io_uring_cq_advance(ring, seen);
+        // The kernel keeps overflowed completions (FEAT_NODROP) and hands them over on the next
+        // enter; multishot operations it had to stop end without F_MORE and are re-armed.
+        if (io_uring_cq_has_overflow(ring)) ++counters_.cq_overflows;
         rearm_waiting();
     }
     for (Connection& c : connections_) c.abort();

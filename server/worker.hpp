@@ -31,6 +31,7 @@ struct WorkerCounters {
     std::uint64_t enobufs = 0;          // recv stopped because the buffer ring ran dry
     std::uint64_t recv_pauses = 0;      // recv paused: the connection held too many buffers
     std::uint64_t short_sends = 0;      // sends the kernel completed only in part (resumed)
+    std::uint64_t cq_overflows = 0;     // loop passes that found the completion queue overflowed
     std::uint64_t accept_errors = 0;    // EMFILE, ENFILE, ...
 };
 

@@ -48,6 +48,26 @@ TEST(Resources, ExhaustedBufferRingResumesAndLosesNothing) {
     EXPECT_GT(s.server().counters().enobufs, 0u);  // the path under test really ran
 }
 
+TEST(Resources, AnOverflowingCompletionQueueLosesNothing) {
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    c.ring_entries = 8;  // a 64-entry completion queue: 300 busy connections overflow it
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    constexpr int kClients = 300;
+    std::string batch;
+    for (int i = 0; i < 8; ++i) batch += get(i % 2 ? "/json" : "/plaintext");
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < kClients; ++i) clients.push_back(std::make_unique<Client>(s.port()));
+    for (int round = 0; round < 5; ++round) {
+        for (auto& cl : clients) ASSERT_TRUE(cl->send(batch));
+        for (auto& cl : clients)
+            for (int i = 0; i < 8; ++i) ASSERT_EQ(cl->read_response().status, 200) << i;
+    }
+    s.server().stop();
+    EXPECT_GT(s.server().counters().cq_overflows, 0u);  // the overflow really happened
+}
+
 TEST(Resources, ExhaustedLargeBuffersAre503NotAHang) {
     config::ServerConfig c = test_config();
     c.workers = 1;
