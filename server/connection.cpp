@@ -329,6 +329,10 @@ void Connection::on_tick(std::uint32_t now) noexcept {
     release_if_idle();
 }
 
+void Connection::on_free_tick(std::uint32_t now) noexcept {
+    if (now - freed_at_ >= config_.idle_release_s) release_pages();
+}
+
 // An idle keep-alive connection needs none of its arena: its pages go back to the kernel
 // (once per idle period), so thousands of idle connections cost almost no memory. The next
 // request faults in a fresh zero page or two.
@@ -361,6 +365,7 @@ void Connection::release_if_idle() noexcept {
     request_view_.reset();
     waiting_for_buffers_ = false;
     state_ = State::Free;
+    freed_at_ = worker_.now();
     worker_.release(*this);
 }
 

@@ -45,6 +45,8 @@ class Connection {
     void on_recv(const io_uring_cqe& cqe) noexcept;
     void on_send(const io_uring_cqe& cqe) noexcept;
     void on_tick(std::uint32_t now) noexcept;
+    // A free slot's arena pages go back to the kernel once it has been free for a while.
+    void on_free_tick(std::uint32_t now) noexcept;
     // The buffer ring has buffers again: re-arm a recv that stopped with ENOBUFS.
     void on_buffers_available() noexcept;
     // Closes at once (server stopping, reset by peer, timeouts).
@@ -113,6 +115,7 @@ class Connection {
     std::uint32_t last_activity_ = 0;
     std::uint32_t request_started_ = 0;
     std::uint32_t linger_deadline_ = 0;
+    std::uint32_t freed_at_ = 0;
 };
 
 }  // namespace lake::server

@@ -165,8 +165,12 @@ void Worker::on_tick() noexcept {
     ++now_;
     date_.refresh();
     if (!accept_armed_) arm_accept();
-    for (Connection& c : connections_)
-        if (c.state() != Connection::State::Free) c.on_tick(now_);
+    for (Connection& c : connections_) {
+        if (c.state() != Connection::State::Free)
+            c.on_tick(now_);
+        else
+            c.on_free_tick(now_);
+    }
     arm_timer();
 }
 

@@ -121,6 +121,24 @@ TEST(Resources, AnIdleConnectionWhosePagesWereReleasedStillWorks) {
     EXPECT_EQ(cl.read_response().body, "wxyz");
 }
 
+TEST(Resources, AFreedSlotWhosePagesWereReleasedServesTheNextClient) {
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    c.idle_release_s = 1;
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    {
+        Client first(s.port());
+        ASSERT_TRUE(first.send(get("/json", "Connection: close\r\n")));
+        EXPECT_EQ(first.read_response().status, 200);
+        EXPECT_TRUE(first.closed_by_server());
+    }
+    ::usleep(2500 * 1000);  // the freed slot's pages go back to the kernel
+    Client next(s.port());  // free slots are reused last-in first-out: the same slot
+    ASSERT_TRUE(next.send(get("/json")));
+    EXPECT_EQ(next.read_response().body, R"({"message":"Hello, World!"})");
+}
+
 // Whether the kernel completes such a send in parts is its choice (6.x io_uring retries stream
 // sends internally, so short sends were not seen here); either way every byte must arrive.
 TEST(Resources, ASlowReaderWithASmallWindowGetsALargeResponseWhole) {
