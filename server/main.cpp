@@ -75,5 +75,16 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&signals, &sig);
     server.stop();
+    const lake::server::WorkerCounters c = server.counters();
+    std::fprintf(stderr,
+                 "lake-server: stopped by signal %d after %llu connections, %llu requests "
+                 "(refused for lack of a slot: %llu, receive pauses: %llu, ENOBUFS: %llu, "
+                 "accept errors: %llu)\n",
+                 sig, static_cast<unsigned long long>(c.accepted),
+                 static_cast<unsigned long long>(c.requests),
+                 static_cast<unsigned long long>(c.refused_no_slot),
+                 static_cast<unsigned long long>(c.recv_pauses),
+                 static_cast<unsigned long long>(c.enobufs),
+                 static_cast<unsigned long long>(c.accept_errors));
     return 0;
 }

@@ -154,8 +154,11 @@ TEST(Cli, PrintsOneStartupLineServesAndStopsOnSigterm) {
         EXPECT_EQ(c.read_response().body, "Hello from a plugin, cli!\n");
     }
     ::kill(child.pid, SIGTERM);
+    const std::string farewell = read_all(child.out);
     EXPECT_EQ(exit_status(child.pid), 0);
     ::close(child.out);
+    EXPECT_NE(farewell.find("stopped by signal 15 after 1 connections"), std::string::npos)
+        << farewell;
 }
 
 // Refuses io_uring_setup with EPERM, as the default seccomp profiles of Docker 25+,
