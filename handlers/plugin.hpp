@@ -9,7 +9,7 @@
 // to start (the server then exits with the plugin's name). It runs once, on the main thread,
 // before any worker starts; routes it adds replace built-in ones with the same method and path.
 // Handlers then run on every worker thread at once: their context must be safe to share
-// (read-only, or per-thread state of their own). See tests/plugins/hello_plugin.cpp.
+// (read-only, or per-thread state of their own). See examples/plugins/hello_plugin.cpp.
 #pragma once
 
 #include <string>

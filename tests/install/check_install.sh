@@ -29,14 +29,14 @@ echo "check_install: pkg-config consumer OK ($(pkg-config --modversion lake))"
 # lake-server.
 # The sample includes "../../handlers/plugin.hpp" (its place in the tree); a copy includes the
 # installed header the way a plugin author would, so only installed headers are used.
-sed 's#"../../handlers/plugin.hpp"#<handlers/plugin.hpp>#' "$repo/tests/plugins/hello_plugin.cpp" \
+sed 's#"../../handlers/plugin.hpp"#<handlers/plugin.hpp>#' "$repo/examples/plugins/hello_plugin.cpp" \
   > "$scratch/hello_plugin.cpp"
 # shellcheck disable=SC2046
 c++ -shared "$scratch/hello_plugin.cpp" $(pkg-config --cflags lake-server-plugin) \
   -o "$scratch/libhello.so"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$scratch/prefix/bin/lake-server" --host 127.0.0.1 --port "$port" --workers 1 \
-    --plugin "$scratch/libhello.so:installed" >/dev/null &
+    --plugin "$scratch/libhello.so:installed" >/dev/null 2>&1 &
 server=$!
 for _ in $(seq 50); do curl -s "http://127.0.0.1:$port/hello" >/dev/null && break; sleep 0.1; done
 reply=$(curl -s "http://127.0.0.1:$port/hello")

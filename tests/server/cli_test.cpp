@@ -191,7 +191,7 @@ TEST(Cli, WithoutIoUringItExitsWithAnExplanation) {
     EXPECT_NE(text.find("seccomp"), std::string::npos) << text;
 }
 
-TEST(Cli, RingFailureMessageSaysWhatToDo) {
+TEST(Cli, RingFailureMessageNamesTheCauseAndTheFix) {
     const std::string msg = server::explain_ring_failure(-EPERM);
     EXPECT_NE(msg.find("Operation not permitted"), std::string::npos);
     EXPECT_NE(msg.find("seccomp"), std::string::npos);
