@@ -25,6 +25,7 @@ std::size_t digits(std::size_t v) {
 struct Cursor {
     char* p;
     void put(std::string_view s) {
+        if (s.empty()) return;  // an empty view may carry a null pointer: not for memcpy
         std::memcpy(p, s.data(), s.size());
         p += s.size();
     }

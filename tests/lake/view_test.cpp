@@ -30,6 +30,21 @@ TEST(View, FailsCleanlyWhenTheParentIsFull) {
     EXPECT_EQ(lake.used(), 0u);
 }
 
+TEST(View, AFailedSplitIsSafeToUseInEveryWay) {
+    lake::Lake lake(64);
+    lake::LakeView empty = lake.split(1000);
+    ASSERT_FALSE(empty);
+    empty.set_zeroing(true);
+    EXPECT_FALSE(empty.mark() && empty.alloc_dyn(1));
+    empty.reset_to_mark();
+    empty.reset();
+    empty.clear();
+    EXPECT_FALSE(empty.rewind(lake.snapshot()));
+    { auto sb = empty.sandbox(); }
+    EXPECT_EQ(empty.used(), 0u);
+    EXPECT_FALSE(empty.is_valid());
+}
+
 TEST(View, IsBoundedByItsOwnCapacity) {
     lake::Lake lake(4096);
     lake::LakeView view = lake.split(64);

@@ -163,9 +163,11 @@ class ArenaCore {
     // reset(), then wipes every byte ever handed out, whatever the zeroing setting.
     void clear() noexcept {
         note_high_water();
-        unpoison(base_, high_water_);
-        std::memset(base_, 0, high_water_);
-        poison(base_, high_water_);
+        if (high_water_ != 0) {  // an empty view has no buffer at all
+            unpoison(base_, high_water_);
+            std::memset(base_, 0, high_water_);
+            poison(base_, high_water_);
+        }
         reset();
     }
 
@@ -256,7 +258,7 @@ class ArenaCore {
     }
 
     void release(std::size_t from, std::size_t len) noexcept {
-        if (zeroing_) {
+        if (zeroing_ && len != 0) {
             unpoison(base_ + from, len);  // a child view may have poisoned part of it
             std::memset(base_ + from, 0, len);
         }
