@@ -22,9 +22,8 @@ Connection::Connection(Worker& worker, lake::BasicArena& lake, std::uint32_t ind
     : worker_(worker),
       config_(config),
       index_(index),
-      arena_(lake, config.connection_arena, 4096),
-      request_view_(arena_, config.request_view, 64),
-      response_view_(arena_, arena_.remaining(), 1),
+      request_view_(lake, config.request_view, 4096),
+      response_view_(lake, config.connection_arena - config.request_view, 4096),
       parser_(request_view_, worker.large_buffers(), limits_of(config)) {}
 
 // ---- the request path ---------------------------------------------------------------------
@@ -338,8 +337,10 @@ void Connection::on_free_tick(std::uint32_t now) noexcept {
 // request faults in a fresh zero page or two.
 void Connection::release_pages() noexcept {
     if (pages_released_) return;
-    const std::span<std::byte> r = arena_.region();
-    ::madvise(r.data(), r.size(), MADV_DONTNEED);
+    for (const lake::LakeView* v : {&request_view_, &response_view_}) {
+        const std::span<std::byte> r = v->region();
+        ::madvise(r.data(), r.size(), MADV_DONTNEED);
+    }
     pages_released_ = true;
 }
 

@@ -53,6 +53,8 @@ class Connection {
     void abort() noexcept;
 
     State state() const noexcept { return state_; }
+    // False when the worker's lake could not hold this slot's views (a sizing bug).
+    bool has_memory() const noexcept { return request_view_ && response_view_; }
     std::uint32_t index() const noexcept { return index_; }
     int fd() const noexcept { return fd_; }
     bool waiting_for_buffers() const noexcept { return waiting_for_buffers_; }
@@ -81,8 +83,8 @@ class Connection {
     State state_ = State::Free;
     int fd_ = -1;
 
-    // Memory: the connection's arena, carved from the worker's lake at start-up, split in two.
-    lake::LakeView arena_;
+    // Memory: the connection's arena, two views carved side by side from the worker's lake at
+    // start-up (connection_arena bytes in all, page-aligned so their pages can be released).
     lake::LakeView request_view_;
     lake::LakeView response_view_;
     http::RequestParser parser_;

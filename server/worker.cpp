@@ -41,7 +41,7 @@ std::string Worker::setup() {
     const std::size_t large_size = 2 * config_.max_body + 64 * 1024;
     const std::size_t capacity =
         config_.recv_buffers * (config_.recv_buffer_size + 16) + 2 * 4096 +
-        config_.max_connections_per_worker * (config_.connection_arena + 4096) +
+        config_.max_connections_per_worker * (config_.connection_arena + 2 * 4096) +
         config_.large_buffers_per_worker * (large_size + 4096);
     // The worker's lake is its thread's lake (lake::thread_lake_init): it lives and dies with
     // the worker thread, which is the only one that ever touches it.
@@ -60,7 +60,8 @@ std::string Worker::setup() {
     free_slots_.reserve(config_.max_connections_per_worker);
     waiting_for_buffers_.reserve(config_.max_connections_per_worker * 2);
     for (std::uint32_t i = 0; i < config_.max_connections_per_worker; ++i) {
-        connections_.emplace_back(*this, lake, i, config_);
+        if (!connections_.emplace_back(*this, lake, i, config_).has_memory())
+            return "worker " + std::to_string(index_) + "'s lake is too small for its slots";
         free_slots_.push_back(config_.max_connections_per_worker - 1 - i);
     }
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
