@@ -123,6 +123,10 @@ ParseStep RequestParser::feed(const char* data, std::size_t len) noexcept {
             const bool supported_or_absent = (parser_.http_major == 1 && parser_.http_minor <= 1) ||
                                              (parser_.http_major == 0 && parser_.http_minor == 0);
             error_status_ = err == HPE_INVALID_VERSION && !supported_or_absent ? 505 : 400;
+            if (err == HPE_INVALID_METHOD && is_unknown_method(data, len)) {
+                error_status_ = 501;  // a well-formed method token llhttp does not know
+                error_reason_ = "method not implemented";
+            }
         }
         return {len, ParseEvent::Error};
     }
@@ -131,6 +135,22 @@ ParseStep RequestParser::feed(const char* data, std::size_t len) noexcept {
     while (p > data && is_blank(p[-1])) --p;
     if (p > data) chunk_follows_fold_prefix_ = p[-1] == '\n';
     return {consumed, event};
+}
+
+// llhttp 8.1 stops at the first byte that leaves its table of known methods. If that byte
+// and the ones after it are token characters up to a space, the client sent a well-formed
+// method we do not know (RFC 9110 9.1: 501), not garbage (400). Only the bytes of this read
+// are looked at; a method split across reads is answered 400.
+bool RequestParser::is_unknown_method(const char* data, std::size_t len) const noexcept {
+    const char* end = data + len;
+    const char* q = llhttp_get_error_pos(&parser_);
+    if (q == nullptr || q < data || q >= end) return false;
+    auto tchar = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               (c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr);
+    };
+    while (q < end && tchar(*q)) ++q;
+    return q < end && *q == ' ';
 }
 
 int RequestParser::fail(int status, const char* reason) noexcept {

@@ -83,6 +83,7 @@ class RequestParser {
     static const llhttp_settings_t kSettings;
 
     int fail(int status, const char* reason) noexcept;
+    bool is_unknown_method(const char* data, std::size_t len) const noexcept;
     bool append(Token& t, const char* at, std::size_t n) noexcept;
     bool append_body(const char* at, std::size_t n) noexcept;
     bool preceded_by_line_fold(const char* at) const noexcept;

@@ -137,6 +137,10 @@ TEST_F(Errors, UnsupportedVersionIs505) {
 TEST_F(Errors, UnimplementedMethodIs501) {
     const HttpResponse r = request("PROPFIND /json HTTP/1.1\r\nHost: t\r\n\r\n");
     EXPECT_EQ(r.status, 501);
+    // Tokens llhttp has never heard of are methods too; garbage is not.
+    expect_error_and_close(port(), "QUERY /json HTTP/1.1\r\nHost: t\r\n\r\n", 501);
+    expect_error_and_close(port(), "BREW /pot HTTP/1.1\r\nHost: t\r\n\r\n", 501);
+    expect_error_and_close(port(), "G(T /json HTTP/1.1\r\nHost: t\r\n\r\n", 400);
     const HttpResponse c =
         request("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
     EXPECT_EQ(c.status, 501);
