@@ -52,6 +52,22 @@ TEST(Plugin, ALibraryWithoutTheEntryPointsIsRefused) {
     EXPECT_NE(err.find("does not export lake_plugin_abi_version"), std::string::npos) << err;
 }
 
+TEST(Plugin, APluginBuiltForAnotherAbiIsRefused) {
+    if (module("LAKE_WRONG_ABI_PLUGIN").empty()) GTEST_SKIP() << "LAKE_WRONG_ABI_PLUGIN not set";
+    Router router;
+    const std::string err = load_plugin(module("LAKE_WRONG_ABI_PLUGIN"), router);
+    EXPECT_NE(err.find("was built for plugin ABI 2; this lake-server speaks 1"), std::string::npos)
+        << err;
+}
+
+TEST(Plugin, AnExceptionFromInitBecomesAnError) {
+    if (module("LAKE_THROWING_PLUGIN").empty()) GTEST_SKIP() << "LAKE_THROWING_PLUGIN not set";
+    Router router;
+    const std::string err = load_plugin(module("LAKE_THROWING_PLUGIN"), router);
+    EXPECT_NE(err.find("threw during lake_plugin_init: no config for me"), std::string::npos)
+        << err;
+}
+
 TEST(Plugin, APluginThatRefusesStopsTheStart) {
     if (module("LAKE_HELLO_PLUGIN").empty()) GTEST_SKIP() << "LAKE_HELLO_PLUGIN not set";
     Router router;
