@@ -11,8 +11,8 @@ namespace lake::config {
 struct ServerConfig {
     std::string host = "0.0.0.0";
     std::uint16_t port = 8080;
-    unsigned workers = 0;  // 0: one per online CPU
-    bool pin_workers = true;
+    unsigned workers = 0;  // 0: one per CPU in the process's affinity mask
+    bool pin_workers = true;  // worker i on the i-th CPU of that mask (round-robin)
 
     // Connections and their memory. Each connection gets `connection_arena` bytes of its worker's
     // lake, split in two views: `request_view` for parsing, the rest for responses.

@@ -1,12 +1,10 @@
 #include "server.hpp"
 
-#include <pthread.h>
-#include <sched.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <future>
 
+#include "cpu_affinity.hpp"
 #include "listener.hpp"
 
 namespace lake::server {
@@ -15,8 +13,11 @@ Server::Server(config::ServerConfig config, handlers::Router router)
     : config_(std::move(config)), router_(std::move(router)) {}
 
 std::string Server::start() {
+    // Workers default to one per CPU this process may use, and are pinned round-robin to those
+    // CPUs (not to CPU i of the machine, which may lie outside a taskset or cpuset).
+    const std::vector<int> cpus = allowed_cpus();
     unsigned n = config_.workers;
-    if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+    if (n == 0) n = static_cast<unsigned>(cpus.size());
 
     // Every worker gets its own SO_REUSEPORT listener on one port; with port 0 the first one
     // picks the port and the others join it.
@@ -39,15 +40,10 @@ std::string Server::start() {
         std::promise<std::string> promise;
         ready.push_back(promise.get_future());
         Worker* w = workers_.back().get();
-        const bool pin = config_.pin_workers;
-        threads_.emplace_back([w, i, pin, p = std::move(promise)]() mutable {
-            if (pin) {
-                const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
-                cpu_set_t set;
-                CPU_ZERO(&set);
-                CPU_SET(i % cpus, &set);
-                pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-            }
+        const int cpu = config_.pin_workers ? cpus[i % cpus.size()] : -1;
+        worker_cpus_.push_back(cpu);
+        threads_.emplace_back([w, cpu, p = std::move(promise)]() mutable {
+            if (cpu >= 0) pin_current_thread(cpu);  // best effort: an unpinned worker still works
             std::string err = w->setup();  // the ring and lake belong to this thread
             const bool ok = err.empty();
             p.set_value(std::move(err));
@@ -83,8 +79,22 @@ std::string Server::describe() const {
              ", multishot accept, multishot recv, provided buffers " +
              std::to_string(config_.recv_buffers) + "x" + std::to_string(config_.recv_buffer_size) +
              " B";
+        if (worker_cpus_.front() >= 0) {
+            s += "; pinned to CPU";
+            s += worker_cpus_.size() == 1 ? " " : "s ";
+            for (std::size_t i = 0; i < worker_cpus_.size(); ++i) {
+                if (i > 0) s += ',';
+                s += std::to_string(worker_cpus_[i]);
+            }
+        }
     }
     return s;
+}
+
+std::vector<std::uint64_t> Server::requests_per_worker() const {
+    std::vector<std::uint64_t> out;
+    for (const auto& w : workers_) out.push_back(w->counters().requests);
+    return out;
 }
 
 WorkerCounters Server::counters() const {

@@ -32,6 +32,9 @@ class Server {
     std::string describe() const;
     // The sum of every worker's counters (call after stop()).
     WorkerCounters counters() const;
+    // Requests served by each worker, in worker order (call after stop()): shows how evenly
+    // the kernel's SO_REUSEPORT hash spread the connections.
+    std::vector<std::uint64_t> requests_per_worker() const;
 
   private:
     config::ServerConfig config_;
@@ -39,6 +42,7 @@ class Server {
     std::vector<int> listeners_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;
+    std::vector<int> worker_cpus_;  // the CPU each worker is pinned to, or -1
     std::uint16_t port_ = 0;
     bool running_ = false;
 };

@@ -2,6 +2,7 @@
 // and the message printed when io_uring is unavailable.
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -13,6 +14,7 @@
 #include <regex>
 #include <vector>
 
+#include "../../server/cpu_affinity.hpp"
 #include "../../server/ring.hpp"
 #include "server_fixture.hpp"
 
@@ -159,6 +161,48 @@ TEST(Cli, PrintsOneStartupLineServesAndStopsOnSigterm) {
     ::close(child.out);
     EXPECT_NE(farewell.find("stopped by signal 15 after 1 connections"), std::string::npos)
         << farewell;
+    // Two workers, one connection with one (or two) requests: one worker served them all.
+    EXPECT_TRUE(std::regex_search(farewell, std::regex(R"(per worker: (0/[12]|[12]/0);)")))
+        << farewell;
+}
+
+// The CPU set a spawned child restricts itself to before exec (as `taskset` would).
+cpu_set_t g_child_cpus;
+
+void restrict_cpus() {
+    if (::sched_setaffinity(0, sizeof(g_child_cpus), &g_child_cpus) != 0) ::_exit(126);
+}
+
+std::string start_line_with_cpus(const std::vector<int>& cpus, const std::string& workers) {
+    CPU_ZERO(&g_child_cpus);
+    for (int cpu : cpus) CPU_SET(cpu, &g_child_cpus);
+    const Child child =
+        spawn({"--host", "127.0.0.1", "--port", "0", "--workers", workers}, &restrict_cpus);
+    if (child.pid <= 0) return {};
+    const std::string line = read_line(child.out);
+    ::kill(child.pid, SIGTERM);
+    read_all(child.out);
+    ::close(child.out);
+    exit_status(child.pid);
+    return line;
+}
+
+// Workers follow the process's affinity mask (taskset, a cpuset), not CPU 0..n-1 of the machine.
+TEST(Cli, WorkersFollowTheProcessCpuMask) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    const std::vector<int> cpus = server::allowed_cpus();
+    const int last = cpus.back();
+    // One CPU allowed: --workers 0 means one worker, pinned to that CPU.
+    std::string line = start_line_with_cpus({last}, "0");
+    EXPECT_NE(line.find("with 1 worker;"), std::string::npos) << line;
+    EXPECT_NE(line.find("pinned to CPU " + std::to_string(last)), std::string::npos) << line;
+    if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs for the round-robin case";
+    // Two CPUs allowed, three workers: round-robin over the allowed ones only.
+    const int first = cpus.front();
+    line = start_line_with_cpus({first, last}, "3");
+    EXPECT_NE(line.find("with 3 workers;"), std::string::npos) << line;
+    const std::string a = std::to_string(first), b = std::to_string(last);
+    EXPECT_NE(line.find("pinned to CPUs " + a + "," + b + "," + a), std::string::npos) << line;
 }
 
 // Refuses io_uring_setup with EPERM, as the default seccomp profiles of Docker 25+,
