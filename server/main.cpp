@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
         "TOML configuration file (see config/lake-server.toml); options given here override it");
     app.add_option("--host", config.host, "Address to listen on")->capture_default_str();
     app.add_option("--port", config.port, "TCP port (0: any free port)")->capture_default_str();
-    app.add_option("--workers", config.workers, "Worker threads (0: one per CPU this process may use)")
+    app.add_option("--workers", config.workers,
+                   "Worker threads (0: one per CPU this process may use)")
         ->capture_default_str();
     app.add_option("--max-connections", config.max_connections_per_worker,
                    "Connection slots per worker")
@@ -81,15 +82,15 @@ int main(int argc, char** argv) {
         if (!per_worker.empty()) per_worker += '/';
         per_worker += std::to_string(r);
     }
-    std::fprintf(stderr,
-                 "lake-server: stopped by signal %d after %llu connections, %llu requests "
-                 "(per worker: %s; refused for lack of a slot: %llu, receive pauses: %llu, ENOBUFS: %llu, "
-                 "accept errors: %llu)\n",
-                 sig, static_cast<unsigned long long>(c.accepted),
-                 static_cast<unsigned long long>(c.requests), per_worker.c_str(),
-                 static_cast<unsigned long long>(c.refused_no_slot),
-                 static_cast<unsigned long long>(c.recv_pauses),
-                 static_cast<unsigned long long>(c.enobufs),
-                 static_cast<unsigned long long>(c.accept_errors));
+    std::fprintf(
+        stderr,
+        "lake-server: stopped by signal %d after %llu connections, %llu requests "
+        "(per worker: %s; refused for lack of a slot: %llu, receive pauses: %llu, ENOBUFS: %llu, "
+        "accept errors: %llu)\n",
+        sig, static_cast<unsigned long long>(c.accepted),
+        static_cast<unsigned long long>(c.requests), per_worker.c_str(),
+        static_cast<unsigned long long>(c.refused_no_slot),
+        static_cast<unsigned long long>(c.recv_pauses), static_cast<unsigned long long>(c.enobufs),
+        static_cast<unsigned long long>(c.accept_errors));
     return 0;
 }

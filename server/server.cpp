@@ -44,7 +44,7 @@ std::string Server::start() {
         worker_cpus_.push_back(cpu);
         threads_.emplace_back([w, cpu, p = std::move(promise)]() mutable {
             if (cpu >= 0) pin_current_thread(cpu);  // best effort: an unpinned worker still works
-            std::string err = w->setup();  // the ring and lake belong to this thread
+            std::string err = w->setup();           // the ring and lake belong to this thread
             const bool ok = err.empty();
             p.set_value(std::move(err));
             if (ok) w->run();
