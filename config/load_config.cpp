@@ -61,6 +61,7 @@ const std::map<std::string, Reader>& readers() {
         {"server.port", integer(&ServerConfig::port, 0, 65535)},
         {"server.workers", integer(&ServerConfig::workers, 0, 1024)},
         {"server.pin_workers", boolean(&ServerConfig::pin_workers)},
+        {"server.steer_by_cpu", boolean(&ServerConfig::steer_by_cpu)},
         {"server.name", text(&ServerConfig::server_name)},
         {"connections.max_per_worker",
          integer(&ServerConfig::max_connections_per_worker, 1, 1 << 20)},

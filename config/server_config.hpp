@@ -11,8 +11,12 @@ namespace lake::config {
 struct ServerConfig {
     std::string host = "0.0.0.0";
     std::uint16_t port = 8080;
-    unsigned workers = 0;  // 0: one per CPU in the process's affinity mask
+    unsigned workers = 0;     // 0: one per CPU in the process's affinity mask
     bool pin_workers = true;  // worker i on the i-th CPU of that mask (round-robin)
+    // New connections go to the worker pinned on the CPU that handles their packets (a BPF
+    // program on the SO_REUSEPORT group) rather than by hash: needs pinned workers, at most one
+    // per CPU.
+    bool steer_by_cpu = true;
 
     // Connections and their memory. Each connection gets `connection_arena` bytes of its worker's
     // lake, split in two views: `request_view` for parsing, the rest for responses.

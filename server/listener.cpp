@@ -1,6 +1,7 @@
 #include "listener.hpp"
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -49,6 +50,25 @@ int open_listener(const std::string& host, std::uint16_t port, std::string& erro
         return -err;
     }
     return fd;
+}
+
+int steer_connections_by_cpu(int fd, const std::vector<int>& cpu_of_listener) {
+    // Classic BPF, run by the kernel for each new connection: load the CPU that is handling the
+    // SYN, return the index of the listener whose worker is pinned there; any other CPU returns
+    // an index past the end, which makes the kernel fall back to its usual hash.
+    std::vector<sock_filter> prog;
+    prog.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<__u32>(SKF_AD_OFF + SKF_AD_CPU)));
+    for (std::size_t i = 0; i < cpu_of_listener.size(); ++i) {
+        const auto cpu = static_cast<__u32>(cpu_of_listener[i]);
+        prog.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, cpu, 0, 1));
+        prog.push_back(BPF_STMT(BPF_RET | BPF_K, static_cast<__u32>(i)));
+    }
+    prog.push_back(BPF_STMT(BPF_RET | BPF_K, 0xffffffffU));
+    if (prog.size() > BPF_MAXINSNS) return -E2BIG;
+    sock_fprog fprog{static_cast<unsigned short>(prog.size()), prog.data()};
+    if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof(fprog)) != 0)
+        return -errno;
+    return 0;
 }
 
 std::uint16_t bound_port(int fd) {

@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
     app.add_option("--max-body", config.max_body, "Largest request body accepted (413 above)")
         ->capture_default_str();
     app.add_flag("!--no-pin", config.pin_workers, "Do not pin workers to CPUs");
+    app.add_flag("!--no-steer", config.steer_by_cpu,
+                 "Spread connections by the kernel's hash, not by the CPU handling them");
     std::vector<std::string> cli_plugins;
     app.add_option("--plugin", cli_plugins,
                    "Handler plugin to load, as path.so or path.so:argument (repeatable)");

@@ -18,6 +18,8 @@ std::string Server::start() {
     const std::vector<int> cpus = allowed_cpus();
     unsigned n = config_.workers;
     if (n == 0) n = static_cast<unsigned>(cpus.size());
+    for (unsigned i = 0; i < n; ++i)
+        worker_cpus_.push_back(config_.pin_workers ? cpus[i % cpus.size()] : -1);
 
     // Every worker gets its own SO_REUSEPORT listener on one port; with port 0 the first one
     // picks the port and the others join it.
@@ -33,6 +35,12 @@ std::string Server::start() {
         if (port == 0) port = bound_port(fd);
     }
     port_ = port;
+    // Steering needs one worker per CPU: with two on a CPU, the second would get nothing.
+    steered_ = false;
+    if (config_.steer_by_cpu && config_.pin_workers && n > 1 && n <= cpus.size()) {
+        const int err = steer_connections_by_cpu(listeners_.front(), worker_cpus_);
+        steered_ = err == 0;  // an old kernel without SKF_AD_CPU keeps the hash: still correct
+    }
 
     std::vector<std::future<std::string>> ready;
     for (unsigned i = 0; i < n; ++i) {
@@ -40,8 +48,7 @@ std::string Server::start() {
         std::promise<std::string> promise;
         ready.push_back(promise.get_future());
         Worker* w = workers_.back().get();
-        const int cpu = config_.pin_workers ? cpus[i % cpus.size()] : -1;
-        worker_cpus_.push_back(cpu);
+        const int cpu = worker_cpus_[i];
         threads_.emplace_back([w, cpu, p = std::move(promise)]() mutable {
             if (cpu >= 0) pin_current_thread(cpu);  // best effort: an unpinned worker still works
             std::string err = w->setup();           // the ring and lake belong to this thread
@@ -87,6 +94,7 @@ std::string Server::describe() const {
                 s += std::to_string(worker_cpus_[i]);
             }
         }
+        if (steered_) s += "; connections steered to the worker on their CPU";
     }
     return s;
 }

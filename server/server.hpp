@@ -45,6 +45,7 @@ class Server {
     std::vector<int> worker_cpus_;  // the CPU each worker is pinned to, or -1
     std::uint16_t port_ = 0;
     bool running_ = false;
+    bool steered_ = false;  // SO_ATTACH_REUSEPORT_CBPF steering by CPU is in place
 };
 
 }  // namespace lake::server

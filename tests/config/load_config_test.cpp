@@ -18,11 +18,15 @@ TEST(Config, TheShippedExampleIsExactlyTheDefaults) {
     ServerConfig loaded;
     loaded.port = 1;  // must be overwritten by the file
     loaded.max_body = 7;
+    loaded.pin_workers = !ServerConfig{}.pin_workers;
+    loaded.steer_by_cpu = !ServerConfig{}.steer_by_cpu;
     ASSERT_EQ(load_file(example_path(), loaded), "");
     const ServerConfig defaults;
     EXPECT_EQ(loaded.host, defaults.host);
     EXPECT_EQ(loaded.port, defaults.port);
     EXPECT_EQ(loaded.workers, defaults.workers);
+    EXPECT_EQ(loaded.pin_workers, defaults.pin_workers);
+    EXPECT_EQ(loaded.steer_by_cpu, defaults.steer_by_cpu);
     EXPECT_EQ(loaded.max_connections_per_worker, defaults.max_connections_per_worker);
     EXPECT_EQ(loaded.connection_arena, defaults.connection_arena);
     EXPECT_EQ(loaded.request_view, defaults.request_view);
@@ -36,6 +40,9 @@ TEST(Config, TheShippedExampleIsExactlyTheDefaults) {
     EXPECT_EQ(loaded.header_timeout_s, defaults.header_timeout_s);
     EXPECT_EQ(loaded.keepalive_timeout_s, defaults.keepalive_timeout_s);
     EXPECT_EQ(loaded.idle_release_s, defaults.idle_release_s);
+    EXPECT_EQ(loaded.send_timeout_s, defaults.send_timeout_s);
+    EXPECT_EQ(loaded.linger_timeout_s, defaults.linger_timeout_s);
+    EXPECT_EQ(loaded.ring_entries, defaults.ring_entries);
     EXPECT_EQ(loaded.server_name, defaults.server_name);
     EXPECT_EQ(loaded.plugins, defaults.plugins);
 }

@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <regex>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "../../server/cpu_affinity.hpp"
@@ -203,6 +205,76 @@ TEST(Cli, WorkersFollowTheProcessCpuMask) {
     EXPECT_NE(line.find("with 3 workers;"), std::string::npos) << line;
     const std::string a = std::to_string(first), b = std::to_string(last);
     EXPECT_NE(line.find("pinned to CPUs " + a + "," + b + "," + a), std::string::npos) << line;
+}
+
+// Pins the calling thread to one CPU for the life of the object, then restores its mask.
+struct PinnedThread {
+    cpu_set_t saved;
+    explicit PinnedThread(int cpu) {
+        ::sched_getaffinity(0, sizeof(saved), &saved);
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        ok = ::sched_setaffinity(0, sizeof(one), &one) == 0;
+    }
+    ~PinnedThread() { ::sched_setaffinity(0, sizeof(saved), &saved); }
+    bool ok = false;
+};
+
+void one_request_per_connection(std::uint16_t port, int connections) {
+    for (int i = 0; i < connections; ++i) {
+        Client c(port);
+        ASSERT_TRUE(c.send(get("/plaintext")));
+        ASSERT_EQ(c.read_response().status, 200);
+    }
+}
+
+// lake-server with two workers; `connections` connections, one request each, made from a
+// thread pinned to `client_cpu`; returns the start line and the stop summary.
+std::pair<std::string, std::string> serve_from_cpu(int client_cpu, int connections) {
+    const Child child = spawn({"--host", "127.0.0.1", "--port", "0", "--workers", "2"});
+    if (child.pid <= 0) return {};
+    const std::string line = read_line(child.out);
+    std::smatch m;
+    if (std::regex_search(line, m, std::regex(R"(127\.0\.0\.1:(\d+) with 2 workers)"))) {
+        PinnedThread pin(client_cpu);
+        EXPECT_TRUE(pin.ok);
+        one_request_per_connection(static_cast<std::uint16_t>(std::stoi(m[1])), connections);
+    }
+    ::kill(child.pid, SIGTERM);
+    std::string farewell = read_all(child.out);
+    ::close(child.out);
+    EXPECT_EQ(exit_status(child.pid), 0);
+    return {line, farewell};
+}
+
+// With pinned workers, a connection goes to the worker on the CPU that processed its SYN: on
+// loopback, the CPU of the connecting thread. Ten connections from one worker's CPU must all land
+// on that worker (by the kernel's hash alone, 1 chance in 1024).
+TEST(Cli, ConnectionsGoToTheWorkerOnTheirCpu) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    const std::vector<int> cpus = server::allowed_cpus();
+    if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs";
+    auto [line, farewell] = serve_from_cpu(cpus[0], 10);
+    EXPECT_NE(line.find("connections steered to the worker on their CPU"), std::string::npos)
+        << line;
+    EXPECT_NE(farewell.find("per worker: 10/0;"), std::string::npos) << farewell;
+    std::tie(line, farewell) = serve_from_cpu(cpus[1], 10);
+    EXPECT_NE(farewell.find("per worker: 0/10;"), std::string::npos) << farewell;
+}
+
+TEST(Cli, NoSteerLeavesConnectionsToTheKernelHash) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    const Child child =
+        spawn({"--host", "127.0.0.1", "--port", "0", "--workers", "2", "--no-steer"});
+    ASSERT_GT(child.pid, 0);
+    const std::string line = read_line(child.out);
+    ::kill(child.pid, SIGTERM);
+    read_all(child.out);
+    ::close(child.out);
+    EXPECT_EQ(exit_status(child.pid), 0);
+    EXPECT_NE(line.find("with 2 workers"), std::string::npos) << line;
+    EXPECT_EQ(line.find("steered"), std::string::npos) << line;
 }
 
 // Refuses io_uring_setup with EPERM, as the default seccomp profiles of Docker 25+,
