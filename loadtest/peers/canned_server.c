@@ -8,13 +8,13 @@
 //   canned-server PORT [THREADS]     (one SO_REUSEPORT listener and epoll loop per thread)
 #define _GNU_SOURCE
 #include <arpa/inet.h>
-#include <linux/filter.h>
-#include <sched.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
