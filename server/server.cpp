@@ -42,12 +42,15 @@ std::string Server::start() {
         steered_ = err == 0;  // an old kernel without SKF_AD_CPU keeps the hash: still correct
     }
 
+    // Every worker exists before any runs: a full one may hand connections to its siblings.
+    for (unsigned i = 0; i < n; ++i)
+        workers_.push_back(std::make_unique<Worker>(i, listeners_[i], config_, router_));
+    for (auto& w : workers_) w->set_siblings(&workers_);
     std::vector<std::future<std::string>> ready;
     for (unsigned i = 0; i < n; ++i) {
-        workers_.push_back(std::make_unique<Worker>(i, listeners_[i], config_, router_));
         std::promise<std::string> promise;
         ready.push_back(promise.get_future());
-        Worker* w = workers_.back().get();
+        Worker* w = workers_[i].get();
         const int cpu = worker_cpus_[i];
         threads_.emplace_back([w, cpu, p = std::move(promise)]() mutable {
             if (cpu >= 0) pin_current_thread(cpu);  // best effort: an unpinned worker still works
@@ -112,6 +115,8 @@ WorkerCounters Server::counters() const {
         sum.accepted += c.accepted;
         sum.requests += c.requests;
         sum.refused_no_slot += c.refused_no_slot;
+        sum.handed_off += c.handed_off;
+        sum.adopted += c.adopted;
         sum.enobufs += c.enobufs;
         sum.recv_pauses += c.recv_pauses;
         sum.short_sends += c.short_sends;

@@ -58,6 +58,8 @@ std::string Worker::setup() {
     large_ = std::make_unique<LargeBufferPool>(lake, config_.large_buffers_per_worker, large_size);
 
     free_slots_.reserve(config_.max_connections_per_worker);
+    inbox_.reserve(config_.max_connections_per_worker);
+    inbox_taken_.reserve(config_.max_connections_per_worker);
     waiting_for_buffers_.reserve(config_.max_connections_per_worker * 2);
     for (std::uint32_t i = 0; i < config_.max_connections_per_worker; ++i) {
         if (!connections_.emplace_back(*this, lake, i, config_).has_memory())
@@ -66,6 +68,12 @@ std::string Worker::setup() {
     }
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
     if (wake_fd_ < 0) return std::string("eventfd: ") + std::strerror(errno);
+    free_hint_.store(static_cast<std::uint32_t>(free_slots_.size()), std::memory_order_relaxed);
+    {
+        // Siblings see wake_fd_ through this lock: adopt() takes it before writing there.
+        std::lock_guard lock(inbox_mutex_);
+        inbox_closed_ = false;
+    }
     return {};
 }
 
@@ -99,6 +107,7 @@ void Worker::run() {
         if (io_uring_cq_has_overflow(ring)) ++counters_.cq_overflows;
         rearm_waiting();
     }
+    close_inbox();
     for (Connection& c : connections_) c.abort();
 }
 
@@ -118,6 +127,7 @@ void Worker::dispatch(const io_uring_cqe& cqe) noexcept {
             on_tick();
             break;
         case Op::Wake:
+            drain_inbox();
             if (stop_requested_.load(std::memory_order_acquire))
                 stopping_ = true;
             else
@@ -132,13 +142,10 @@ void Worker::on_accept(const io_uring_cqe& cqe) noexcept {
     if ((cqe.flags & IORING_CQE_F_MORE) == 0) accept_armed_ = false;
     if (cqe.res >= 0) {
         ++counters_.accepted;
-        if (free_slots_.empty()) {
+        if (!free_slots_.empty())
+            open_connection(cqe.res);
+        else if (!hand_off(cqe.res))
             refuse(cqe.res);
-        } else {
-            const std::uint32_t slot = free_slots_.back();
-            free_slots_.pop_back();
-            connections_[slot].open(cqe.res);
-        }
     } else {
         // EMFILE / ENFILE / ENOBUFS / ENOMEM: keep serving the open connections and try again
         // at the next tick rather than spinning on a failing accept.
@@ -146,6 +153,74 @@ void Worker::on_accept(const io_uring_cqe& cqe) noexcept {
         return;
     }
     if (!accept_armed_) arm_accept();
+}
+
+void Worker::open_connection(int fd) noexcept {
+    const std::uint32_t slot = free_slots_.back();
+    free_slots_.pop_back();
+    free_hint_.store(static_cast<std::uint32_t>(free_slots_.size()), std::memory_order_relaxed);
+    connections_[slot].open(fd);
+}
+
+// ---- handing connections to a sibling --------------------------------------------------------
+// A full worker gives an accepted socket to the sibling with the most free slots rather than
+// refusing it: with connections steered by CPU (or an unlucky hash) one worker can fill up while
+// others have room. The socket's packets may then be handled on another CPU: a lost locality,
+// not a lost connection.
+
+bool Worker::hand_off(int fd) noexcept {
+    if (siblings_ == nullptr) return false;
+    Worker* best = nullptr;
+    std::uint32_t most = 0;
+    for (const auto& w : *siblings_) {
+        if (w.get() == this) continue;
+        const std::uint32_t free = w->free_slots_hint();
+        if (free > most) {
+            most = free;
+            best = w.get();
+        }
+    }
+    if (best == nullptr || !best->adopt(fd)) return false;
+    ++counters_.handed_off;
+    return true;
+}
+
+bool Worker::adopt(int fd) noexcept {
+    {
+        std::lock_guard lock(inbox_mutex_);
+        // Promise no more sockets than there are free slots (and room in the reserved inbox).
+        if (inbox_closed_ || inbox_.size() >= free_slots_hint() ||
+            inbox_.size() == inbox_.capacity())
+            return false;
+        inbox_.push_back(fd);
+    }
+    const std::uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof(one));
+    return true;
+}
+
+void Worker::drain_inbox() noexcept {
+    {
+        std::lock_guard lock(inbox_mutex_);
+        inbox_taken_.swap(inbox_);
+    }
+    for (int fd : inbox_taken_) {
+        if (free_slots_.empty()) {
+            refuse(fd);  // filled up meanwhile by its own accepts
+        } else {
+            ++counters_.adopted;
+            open_connection(fd);
+        }
+    }
+    inbox_taken_.clear();
+}
+
+// After the loop: sockets still offered are closed, and no more are taken.
+void Worker::close_inbox() noexcept {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_closed_ = true;
+    for (int fd : inbox_) ::close(fd);
+    inbox_.clear();
 }
 
 // No free connection arena: a short 503 and close (the socket is ours for a few microseconds).
@@ -232,6 +307,9 @@ void Worker::rearm_waiting() noexcept {
     waiting_for_buffers_.clear();
 }
 
-void Worker::release(Connection& c) noexcept { free_slots_.push_back(c.index()); }
+void Worker::release(Connection& c) noexcept {
+    free_slots_.push_back(c.index());
+    free_hint_.store(static_cast<std::uint32_t>(free_slots_.size()), std::memory_order_relaxed);
+}
 
 }  // namespace lake::server

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,9 @@ namespace lake::server {
 struct WorkerCounters {
     std::uint64_t accepted = 0;
     std::uint64_t requests = 0;
-    std::uint64_t refused_no_slot = 0;  // answered 503: no free connection arena
+    std::uint64_t refused_no_slot = 0;  // answered 503: no free connection arena here or anywhere
+    std::uint64_t handed_off = 0;       // accepted while full, given to a sibling with room
+    std::uint64_t adopted = 0;          // taken over from a full sibling
     std::uint64_t enobufs = 0;          // recv stopped because the buffer ring ran dry
     std::uint64_t recv_pauses = 0;      // recv paused: the connection held too many buffers
     std::uint64_t short_sends = 0;      // sends the kernel completed only in part (resumed)
@@ -53,6 +56,17 @@ class Worker {
     void teardown() noexcept;
     // Thread-safe: wakes the loop and makes run() return.
     void request_stop() noexcept;
+
+    // The other workers, for handing over connections this one has no slot for. Set by Server
+    // once every worker exists and before any runs; the vector outlives the workers' threads.
+    void set_siblings(const std::vector<std::unique_ptr<Worker>>* all) noexcept { siblings_ = all; }
+    // Thread-safe: takes an accepted socket from a full sibling. False (the caller keeps the
+    // socket) when this worker has no free slot left to promise or has stopped.
+    bool adopt(int fd) noexcept;
+    // Thread-safe, approximate: this worker's free connection slots.
+    std::uint32_t free_slots_hint() const noexcept {
+        return free_hint_.load(std::memory_order_relaxed);
+    }
 
     const std::string& ring_features() const noexcept { return ring_.features(); }
     const WorkerCounters& counters() const noexcept { return counters_; }
@@ -80,6 +94,10 @@ class Worker {
     void arm_timer() noexcept;
     void arm_wake() noexcept;
     void refuse(int fd) noexcept;
+    bool hand_off(int fd) noexcept;
+    void open_connection(int fd) noexcept;
+    void drain_inbox() noexcept;
+    void close_inbox() noexcept;
     void rearm_waiting() noexcept;
 
     unsigned index_;
@@ -95,6 +113,15 @@ class Worker {
     std::vector<std::uint32_t> waiting_for_buffers_;
     DateClock date_;
     WorkerCounters counters_;
+
+    // Sockets handed over by full siblings, opened on the next wake. Both vectors are reserved
+    // to the slot count at set-up: handing over never allocates.
+    const std::vector<std::unique_ptr<Worker>>* siblings_ = nullptr;
+    std::mutex inbox_mutex_;
+    std::vector<int> inbox_;
+    std::vector<int> inbox_taken_;  // swapped with inbox_ under the lock, drained outside it
+    bool inbox_closed_ = true;      // opened at the end of setup(), under inbox_mutex_
+    std::atomic<std::uint32_t> free_hint_{0};
 
     int wake_fd_ = -1;
     std::uint64_t wake_value_ = 0;

@@ -18,6 +18,7 @@
 
 #include "../../server/cpu_affinity.hpp"
 #include "../../server/ring.hpp"
+#include "pinned_thread.hpp"
 #include "server_fixture.hpp"
 
 namespace lake::test {
@@ -207,20 +208,6 @@ TEST(Cli, WorkersFollowTheProcessCpuMask) {
     EXPECT_NE(line.find("pinned to CPUs " + a + "," + b + "," + a), std::string::npos) << line;
 }
 
-// Pins the calling thread to one CPU for the life of the object, then restores its mask.
-struct PinnedThread {
-    cpu_set_t saved;
-    explicit PinnedThread(int cpu) {
-        ::sched_getaffinity(0, sizeof(saved), &saved);
-        cpu_set_t one;
-        CPU_ZERO(&one);
-        CPU_SET(cpu, &one);
-        ok = ::sched_setaffinity(0, sizeof(one), &one) == 0;
-    }
-    ~PinnedThread() { ::sched_setaffinity(0, sizeof(saved), &saved); }
-    bool ok = false;
-};
-
 void one_request_per_connection(std::uint16_t port, int connections) {
     for (int i = 0; i < connections; ++i) {
         Client c(port);
@@ -238,7 +225,7 @@ std::pair<std::string, std::string> serve_from_cpu(int client_cpu, int connectio
     std::smatch m;
     if (std::regex_search(line, m, std::regex(R"(127\.0\.0\.1:(\d+) with 2 workers)"))) {
         PinnedThread pin(client_cpu);
-        EXPECT_TRUE(pin.ok);
+        EXPECT_TRUE(pin.ok());
         one_request_per_connection(static_cast<std::uint16_t>(std::stoi(m[1])), connections);
     }
     ::kill(child.pid, SIGTERM);

@@ -3,8 +3,12 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <memory>
 #include <thread>
+#include <vector>
 
+#include "../../server/cpu_affinity.hpp"
+#include "pinned_thread.hpp"
 #include "server_fixture.hpp"
 
 namespace lake::test {
@@ -28,6 +32,42 @@ TEST(Resources, NoFreeConnectionArenaIs503) {
     // The two open connections are unaffected.
     ASSERT_TRUE(a.send(get("/json")));
     EXPECT_EQ(a.read_response().status, 200);
+}
+
+// Connections steered by CPU all land on one worker when they all come from one CPU: once its
+// slots are gone it hands new ones to a sibling with room, and only when every worker is full
+// does a client get 503.
+TEST(Resources, AFullWorkerHandsConnectionsToASiblingWithRoom) {
+    const std::vector<int> cpus = server::allowed_cpus();
+    if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs";
+    config::ServerConfig c = test_config();
+    c.workers = 2;
+    c.pin_workers = true;
+    c.steer_by_cpu = true;
+    c.max_connections_per_worker = 2;
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    PinnedThread pin(cpus[0]);  // every SYN on worker 0's CPU
+    ASSERT_TRUE(pin.ok());
+    std::vector<std::unique_ptr<Client>> open;
+    for (int i = 0; i < 4; ++i) {  // two slots here, two on the sibling
+        open.push_back(std::make_unique<Client>(s.port()));
+        ASSERT_TRUE(open.back()->send(get("/plaintext")));
+        EXPECT_EQ(open.back()->read_response().status, 200) << "connection " << i;
+    }
+    Client fifth(s.port());
+    EXPECT_EQ(fifth.read_response().status, 503);
+    // The handed-over connections keep working.
+    for (auto& cl : open) {
+        ASSERT_TRUE(cl->send(get("/json")));
+        EXPECT_EQ(cl->read_response().status, 200);
+    }
+    s.server().stop();
+    EXPECT_EQ(s.server().requests_per_worker(), (std::vector<std::uint64_t>{4, 4}));
+    const server::WorkerCounters counters = s.server().counters();
+    EXPECT_EQ(counters.handed_off, 2u);
+    EXPECT_EQ(counters.adopted, 2u);
+    EXPECT_EQ(counters.refused_no_slot, 1u);
 }
 
 TEST(Resources, ExhaustedBufferRingResumesAndLosesNothing) {
