@@ -72,7 +72,7 @@ void Router::dispatch(const http::Request& request, http::Response& response) co
     try {
         h.fn(request, response, h.context);
     } catch (...) {
-        response = http::Response{};
+        response.reset();
         text(response, 500, "Internal Server Error\n");
     }
 }

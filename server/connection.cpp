@@ -133,10 +133,10 @@ void Connection::pump() noexcept {
 // Runs the handler for the complete request and queues its response.
 void Connection::prepare_response() noexcept {
     http::Request& req = parser_.request();
-    pending_response_ = http::Response{};
+    pending_response_.reset();
     worker_.router().dispatch(req, pending_response_);
     if (pending_response_.status < 100 || pending_response_.status > 599) {
-        pending_response_ = http::Response{};
+        pending_response_.reset();
         pending_response_.status = 500;
     }
     pending_context_ = http::ResponseContext{
@@ -148,7 +148,7 @@ void Connection::prepare_response() noexcept {
 }
 
 void Connection::prepare_error(int status, const char* reason) noexcept {
-    pending_response_ = http::Response{};
+    pending_response_.reset();
     pending_response_.status = status;
     pending_response_.content_type = "text/plain; charset=utf-8";
     // "400 Bad Request: obsolete line folding in a header field": the client learns what was
@@ -188,7 +188,7 @@ bool Connection::write_pending() noexcept {
     if (target != body_buffer) worker_.large_buffers().release(body_buffer);
     if (bytes.empty()) {  // no large buffer free, or the response exceeds even that
         worker_.large_buffers().release(target);
-        r = http::Response{};
+        r.reset();
         r.status = 503;
         pending_context_.keep_alive = false;
         std::span<std::byte> small = http::write_response(response_view_, r, pending_context_);

@@ -36,6 +36,22 @@ struct Request {
 
     // The first header with this name (case-insensitive), or an empty view.
     std::string_view header(std::string_view name) const noexcept;
+
+    // Back to a fresh Request, in place (cheaper than assigning Request{}, which the compiler
+    // turns into a block fill on every request). One assignment per field: a chained one is
+    // compiled to two 8-byte stores reloaded as 16 bytes, a store-forwarding stall.
+    void reset() noexcept {
+        method = Method::Get;
+        method_name = {};
+        target = {};
+        path = {};
+        query = {};
+        body = {};
+        version_minor = 1;
+        headers = {};
+        keep_alive = true;
+        arena = nullptr;
+    }
 };
 
 }  // namespace lake::http

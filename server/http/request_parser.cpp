@@ -90,14 +90,19 @@ void RequestParser::start() noexcept {
     pool_.release(large_);
     large_ = nullptr;
     view_.reset();
-    request_ = Request{};
+    request_.reset();
     request_.arena = &view_;
     // Raw storage: slots are constructed one by one as fields arrive, not all up front.
     header_slots_ =
         static_cast<Header*>(view_.allocate(sizeof(Header) * limits_.max_headers, alignof(Header)));
     header_capacity_ = header_slots_ != nullptr ? limits_.max_headers : 0;
     header_count_ = header_bytes_ = 0;
-    url_ = field_ = value_ = body_ = Token{};
+    // One by one: a chained assignment compiled to two 8-byte stores and a 16-byte reload of
+    // them, a store-forwarding stall that was a third of this function's time.
+    url_ = Token{};
+    field_ = Token{};
+    value_ = Token{};
+    body_ = Token{};
     error_status_ = 0;
     error_reason_ = "";
     host_count_ = 0;
@@ -278,11 +283,13 @@ int RequestParser::on_header_value(llhttp_t* p, const char* at, std::size_t n) {
 
 int RequestParser::on_header_value_complete(llhttp_t* p) {
     RequestParser& r = self(p);
-    Header h{std::string_view(r.field_.data, r.field_.len),
-             trim(std::string_view(r.value_.data, r.value_.len))};
-    ::new (&r.header_slots_[r.header_count_++]) Header(h);
+    // Built in its slot: a Header made on the stack and copied in was reloaded as 16-byte
+    // halves of 8-byte stores (a store-forwarding stall on every header).
+    Header* h = ::new (&r.header_slots_[r.header_count_++])
+        Header{std::string_view(r.field_.data, r.field_.len),
+               trim(std::string_view(r.value_.data, r.value_.len))};
     r.field_ = Token{};
-    return r.check_header(h);
+    return r.check_header(*h);
 }
 
 int RequestParser::check_header(const Header& h) noexcept {
