@@ -40,6 +40,8 @@ void Connection::open(int fd) noexcept {
     out_sent_ = large_sent_ = 0;
     large_out_ = nullptr;
     send_in_flight_ = sending_large_ = false;
+    move_to_ = nullptr;
+    move_started_ = false;
     last_activity_ = worker_.now();
     update_recv();
 }
@@ -47,6 +49,7 @@ void Connection::open(int fd) noexcept {
 void Connection::on_recv(const io_uring_cqe& cqe) noexcept {
     if ((cqe.flags & IORING_CQE_F_MORE) == 0) recv_armed_ = recv_cancelling_ = false;
     const int res = cqe.res;
+    if (move_started_ && res >= 0) cancel_move();  // input (or EOF) came first: it stays here
     if (res > 0) {
         const auto bid = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
         worker_.buffers().lent();
@@ -87,6 +90,7 @@ void Connection::on_recv(const io_uring_cqe& cqe) noexcept {
         default:
             break;
     }
+    finish_move_if_ready();
     release_if_idle();
 }
 
@@ -222,6 +226,7 @@ void Connection::flush() noexcept {
     }
     const std::size_t queued = response_view_.used();
     if (out_data_ != nullptr && out_sent_ < queued) {
+        if (move_to_ != nullptr && !move_started_ && quiet()) begin_move();  // before the send
         sending_large_ = false;
         send_in_flight_ = true;
         in_flight_len_ = queued - out_sent_;
@@ -269,6 +274,7 @@ void Connection::on_send(const io_uring_cqe& cqe) noexcept {
         pump();
     else if (state_ == State::Draining)
         flush();
+    finish_move_if_ready();
     release_if_idle();
 }
 
@@ -281,7 +287,7 @@ void Connection::begin_drain() noexcept {
 // ---- receiving: arm, pause for back-pressure, resume ----------------------------------------
 
 void Connection::update_recv() noexcept {
-    if (recv_armed_ || waiting_for_buffers_ || peer_closed_ || fd_ < 0) return;
+    if (recv_armed_ || waiting_for_buffers_ || peer_closed_ || fd_ < 0 || move_started_) return;
     const bool want =
         (state_ == State::Open && held_.count < kResumeBelow) || state_ == State::Lingering;
     if (!want) return;
@@ -346,12 +352,65 @@ void Connection::release_pages() noexcept {
 
 void Connection::abort() noexcept {
     if (state_ == State::Free || state_ == State::Closing) return;
+    move_to_ = nullptr;
+    move_started_ = false;
     state_ = State::Closing;
     drop_held();
     // shutdown() ends the multishot recv (EOF) and any send; the cancel is a second guarantee.
     ::shutdown(fd_, SHUT_RDWR);
     if (recv_armed_) worker_.cancel_recv(*this);
     pending_ = false;
+}
+
+// ---- moving to another worker -----------------------------------------------------------------
+
+void Connection::request_move(Worker& to) noexcept {
+    if (state_ == State::Open && move_to_ == nullptr) move_to_ = &to;
+}
+
+// Nothing half-done: no partial request, no unparsed input, no pending or large response, and
+// a live multishot recv whose cancellation will end it.
+bool Connection::quiet() const noexcept {
+    return state_ == State::Open && recv_armed_ && !recv_cancelling_ && !waiting_for_buffers_ &&
+           !peer_closed_ && held_.count == 0 && !pending_ && !parser_.in_progress() &&
+           large_out_ == nullptr;
+}
+
+// Queued just before the send of the last response: a client that waits for its response
+// before sending more cannot race it, and whatever it sends later stays in the socket.
+void Connection::begin_move() noexcept {
+    move_started_ = true;
+    recv_cancelling_ = true;
+    worker_.cancel_recv(*this);
+}
+
+// Input arrived before the recv ended: it is parsed here, and the recv re-armed.
+void Connection::cancel_move() noexcept {
+    move_to_ = nullptr;
+    move_started_ = false;
+}
+
+// Once the recv has ended and every byte of the last response is sent, the socket goes to the
+// new worker (which arms its own recv) and this slot is freed without closing it.
+void Connection::finish_move_if_ready() noexcept {
+    if (!move_started_ || state_ != State::Open) return;
+    if (recv_armed_ || send_in_flight_ || out_data_ != nullptr || held_.count != 0 || pending_)
+        return;
+    if (waiting_for_buffers_ || !move_to_->adopt(fd_)) {  // it filled up or stopped: stay
+        cancel_move();
+        update_recv();
+        return;
+    }
+    ++worker_.counters().moved_out;
+    fd_ = -1;
+    move_to_ = nullptr;
+    move_started_ = false;
+    worker_.large_buffers().release(parser_.take_large());
+    response_view_.reset();
+    request_view_.reset();
+    state_ = State::Free;
+    freed_at_ = worker_.now();
+    worker_.release(*this);
 }
 
 // Frees the slot once the connection is closing and no operation can still complete on it.

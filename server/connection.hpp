@@ -51,6 +51,16 @@ class Connection {
     void on_buffers_available() noexcept;
     // Closes at once (server stopping, reset by peer, timeouts).
     void abort() noexcept;
+    // Asks to move this connection to another worker (whose CPU its packets now arrive on). It
+    // happens at the next quiet moment: when a response is about to go out and nothing else is
+    // pending, the recv is cancelled before the send, so the client's next bytes wait in the
+    // socket for the new owner. Any input arriving first calls the move off.
+    void request_move(Worker& to) noexcept;
+    bool moving() const noexcept { return move_to_ != nullptr; }
+    // True for an open connection that served a request within the last tick.
+    bool active(std::uint32_t now) const noexcept {
+        return state_ == State::Open && now - last_activity_ <= 1;
+    }
 
     State state() const noexcept { return state_; }
     // False when the worker's lake could not hold this slot's views (a sizing bug).
@@ -76,6 +86,10 @@ class Connection {
     void drop_held() noexcept;
     void release_if_idle() noexcept;
     void release_pages() noexcept;
+    bool quiet() const noexcept;
+    void begin_move() noexcept;
+    void cancel_move() noexcept;
+    void finish_move_if_ready() noexcept;
 
     Worker& worker_;
     const config::ServerConfig& config_;
@@ -112,6 +126,10 @@ class Connection {
     std::size_t in_flight_len_ = 0;
     bool send_in_flight_ = false;
     bool sending_large_ = false;
+
+    // Moving to another worker: requested (move_to_), then under way (recv cancelled).
+    Worker* move_to_ = nullptr;
+    bool move_started_ = false;
 
     // Timers, in worker ticks (seconds).
     std::uint32_t last_activity_ = 0;

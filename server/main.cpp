@@ -84,17 +84,18 @@ int main(int argc, char** argv) {
         if (!per_worker.empty()) per_worker += '/';
         per_worker += std::to_string(r);
     }
-    std::fprintf(stderr,
-                 "lake-server: stopped by signal %d after %llu connections, %llu requests "
-                 "(per worker: %s; handed to a sibling with room: %llu; refused for lack of a "
-                 "slot: %llu, receive pauses: %llu, ENOBUFS: %llu, "
-                 "accept errors: %llu)\n",
-                 sig, static_cast<unsigned long long>(c.accepted),
-                 static_cast<unsigned long long>(c.requests), per_worker.c_str(),
-                 static_cast<unsigned long long>(c.handed_off),
-                 static_cast<unsigned long long>(c.refused_no_slot),
-                 static_cast<unsigned long long>(c.recv_pauses),
-                 static_cast<unsigned long long>(c.enobufs),
-                 static_cast<unsigned long long>(c.accept_errors));
+    std::fprintf(
+        stderr,
+        "lake-server: stopped by signal %d after %llu connections, %llu requests "
+        "(per worker: %s; moved to the worker on their CPU: %llu; handed to a sibling with "
+        "room: %llu; refused for lack of a "
+        "slot: %llu, receive pauses: %llu, ENOBUFS: %llu, "
+        "accept errors: %llu)\n",
+        sig, static_cast<unsigned long long>(c.accepted),
+        static_cast<unsigned long long>(c.requests), per_worker.c_str(),
+        static_cast<unsigned long long>(c.moved_out), static_cast<unsigned long long>(c.handed_off),
+        static_cast<unsigned long long>(c.refused_no_slot),
+        static_cast<unsigned long long>(c.recv_pauses), static_cast<unsigned long long>(c.enobufs),
+        static_cast<unsigned long long>(c.accept_errors));
     return 0;
 }

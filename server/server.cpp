@@ -45,7 +45,10 @@ std::string Server::start() {
     // Every worker exists before any runs: a full one may hand connections to its siblings.
     for (unsigned i = 0; i < n; ++i)
         workers_.push_back(std::make_unique<Worker>(i, listeners_[i], config_, router_));
-    for (auto& w : workers_) w->set_siblings(&workers_);
+    for (unsigned i = 0; i < n; ++i) {
+        workers_[i]->set_siblings(&workers_);
+        workers_[i]->set_placement(worker_cpus_[i], steered_);
+    }
     std::vector<std::future<std::string>> ready;
     for (unsigned i = 0; i < n; ++i) {
         std::promise<std::string> promise;
@@ -117,6 +120,7 @@ WorkerCounters Server::counters() const {
         sum.refused_no_slot += c.refused_no_slot;
         sum.handed_off += c.handed_off;
         sum.adopted += c.adopted;
+        sum.moved_out += c.moved_out;
         sum.enobufs += c.enobufs;
         sum.recv_pauses += c.recv_pauses;
         sum.short_sends += c.short_sends;

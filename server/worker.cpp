@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -60,6 +61,7 @@ std::string Worker::setup() {
     free_slots_.reserve(config_.max_connections_per_worker);
     inbox_.reserve(config_.max_connections_per_worker);
     inbox_taken_.reserve(config_.max_connections_per_worker);
+    planned_moves_.assign(siblings_ != nullptr ? siblings_->size() : 0, 0);
     waiting_for_buffers_.reserve(config_.max_connections_per_worker * 2);
     for (std::uint32_t i = 0; i < config_.max_connections_per_worker; ++i) {
         if (!connections_.emplace_back(*this, lake, i, config_).has_memory())
@@ -223,6 +225,45 @@ void Worker::close_inbox() noexcept {
     inbox_.clear();
 }
 
+// ---- connections follow their packets ---------------------------------------------------------
+// Steering places a connection by the CPU of its SYN; the client may run elsewhere later (on
+// loopback the scheduler moves it; all of a client's connections can even start on one worker).
+// Once a tick, every active connection whose packets now arrive on another worker's CPU is
+// asked to move there (Connection::request_move), as long as that keeps the two workers within
+// a slack of each other: locality without piling everything onto one worker.
+void Worker::plan_moves() noexcept {
+    std::uint32_t open = 0;
+    for (const Connection& c : connections_)
+        if (c.state() == Connection::State::Open) ++open;
+    open_hint_.store(open, std::memory_order_relaxed);
+    if (!steered_ || cpu_ < 0 || siblings_ == nullptr || planned_moves_.size() != siblings_->size())
+        return;
+    std::int64_t total = 0;
+    for (const auto& w : *siblings_) total += w->open_hint();
+    const std::int64_t slack = std::max<std::int64_t>(16, total / 4);
+    std::fill(planned_moves_.begin(), planned_moves_.end(), 0);
+    std::int64_t out = 0;
+    for (Connection& c : connections_) {
+        if (!c.active(now_) || c.moving()) continue;
+        int cpu = -1;
+        socklen_t len = sizeof(cpu);
+        if (::getsockopt(c.fd(), SOL_SOCKET, SO_INCOMING_CPU, &cpu, &len) != 0 || cpu == cpu_)
+            continue;
+        for (std::size_t i = 0; i < siblings_->size(); ++i) {
+            Worker& w = *(*siblings_)[i];
+            if (w.cpu() != cpu || &w == this) continue;
+            const std::int64_t theirs = w.open_hint() + planned_moves_[i];
+            if (theirs + 1 <= static_cast<std::int64_t>(open) - out - 1 + slack &&
+                w.free_slots_hint() > planned_moves_[i]) {
+                c.request_move(w);
+                ++planned_moves_[i];
+                ++out;
+            }
+            break;
+        }
+    }
+}
+
 // No free connection arena: a short 503 and close (the socket is ours for a few microseconds).
 void Worker::refuse(int fd) noexcept {
     ++counters_.refused_no_slot;
@@ -247,6 +288,7 @@ void Worker::on_tick() noexcept {
         else
             c.on_free_tick(now_);
     }
+    plan_moves();
     arm_timer();
 }
 

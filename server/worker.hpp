@@ -30,7 +30,8 @@ struct WorkerCounters {
     std::uint64_t requests = 0;
     std::uint64_t refused_no_slot = 0;  // answered 503: no free connection arena here or anywhere
     std::uint64_t handed_off = 0;       // accepted while full, given to a sibling with room
-    std::uint64_t adopted = 0;          // taken over from a full sibling
+    std::uint64_t adopted = 0;          // taken over from a sibling (full, or moving it here)
+    std::uint64_t moved_out = 0;        // open connections moved to the worker on their CPU
     std::uint64_t enobufs = 0;          // recv stopped because the buffer ring ran dry
     std::uint64_t recv_pauses = 0;      // recv paused: the connection held too many buffers
     std::uint64_t short_sends = 0;      // sends the kernel completed only in part (resumed)
@@ -60,6 +61,14 @@ class Worker {
     // The other workers, for handing over connections this one has no slot for. Set by Server
     // once every worker exists and before any runs; the vector outlives the workers' threads.
     void set_siblings(const std::vector<std::unique_ptr<Worker>>* all) noexcept { siblings_ = all; }
+    // Where this worker runs (-1: not pinned) and whether new connections are steered to the
+    // worker on their CPU; with steering, open connections follow their packets too (see
+    // plan_moves()). Set by Server before the worker runs.
+    void set_placement(int cpu, bool steered) noexcept {
+        cpu_ = cpu;
+        steered_ = steered;
+    }
+    int cpu() const noexcept { return cpu_; }
     // Thread-safe: takes an accepted socket from a full sibling. False (the caller keeps the
     // socket) when this worker has no free slot left to promise or has stopped.
     bool adopt(int fd) noexcept;
@@ -67,6 +76,8 @@ class Worker {
     std::uint32_t free_slots_hint() const noexcept {
         return free_hint_.load(std::memory_order_relaxed);
     }
+    // Thread-safe, approximate (updated every tick): this worker's open connections.
+    std::uint32_t open_hint() const noexcept { return open_hint_.load(std::memory_order_relaxed); }
 
     const std::string& ring_features() const noexcept { return ring_.features(); }
     const WorkerCounters& counters() const noexcept { return counters_; }
@@ -98,6 +109,7 @@ class Worker {
     void open_connection(int fd) noexcept;
     void drain_inbox() noexcept;
     void close_inbox() noexcept;
+    void plan_moves() noexcept;
     void rearm_waiting() noexcept;
 
     unsigned index_;
@@ -122,6 +134,10 @@ class Worker {
     std::vector<int> inbox_taken_;  // swapped with inbox_ under the lock, drained outside it
     bool inbox_closed_ = true;      // opened at the end of setup(), under inbox_mutex_
     std::atomic<std::uint32_t> free_hint_{0};
+    std::atomic<std::uint32_t> open_hint_{0};
+    std::vector<std::uint32_t> planned_moves_;  // per sibling, this tick; reserved at set-up
+    int cpu_ = -1;
+    bool steered_ = false;
 
     int wake_fd_ = -1;
     std::uint64_t wake_value_ = 0;

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <chrono>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -68,6 +69,51 @@ TEST(Resources, AFullWorkerHandsConnectionsToASiblingWithRoom) {
     EXPECT_EQ(counters.handed_off, 2u);
     EXPECT_EQ(counters.adopted, 2u);
     EXPECT_EQ(counters.refused_no_slot, 1u);
+}
+
+// A client that moves to another CPU after connecting: its open connections follow it to the
+// worker on that CPU (at most a tick later), and no request is lost or answered twice on the
+// way, whether the client waits for each response or pipelines.
+TEST(Resources, OpenConnectionsMoveToTheWorkerOnTheirCpu) {
+    const std::vector<int> cpus = server::allowed_cpus();
+    if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs";
+    config::ServerConfig c = test_config();
+    c.workers = 2;
+    c.pin_workers = true;
+    c.steer_by_cpu = true;
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    std::vector<std::unique_ptr<Client>> clients;
+    {
+        PinnedThread pin(cpus[0]);  // all four land on worker 0
+        ASSERT_TRUE(pin.ok());
+        for (int i = 0; i < 4; ++i) clients.push_back(std::make_unique<Client>(s.port()));
+    }
+    PinnedThread pin(cpus[1]);  // from now on their packets arrive on worker 1's CPU
+    ASSERT_TRUE(pin.ok());
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(3500);
+    int round = 0;
+    while (std::chrono::steady_clock::now() < until) {
+        for (auto& cl : clients) {
+            if (round % 2 == 0) {
+                ASSERT_TRUE(cl->send(get("/plaintext")));
+                ASSERT_EQ(cl->read_response().body, "Hello, World!");
+            } else {  // three pipelined: a move must not cut between them
+                ASSERT_TRUE(cl->send(get("/plaintext") + get("/json") + get("/plaintext")));
+                ASSERT_EQ(cl->read_response().body, "Hello, World!");
+                ASSERT_EQ(cl->read_response().body, R"({"message":"Hello, World!"})");
+                ASSERT_EQ(cl->read_response().body, "Hello, World!");
+            }
+        }
+        ++round;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    s.server().stop();
+    const std::vector<std::uint64_t> per_worker = s.server().requests_per_worker();
+    const server::WorkerCounters counters = s.server().counters();
+    EXPECT_GE(counters.moved_out, 1u);
+    EXPECT_EQ(counters.adopted, counters.moved_out);
+    EXPECT_GT(per_worker[1], 0u) << "no request was served by worker 1";
 }
 
 TEST(Resources, ExhaustedBufferRingResumesAndLosesNothing) {
