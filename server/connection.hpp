@@ -57,6 +57,11 @@ class Connection {
     // socket for the new owner. Any input arriving first calls the move off.
     void request_move(Worker& to) noexcept;
     bool moving() const noexcept { return move_to_ != nullptr; }
+    bool move_under_way() const noexcept { return move_started_; }
+    // Forgets a requested move that has not begun (its packets may have come back).
+    void forget_move() noexcept {
+        if (!move_started_) move_to_ = nullptr;
+    }
     // True for an open connection that served a request within the last tick.
     bool active(std::uint32_t now) const noexcept {
         return state_ == State::Open && now - last_activity_ <= 1;

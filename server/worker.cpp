@@ -244,7 +244,8 @@ void Worker::plan_moves() noexcept {
     std::fill(planned_moves_.begin(), planned_moves_.end(), 0);
     std::int64_t out = 0;
     for (Connection& c : connections_) {
-        if (!c.active(now_) || c.moving()) continue;
+        if (!c.active(now_) || c.move_under_way()) continue;
+        c.forget_move();  // decided afresh each tick
         int cpu = -1;
         socklen_t len = sizeof(cpu);
         if (::getsockopt(c.fd(), SOL_SOCKET, SO_INCOMING_CPU, &cpu, &len) != 0 || cpu == cpu_)
