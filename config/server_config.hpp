@@ -14,8 +14,8 @@ struct ServerConfig {
     unsigned workers = 0;     // 0: one per CPU in the process's affinity mask
     bool pin_workers = true;  // worker i on the i-th CPU of that mask (round-robin)
     // New connections go to the worker pinned on the CPU that handles their packets (a BPF
-    // program on the SO_REUSEPORT group) rather than by hash: needs pinned workers, at most one
-    // per CPU.
+    // program on the SO_REUSEPORT group) rather than by hash, and open ones move when their
+    // packets move: needs pinned workers, at most one per CPU.
     bool steer_by_cpu = true;
 
     // Connections and their memory. Each connection gets `connection_arena` bytes of its worker's
