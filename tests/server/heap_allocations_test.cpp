@@ -4,9 +4,15 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <new>
+#include <thread>
+#include <vector>
 
+#include "../../server/cpu_affinity.hpp"
+#include "pinned_thread.hpp"
 #include "server_fixture.hpp"
 
 extern "C" void* __libc_malloc(std::size_t);
@@ -71,6 +77,51 @@ TEST(HeapAllocations, NonePerRequestInSteadyState) {
     workload();  // 8 x (20 + 160 + 10 + 2) = 1,536 requests
     const std::uint64_t after = g_worker_allocations.load();
     EXPECT_EQ(after - before, 0u) << "heap allocations on worker threads during 1,536 requests";
+}
+
+// The paths that move sockets between workers allocate nothing either: a full worker handing a
+// new socket to its sibling, and open connections following their client to another CPU.
+TEST(HeapAllocations, NoneWhenSocketsAreHandedOffOrMoved) {
+    const std::vector<int> cpus = server::allowed_cpus();
+    if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs";
+    config::ServerConfig cfg = test_config();
+    cfg.pin_workers = true;
+    cfg.steer_by_cpu = true;
+    cfg.max_connections_per_worker = 4;
+    RunningServer s(cfg);
+    ASSERT_EQ(s.error(), "");
+    {
+        PinnedThread pin(cpus[0]);  // warm-up: a connection served on worker 0
+        ASSERT_TRUE(pin.ok());
+        Client c(s.port());
+        for (int i = 0; i < 10; ++i) exchange(c, get("/plaintext"), 1);
+    }
+    const std::uint64_t before = g_worker_allocations.load();
+    std::vector<std::unique_ptr<Client>> clients;
+    {
+        PinnedThread pin(cpus[0]);  // six connections for worker 0's four slots: two handed off
+        ASSERT_TRUE(pin.ok());
+        for (int i = 0; i < 6; ++i) {
+            clients.push_back(std::make_unique<Client>(s.port()));
+            exchange(*clients.back(), get("/plaintext"), 1);
+        }
+    }
+    {
+        PinnedThread pin(cpus[1]);  // the client moves: its connections follow it
+        ASSERT_TRUE(pin.ok());
+        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2500);
+        while (std::chrono::steady_clock::now() < until) {
+            for (auto& c : clients) exchange(*c, get("/json"), 1);
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+    const std::uint64_t after = g_worker_allocations.load();
+    clients.clear();
+    s.server().stop();
+    const server::WorkerCounters counters = s.server().counters();
+    EXPECT_GE(counters.handed_off, 1u);
+    EXPECT_GE(counters.moved_out, 1u);
+    EXPECT_EQ(after - before, 0u) << "heap allocations on worker threads while moving sockets";
 }
 
 TEST(HeapAllocations, TheCounterSeesWorkerThreadAllocations) {
