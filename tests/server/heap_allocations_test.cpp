@@ -84,9 +84,7 @@ TEST(HeapAllocations, NonePerRequestInSteadyState) {
 TEST(HeapAllocations, NoneWhenSocketsAreHandedOffOrMoved) {
     const std::vector<int> cpus = server::allowed_cpus();
     if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs";
-    config::ServerConfig cfg = test_config();
-    cfg.pin_workers = true;
-    cfg.steer_by_cpu = true;
+    config::ServerConfig cfg = steered_config();
     cfg.max_connections_per_worker = 4;
     RunningServer s(cfg);
     ASSERT_EQ(s.error(), "");

@@ -41,10 +41,7 @@ TEST(Resources, NoFreeConnectionArenaIs503) {
 TEST(Resources, AFullWorkerHandsConnectionsToASiblingWithRoom) {
     const std::vector<int> cpus = server::allowed_cpus();
     if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs";
-    config::ServerConfig c = test_config();
-    c.workers = 2;
-    c.pin_workers = true;
-    c.steer_by_cpu = true;
+    config::ServerConfig c = steered_config();
     c.max_connections_per_worker = 2;
     RunningServer s(c);
     ASSERT_EQ(s.error(), "");
@@ -77,10 +74,7 @@ TEST(Resources, AFullWorkerHandsConnectionsToASiblingWithRoom) {
 TEST(Resources, OpenConnectionsMoveToTheWorkerOnTheirCpu) {
     const std::vector<int> cpus = server::allowed_cpus();
     if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs";
-    config::ServerConfig c = test_config();
-    c.workers = 2;
-    c.pin_workers = true;
-    c.steer_by_cpu = true;
+    config::ServerConfig c = steered_config();
     RunningServer s(c);
     ASSERT_EQ(s.error(), "");
     std::vector<std::unique_ptr<Client>> clients;

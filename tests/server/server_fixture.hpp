@@ -23,6 +23,16 @@ inline config::ServerConfig test_config() {
     return c;
 }
 
+// Two workers pinned to the first two allowed CPUs, connections steered by CPU (and moved):
+// the set-up of the tests that place clients on CPUs with PinnedThread.
+inline config::ServerConfig steered_config() {
+    config::ServerConfig c = test_config();
+    c.workers = 2;
+    c.pin_workers = true;
+    c.steer_by_cpu = true;
+    return c;
+}
+
 class RunningServer {
   public:
     explicit RunningServer(config::ServerConfig config = test_config()) {
