@@ -343,7 +343,8 @@ void Connection::on_free_tick(std::uint32_t now) noexcept {
 // request faults in a fresh zero page or two.
 void Connection::release_pages() noexcept {
     if (pages_released_) return;
-    for (const lake::LakeView* v : {&request_view_, &response_view_}) {
+    for (const lake::BasicArena* v : {static_cast<const lake::BasicArena*>(&request_view_),
+                                      static_cast<const lake::BasicArena*>(&response_view_)}) {
         const std::span<std::byte> r = v->region();
         ::madvise(r.data(), r.size(), MADV_DONTNEED);
     }

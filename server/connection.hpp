@@ -104,8 +104,11 @@ class Connection {
 
     // Memory: the connection's arena, two views carved side by side from the worker's lake at
     // start-up (connection_arena bytes in all, page-aligned so their pages can be released).
-    lake::LakeView request_view_;
-    lake::LakeView response_view_;
+    // The engine only resets them; 4 marks and 4 exact rewind levels leave handlers room for
+    // their own scopes at 96 bytes of bookkeeping per view instead of the default 384.
+    using View = lake::BasicLakeView<4, 4>;
+    View request_view_;
+    View response_view_;
     http::RequestParser parser_;
 
     // Input.

@@ -63,7 +63,7 @@ void seed(benchmark::State& state) {
 template <class C>
 void small(benchmark::State& state) {
     static constexpr std::size_t kSizes[] = {16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
-    C c;
+    C& c = contender<C>();
     for (auto _ : state) {
         for (int i = 0; i < 10000; ++i) {
             auto* p = static_cast<char*>(c.alloc(kSizes[i % 11], 8));

@@ -72,7 +72,7 @@ const llhttp_settings_t RequestParser::kSettings = [] {
     return s;
 }();
 
-RequestParser::RequestParser(lake::LakeView& view, server::LargeBufferPool& large,
+RequestParser::RequestParser(lake::BasicArena& view, server::LargeBufferPool& large,
                              const ParseLimits& limits)
     : view_(view), pool_(large), limits_(limits) {
     reset_connection();

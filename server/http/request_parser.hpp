@@ -35,7 +35,8 @@ struct ParseStep {
 
 class RequestParser {
   public:
-    RequestParser(lake::LakeView& view, server::LargeBufferPool& large, const ParseLimits& limits);
+    RequestParser(lake::BasicArena& view, server::LargeBufferPool& large,
+                  const ParseLimits& limits);
     RequestParser(const RequestParser&) = delete;
     RequestParser& operator=(const RequestParser&) = delete;
 
@@ -92,7 +93,7 @@ class RequestParser {
     int check_headers_complete() noexcept;
 
     llhttp_t parser_;
-    lake::LakeView& view_;
+    lake::BasicArena& view_;
     server::LargeBufferPool& pool_;
     lake::LakeView* large_ = nullptr;
     ParseLimits limits_;

@@ -11,7 +11,7 @@ namespace {
 // thread_lake_init(); with_lake!(|lake| { let d = lake.alloc::<256>().unwrap(); ... });
 TEST(SeedExamples, ThreadLocalLake) {
     std::thread t([] {
-        lake::thread_lake_init(1 << 20);
+        ASSERT_TRUE(lake::thread_lake_init(1 << 20));
         lake::with_lake([](lake::Lake& lake) {
             auto d = lake.alloc<256>();
             ASSERT_TRUE(d);  // .unwrap()

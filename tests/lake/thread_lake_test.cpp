@@ -44,7 +44,7 @@ TEST(ThreadLake, EachThreadHasItsOwn) {
 
 TEST(ThreadLake, WithLakeReturnsWhatTheFunctionReturns) {
     std::thread t([] {
-        lake::thread_lake_init(4096);
+        ASSERT_TRUE(lake::thread_lake_init(4096));
         const std::size_t cap = lake::with_lake([](lake::Lake& l) { return l.capacity(); });
         EXPECT_EQ(cap, 4096u);
         lake::thread_lake_release();

@@ -79,19 +79,6 @@ TEST(DropletDeathTest, IndexOutOfRangeIsADebugAssertion) {
         "out of range");
 }
 
-TEST(ViewDeathTest, AllocatingFromAViewWhoseParentRewoundIsADebugAssertion) {
-    if (!lake::kDebugChecks) GTEST_SKIP() << "release build: no debug checks";
-    EXPECT_DEATH(
-        {
-            lake::Lake lake(4096);
-            ASSERT_TRUE(lake.mark());
-            lake::LakeView view = lake.split(100);
-            lake.reset_to_mark();
-            auto d = view.alloc<1>();
-        },
-        "parent rewound below it");
-}
-
 TEST(Droplet, ReleaseBuildsStillAnswerIsValid) {
     // is_valid() is API, not a debug check: it works in every build.
     lake::Lake lake(4096);

@@ -134,7 +134,7 @@ TEST(Droplet, ManyNestedLevelsStayExact) {
 TEST(Droplet, BeyondTheTrackedLevelsErrsTowardsInvalidNeverValid) {
     lake::Lake lake(1 << 16);
     std::vector<lake::DropletDyn> dead;
-    for (std::size_t level = 0; level < 3 * lake::detail::ArenaCore::kMaxRewindLevels; ++level) {
+    for (std::size_t level = 0; level < 3 * lake::Lake::kRewindLevels; ++level) {
         auto keep = lake.alloc_dyn(8);
         keep.leak();
         const auto s = lake.snapshot();

@@ -19,8 +19,8 @@ inline void align_must_be_a_power_of_two() noexcept {}
 
 // Rounds `offset` up to the next multiple of `align`.
 // `align` must be a power of two: a compile error in constant evaluation, a debug assertion at run
-// time. The result wraps if `offset` is within `align` of SIZE_MAX; allocation paths in this
-// library use `checked_align_up`, which reports that case instead.
+// time. The result wraps if `offset` is within `align` of SIZE_MAX; use `checked_align_up` where
+// that can happen. (The arenas align addresses, not offsets: see ArenaCore::bump.)
 constexpr std::size_t align_up(std::size_t offset, std::size_t align) noexcept {
     if (!is_power_of_two(align)) {
         if (std::is_constant_evaluated()) detail::align_must_be_a_power_of_two();

@@ -17,6 +17,12 @@
 #endif
 #endif
 
+// LAKE_COUNT_ALLOCATIONS: count successful allocations in Stats::allocations. Follows LAKE_DEBUG
+// unless defined.
+#ifndef LAKE_COUNT_ALLOCATIONS
+#define LAKE_COUNT_ALLOCATIONS LAKE_DEBUG
+#endif
+
 // LAKE_ASAN is 1 when compiled with AddressSanitizer (GCC defines __SANITIZE_ADDRESS__, clang
 // answers __has_feature). Free arena bytes are then poisoned so that a use after rewind is caught.
 #ifndef LAKE_ASAN
@@ -41,6 +47,8 @@ namespace lake {
 
 // True when this translation unit was built with the debug checks.
 inline constexpr bool kDebugChecks = LAKE_DEBUG != 0;
+// True when Stats::allocations is counted (see LAKE_COUNT_ALLOCATIONS).
+inline constexpr bool kCountAllocations = LAKE_COUNT_ALLOCATIONS != 0;
 // True when free arena memory is poisoned for AddressSanitizer.
 inline constexpr bool kAsanPoisoning = LAKE_ASAN != 0;
 

@@ -1,31 +1,34 @@
-// lake/core.hpp — the state every arena shares: offset, marks, generation, validity tracking.
+// lake/core.hpp — the state every arena shares: the bump, marks, floors, generation, lineage.
 //
-// Lake (owns its memory) and LakeView (borrows a slice of a parent) both wrap one ArenaCore, so
-// the bump, the mark stack and the rules for rewinding exist exactly once.
+// Lake (owns its memory) and LakeView (borrows a block of a parent arena) both wrap one
+// ArenaCore, so the bump, the mark stack and the rules for rewinding exist exactly once. Which
+// handles a rewind killed is the Staircase's business (staircase.hpp); the storage for the mark
+// stack and the staircase belongs to the arena object, sized by it (see Bookkeeping).
 //
-// Validity tracking. Every rewind that frees bytes starts a new *epoch*. A droplet remembers the
-// epoch it was born in and its end offset; it is dead as soon as any later rewind went below its
-// end, even if that space has been handed out again since. The core keeps, for the rewinds that
-// still matter, a "staircase" of (limit, epoch) pairs: positions >= limit-1 were last freed in that
-// epoch. Limits and epochs both increase along the staircase, and a rewind pops every step at or
-// above its own limit, so the staircase is as deep as the number of distinct rewind levels still
-// outstanding (nested marks, snapshots). Up to kMaxRewindLevels levels, is_valid() is exact. Past
-// that the two oldest steps are merged, which can only make an old droplet report *invalid* early
-// — it never reports a dead droplet as valid.
-//
-// Tracking is paid for only when it can matter: until a droplet or view is handed out (or after
-// a reset, which kills them all), rewinds skip the staircase, so raw allocate() + marks cost no
-// more than a plain offset move.
+// Rules the core keeps in every build, not only with debug checks:
+// - A view is alive only while every ancestor still holds its bytes. Each arena keeps its live
+//   child views in a list ordered by address (a split always lands above every live child), so
+//   a rewind kills the children above its target from the tail, a reset or a move kills them
+//   all, and each death passes down to grandchildren at once. A dead view's limit is null: it
+//   hands out nothing at no cost to the bump, and never writes (wipes) or poisons memory, which
+//   may belong to someone else now.
+// - While a process() writer runs, the arena is closed: allocations, rewinds and give-backs
+//   from inside the writer fail (the writer holds every free byte).
+// - Marks and open sandboxes are floors: a give-back never moves the offset below the innermost.
+// - With zeroing on, no byte ever writable through the arena survives its release.
 //
 // Not thread-safe: an arena and everything allocated from it belong to one thread at a time.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
 #include "align.hpp"
 #include "config.hpp"
+#include "staircase.hpp"
 
 namespace lake {
 
@@ -33,8 +36,11 @@ namespace detail {
 class ArenaCore;
 }
 
-// Counters describing an arena. `overflows` counts every refused allocation (no room, or a bad
-// alignment); `generation` counts resets.
+// Counters describing an arena. `overflows` counts every refused allocation (no room, a bad
+// alignment, a dead view, or an allocation from inside a process() writer); `generation` counts
+// resets. `allocations` counts successful ones where kCountAllocations is on (debug builds, or
+// LAKE_COUNT_ALLOCATIONS=1), and stays 0 elsewhere: the increment was the one memory write the
+// bump makes beyond its offset.
 struct Stats {
     std::size_t used = 0;
     std::size_t remaining = 0;
@@ -46,6 +52,8 @@ struct Stats {
 };
 
 // A saved arena position. Cheap to copy; rewind(snapshot) restores it if it is still meaningful.
+// It names its arena by a number unique to the process, not by address, so a snapshot of a
+// destroyed arena is never accepted by another one built at the same address.
 class Snapshot {
   public:
     Snapshot() = default;
@@ -54,56 +62,127 @@ class Snapshot {
 
   private:
     friend class detail::ArenaCore;
-    const detail::ArenaCore* owner_ = nullptr;
+    std::uint64_t arena_id_ = 0;  // 0: no arena
     std::size_t offset_ = 0;
     std::uint64_t generation_ = 0;
 };
 
 namespace detail {
 
+// Storage for an arena's mark stack and staircase, sized at compile time by its owner.
+template <std::size_t MaxMarks, std::size_t RewindLevels>
+struct Bookkeeping {
+    static_assert(RewindLevels >= 1, "an arena needs at least one rewind level");
+    // Left uninitialized on purpose: only entries below the counts are ever read.
+    std::array<std::size_t, MaxMarks> marks;
+    std::array<KillStep, RewindLevels> steps;
+
+    std::size_t* mark_storage() noexcept { return marks.data(); }
+    KillStep* step_storage() noexcept { return steps.data(); }
+};
+
+// A number no other arena of this process has had (0 is never used).
+inline std::uint64_t next_arena_id() noexcept {
+    static std::atomic<std::uint64_t> last{0};
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
 class ArenaCore {
   public:
-    static constexpr std::size_t kMaxMarks = 16;
-    static constexpr std::size_t kMaxRewindLevels = 16;
-
+    // An empty arena (capacity 0) with no storage for marks or steps.
     ArenaCore() noexcept = default;
-    ArenaCore(std::byte* base, std::size_t capacity) noexcept
-        : base_(base), cur_(base), end_(base + capacity) {
+    // An arena over [base, base + capacity), with the owner's bookkeeping storage.
+    ArenaCore(std::byte* base, std::size_t capacity, std::size_t* marks, std::size_t max_marks,
+              KillStep* steps, std::size_t levels) noexcept
+        : cur_(base),
+          limit_(base != nullptr ? base + capacity : nullptr),
+          base_(base),
+          end_(limit_),
+          id_(next_arena_id()),
+          marks_(marks),
+          max_marks_(max_marks),
+          staircase_(steps, levels) {
         poison(base_, capacity);
     }
     ArenaCore(const ArenaCore&) = delete;
     ArenaCore& operator=(const ArenaCore&) = delete;
+    // Children still alive die (a view that outlives its parent is dead, not dangling) and a
+    // view still linked leaves its parent's list.
+    ~ArenaCore() {
+        kill_children();
+        detach();
+    }
+
+    // Takes over `from` (a moved arena): its bytes, offset, marks, snapshots, floors, lineage and
+    // counters, with the used part of its bookkeeping copied into this object's storage. `from`
+    // becomes empty: droplets and views that pointed at it report invalid and are refused.
+    void adopt(ArenaCore& from) noexcept {
+        LAKE_ASSERT(!from.in_process_, "an arena moved while its process() writer runs");
+        LAKE_ASSERT(max_marks_ >= from.mark_count_, "an arena moved into a smaller mark stack");
+        kill_children();  // this object's own earlier life ends here
+        if (from.mark_count_ != 0)
+            std::memcpy(marks_, from.marks_, from.mark_count_ * sizeof *marks_);
+        staircase_.adopt(from.staircase_);
+        from.kill_children();  // views taken before the move end, like droplets
+        cur_ = from.cur_;
+        limit_ = from.limit_;
+        allocations_ = from.allocations_;
+        overflows_ = from.overflows_;
+        base_ = from.base_;
+        end_ = from.end_;
+        take_place_of(from);
+        high_water_ = from.high_water_;
+        exposed_ = from.exposed_;
+        id_ = from.id_;
+        generation_ = from.generation_;
+        mark_count_ = from.mark_count_;
+        sandbox_floor_ = from.sandbox_floor_;
+        zeroing_ = from.zeroing_;
+        from.become_empty();
+    }
 
     std::byte* base() const noexcept { return base_; }
     std::size_t offset() const noexcept { return static_cast<std::size_t>(cur_ - base_); }
     std::size_t capacity() const noexcept { return static_cast<std::size_t>(end_ - base_); }
-    std::uint64_t epoch() const noexcept { return epoch_; }
+    std::uint64_t epoch() const noexcept { return staircase_.epoch(); }
     std::uint64_t generation() const noexcept { return generation_; }
+    std::size_t max_marks() const noexcept { return max_marks_; }
+    std::size_t rewind_levels() const noexcept { return staircase_.capacity(); }
 
-    // Records that this arena's memory is the block ending at `end` of `parent`, born in `epoch`
-    // (a LakeView). Debug builds then refuse to allocate once the parent rewound below it.
-    void set_origin(ArenaCore* parent, std::size_t end, std::uint64_t epoch) noexcept {
-        parent_ = parent;
+    // ---- lineage: a view's block in its parent ---------------------------------------------
+
+    // Makes this arena (a new view) the last child of `parent`, its block ending at `end`.
+    void attach_to(ArenaCore& parent, std::size_t end) noexcept {
+        parent_ = &parent;
         parent_end_ = end;
-        parent_epoch_ = epoch;
+        prev_ = parent.last_child_;
+        next_ = nullptr;
+        (prev_ != nullptr ? prev_->next_ : parent.first_child_) = this;
+        parent.last_child_ = this;
     }
-    ArenaCore* parent() const noexcept { return parent_; }
-    // True unless this is a view whose parent has since rewound below it.
-    bool origin_alive() const noexcept {
-        return parent_ == nullptr || parent_->alive(parent_end_, parent_epoch_);
+    // False once an ancestor freed (rewound below, reset or moved) this view's bytes, or was
+    // destroyed.
+    bool origin_alive() const noexcept { return !dead_; }
+    // True when this arena may touch its bytes: it has some, and every ancestor still holds them.
+    bool holds_memory() const noexcept { return base_ != nullptr && !dead_; }
+    // Leaves the parent: a live view's block goes back to it (if it is the parent's most recent
+    // allocation and no floor is in the way), and the link is cut.
+    void leave_parent() noexcept {
+        if (parent_ == nullptr) return;
+        ArenaCore* parent = parent_;
+        detach();
+        if (base_ != nullptr) (void)parent->give_back(base_, capacity(), parent->epoch());
     }
-    // Returns the view's block to its parent if it is the parent's most recent allocation.
-    void give_back_to_origin() noexcept {
-        if (parent_ != nullptr) parent_->give_back(base_, capacity(), parent_epoch_);
-        parent_ = nullptr;
-    }
+
+    // ---- allocation ------------------------------------------------------------------------
 
     // The hot path: aligns the current address, bumps the offset, returns the block or nullptr.
+    // `limit_` is the end of the buffer, or null while a process() writer holds the free space
+    // or once the view is dead, which makes those allocations fail here with no extra test.
     std::byte* bump(std::size_t size, std::size_t align) noexcept {
-        LAKE_ASSERT(origin_alive(), "allocation from a LakeView whose parent rewound below it");
         // Pointer arithmetic on the current and end addresses: two compares and two stores.
         const auto cur = reinterpret_cast<std::uintptr_t>(cur_);
-        const auto end = reinterpret_cast<std::uintptr_t>(end_);
+        const auto end = reinterpret_cast<std::uintptr_t>(limit_);
         const std::uintptr_t at = (cur + (align - 1)) & ~static_cast<std::uintptr_t>(align - 1);
         if (at > end || size > end - at || !is_power_of_two(align)) [[unlikely]] {
             ++overflows_;
@@ -111,74 +190,81 @@ class ArenaCore {
         }
         std::byte* p = cur_ + (at - cur);
         cur_ = p + size;
-        ++allocations_;
+        if constexpr (kCountAllocations) ++allocations_;
         unpoison(p, size);
         return p;
     }
 
-    // Gives back the bytes of the block [p, p+size) if it is the most recent live allocation.
+    // Gives back the block [p, p+size) born in epoch `born`: only when it is the most recent
+    // allocation, still alive, at or above the innermost floor (mark or open sandbox), and no
+    // process() writer runs. The one give-back path: droplets, deallocate() and views use it.
     bool give_back(const std::byte* p, std::size_t size, std::uint64_t born) noexcept {
-        const std::size_t begin = static_cast<std::size_t>(p - base_);
-        if (begin + size != offset() || !alive(begin + size, born)) return false;
+        if (base_ == nullptr || in_process_) return false;
+        const auto at = reinterpret_cast<std::uintptr_t>(p);
+        const auto first = reinterpret_cast<std::uintptr_t>(base_);
+        const auto cur = reinterpret_cast<std::uintptr_t>(cur_);
+        if (at < first || at > cur || cur - at != size) return false;
+        const std::size_t begin = at - first;
+        if (begin < floor() || dead_ || !staircase_.alive(begin + size, born)) return false;
         rewind_to(begin);
         return true;
     }
 
-    // True when no rewind since epoch `born` went below `end` and no reset happened.
-    bool alive(std::size_t end, std::uint64_t born) const noexcept {
-        if (born == epoch_) return true;  // nothing was freed since its birth
-        for (std::size_t i = levels_; i-- > 0;) {
-            if (steps_[i].limit <= end) return steps_[i].epoch <= born;
-        }
+    // True when the block [p, p+size), born in epoch `born`, still belongs to its holder: the
+    // arena is not empty (moved from), no rewind of it went below the block's end and every
+    // ancestor still holds the arena's bytes.
+    bool holds(const std::byte* p, std::size_t size, std::uint64_t born) const noexcept {
+        if (base_ == nullptr || dead_) return false;
+        const std::size_t end = static_cast<std::size_t>(p - base_) + size;
+        return staircase_.alive(end, born);
+    }
+
+    // A droplet or view now points into this arena: rewinds must record what they kill.
+    void track() noexcept { staircase_.track(); }
+
+    // ---- rewinds ---------------------------------------------------------------------------
+
+    // Moves the offset down to `target` (no-op when target >= offset). Frees (with zeroing,
+    // wipes) the bytes above it and kills every handle that ended above it. Refused while a
+    // process() writer runs.
+    bool rewind_to(std::size_t target) noexcept {
+        if (in_process_) return false;
+        rewind_unchecked(target);
         return true;
     }
 
-    // Moves the offset down to `target`; no-op when target >= offset. Frees (and, with zeroing,
-    // wipes) the bytes above it and kills every droplet that ended above it.
-    void rewind_to(std::size_t target) noexcept {
-        const std::size_t offset = this->offset();
-        if (target >= offset) return;
-        note_high_water();
-        release(target, offset - target);
-        record_kill(target + 1);
-        cur_ = base_ + target;
-    }
-
+    // Offset 0, no marks, a new generation: every handle and snapshot taken before is dead.
+    // Ignored while a process() writer runs.
     void reset() noexcept {
+        if (in_process_) return;
         note_high_water();
+        kill_children();
         release(0, offset());
         cur_ = base_;
         ++generation_;
         mark_count_ = 0;
-        if (tracking_) {
-            levels_ = 0;
-            record_kill(0);  // limit 0: kills every droplet, zero-sized ones at offset 0 included
-            tracking_ = false;
-        }
+        staircase_.kill_all();
     }
 
-    // A droplet or view now points into this arena: rewinds must record what they kill.
-    void track() noexcept { tracking_ = true; }
-
-    // reset(), then wipes every byte ever handed out, whatever the zeroing setting.
+    // reset(), then wipes every byte ever writable through this arena, whatever the zeroing
+    // setting. Ignored while a process() writer runs.
     void clear() noexcept {
+        if (in_process_) return;
         note_high_water();
-        if (high_water_ != 0) {  // an empty view has no buffer at all
-            unpoison(base_, high_water_);
-            std::memset(base_, 0, high_water_);
-            poison(base_, high_water_);
-        }
+        wipe(0, touched());
         reset();
     }
 
+    // ---- marks and floors ------------------------------------------------------------------
+
     bool push_mark() noexcept {
-        if (mark_count_ == kMaxMarks) return false;
+        if (mark_count_ == max_marks_) return false;
         marks_[mark_count_++] = offset();
         return true;
     }
     bool pop_mark_and_rewind() noexcept {
-        if (mark_count_ == 0) return false;
-        rewind_to(marks_[--mark_count_]);
+        if (mark_count_ == 0 || in_process_) return false;
+        rewind_unchecked(marks_[--mark_count_]);
         return true;
     }
     bool move_top_mark() noexcept {
@@ -188,22 +274,87 @@ class ArenaCore {
     }
     std::size_t mark_depth() const noexcept { return mark_count_; }
 
+    // Opens a sandbox floor at the current offset; returns the floor it replaces.
+    std::size_t open_sandbox_floor() noexcept {
+        const std::size_t previous = sandbox_floor_;
+        sandbox_floor_ = offset();
+        return previous;
+    }
+    void close_sandbox_floor(std::size_t previous) noexcept { sandbox_floor_ = previous; }
+
+    // The innermost floor a give-back may not cross.
+    std::size_t floor() const noexcept {
+        const std::size_t mark = mark_count_ != 0 ? marks_[mark_count_ - 1] : 0;
+        return mark > sandbox_floor_ ? mark : sandbox_floor_;
+    }
+
+    // ---- snapshots -------------------------------------------------------------------------
+
     Snapshot snapshot() const noexcept {
         Snapshot s;
-        s.owner_ = this;
+        s.arena_id_ = id_;
         s.offset_ = offset();
         s.generation_ = generation_;
         return s;
     }
-    // Refuses snapshots of another arena, of an earlier generation, or above the current offset.
+    // Refuses snapshots of another arena, of an earlier generation, above the current offset, or
+    // while a process() writer runs.
     bool rewind(const Snapshot& s) noexcept {
-        if (s.owner_ != this || s.generation_ != generation_ || s.offset_ > offset()) return false;
-        rewind_to(s.offset_);
+        if (s.arena_id_ != id_ || id_ == 0 || s.generation_ != generation_ || s.offset_ > offset())
+            return false;
+        return rewind_to(s.offset_);
+    }
+
+    // ---- process(): the writer holds the free space ----------------------------------------
+
+    // Opens every free byte (aligned to `align`) for a writer: unpoisons it and closes the arena
+    // to everything else until close_free_space(). nullptr (counted as an overflow) when the
+    // alignment is bad, the view is dead, or a writer already runs.
+    std::byte* open_free_space(std::size_t align, std::size_t& room) noexcept {
+        room = 0;
+        if (in_process_ || !is_power_of_two(align) || !holds_memory()) {
+            ++overflows_;
+            return nullptr;
+        }
+        const auto cur = reinterpret_cast<std::uintptr_t>(cur_);
+        const std::size_t pad = static_cast<std::size_t>(-cur) & (align - 1);
+        const std::size_t free = static_cast<std::size_t>(end_ - cur_);
+        if (pad > free) {
+            ++overflows_;
+            return nullptr;
+        }
+        room = free - pad;
+        unpoison(cur_ + pad, room);
+        exposed_ = capacity();  // the writer may have written anywhere up to the end
+        in_process_ = true;
+        limit_ = nullptr;
+        return cur_ + pad;
+    }
+    // Keeps `used` bytes of the block opened by open_free_space, wipes the rest when zeroing is
+    // on, and poisons it. A `used` larger than `room` means the writer ran out of space: nothing
+    // is kept, and it counts as an overflow.
+    bool close_free_space(std::byte* p, std::size_t room, std::size_t used) noexcept {
+        if (used > room) {
+            abandon_free_space(p, room);
+            return false;
+        }
+        finish_free_space(p + used, room - used);
+        cur_ = p + used;
+        if constexpr (kCountAllocations) ++allocations_;
         return true;
     }
+    // Closes the block opened by open_free_space keeping nothing (the writer threw or did not
+    // fit); counts as an overflow.
+    void abandon_free_space(std::byte* p, std::size_t room) noexcept {
+        ++overflows_;
+        finish_free_space(p, room);
+    }
+
+    // ---- settings and counters -------------------------------------------------------------
 
     void set_zeroing(bool on) noexcept { zeroing_ = on; }
     bool zeroing() const noexcept { return zeroing_; }
+    bool in_process() const noexcept { return in_process_; }
 
     Stats stats() const noexcept {
         Stats s;
@@ -218,85 +369,129 @@ class ArenaCore {
     }
     void count_overflow() noexcept { ++overflows_; }
 
-    // Hands out every free byte at once (for process()): unpoisons [offset, capacity).
-    std::byte* open_free_space(std::size_t align, std::size_t& room) noexcept {
-        LAKE_ASSERT(origin_alive(), "allocation from a LakeView whose parent rewound below it");
-        const auto cur = reinterpret_cast<std::uintptr_t>(cur_);
-        const std::size_t pad = static_cast<std::size_t>(-cur) & (align - 1);
-        const std::size_t free = static_cast<std::size_t>(end_ - cur_);
-        if (!is_power_of_two(align) || pad > free) {
-            room = 0;
-            ++overflows_;
-            return nullptr;
-        }
-        room = free - pad;
-        unpoison(cur_ + pad, room);
-        return cur_ + pad;
+    // How far bytes were ever writable through this arena: handed out, or opened to a writer.
+    std::size_t touched() const noexcept {
+        std::size_t t = high_water_ > offset() ? high_water_ : offset();
+        return exposed_ > t ? exposed_ : t;
     }
-    // Keeps `used` bytes of the block opened by open_free_space and poisons the rest again.
-    // A `used` larger than `room` means the writer ran out of space: nothing is kept.
-    bool close_free_space(std::byte* p, std::size_t room, std::size_t used) noexcept {
-        if (used > room) {
-            poison(p, room);
-            ++overflows_;
-            return false;
-        }
-        poison(p + used, room - used);
-        cur_ = p + used;
-        ++allocations_;
-        return true;
+    // Zeroes [from, from + len) if this arena still holds its memory (ASan poisoning kept).
+    void wipe(std::size_t from, std::size_t len) noexcept {
+        if (len == 0 || !holds_memory()) return;
+        unpoison(base_ + from, len);  // a child view may have poisoned part of it
+        std::memset(base_ + from, 0, len);
+        poison(base_ + from, len);
     }
 
   private:
-    struct Step {
-        std::size_t limit;    // droplets whose end >= limit were freed...
-        std::uint64_t epoch;  // ...by the rewind that started this epoch
-    };
-
     void note_high_water() noexcept {
         if (offset() > high_water_) high_water_ = offset();
     }
 
+    // Frees [from, from + len): wiped when zeroing, poisoned for ASan — only while this arena
+    // still holds its memory; a dead view's bytes belong to someone else now.
     void release(std::size_t from, std::size_t len) noexcept {
-        if (zeroing_ && len != 0) {
+        if constexpr (!kAsanPoisoning) {
+            if (!zeroing_) return;  // nothing to do to the bytes themselves
+        }
+        if (len == 0 || !holds_memory()) return;
+        if (zeroing_) {
             unpoison(base_ + from, len);  // a child view may have poisoned part of it
             std::memset(base_ + from, 0, len);
         }
         poison(base_ + from, len);
     }
 
-    void record_kill(std::size_t limit) noexcept {
-        if (!tracking_) return;  // no handle born since the last reset can be affected
-        ++epoch_;
-        while (levels_ > 0 && steps_[levels_ - 1].limit >= limit) --levels_;
-        if (levels_ == kMaxRewindLevels) {
-            // Merge the two oldest steps: the merged step kills a little more than it should,
-            // which errs towards "invalid", never towards "valid".
-            steps_[1].limit = steps_[0].limit;
-            for (std::size_t i = 1; i < levels_; ++i) steps_[i - 1] = steps_[i];
-            --levels_;
-        }
-        steps_[levels_++] = Step{limit, epoch_};
+    // Ends a process() writer's hold: the arena opens again (unless it died meanwhile, killed by
+    // a parent's reset from inside the writer) and the unkept scratch is wiped and poisoned.
+    void finish_free_space(std::byte* scratch, std::size_t len) noexcept {
+        in_process_ = false;
+        limit_ = dead_ ? nullptr : end_;
+        if (len > static_cast<std::size_t>(PTRDIFF_MAX)) return;  // never: a pointer difference
+        if (zeroing_ && len != 0) std::memset(scratch, 0, len);
+        poison(scratch, len);
     }
 
+    // rewind_to() once a process() writer is known not to run.
+    void rewind_unchecked(std::size_t target) noexcept {
+        const std::size_t offset = this->offset();
+        if (target >= offset) return;
+        note_high_water();
+        while (last_child_ != nullptr && last_child_->parent_end_ > target) last_child_->die();
+        release(target, offset - target);
+        staircase_.record_kill(target + 1);
+        cur_ = base_ + target;
+    }
+
+    // ---- lineage internals ----
+
+    // This view's bytes are gone: no more allocations, no more writes; its children die too.
+    void die() noexcept {
+        detach();
+        dead_ = true;
+        limit_ = nullptr;
+        kill_children();
+    }
+    void kill_children() noexcept {
+        while (last_child_ != nullptr) last_child_->die();
+    }
+    // Unlinks this view from its parent's child list.
+    void detach() noexcept {
+        if (parent_ == nullptr) return;
+        (prev_ != nullptr ? prev_->next_ : parent_->first_child_) = next_;
+        (next_ != nullptr ? next_->prev_ : parent_->last_child_) = prev_;
+        parent_ = prev_ = next_ = nullptr;
+    }
+    // A moved view takes `from`'s place among its parent's children (or its death).
+    void take_place_of(ArenaCore& from) noexcept {
+        detach();
+        dead_ = from.dead_;
+        parent_end_ = from.parent_end_;
+        parent_ = from.parent_;
+        prev_ = from.prev_;
+        next_ = from.next_;
+        if (parent_ != nullptr) {
+            (prev_ != nullptr ? prev_->next_ : parent_->first_child_) = this;
+            (next_ != nullptr ? next_->prev_ : parent_->last_child_) = this;
+        }
+        from.parent_ = from.prev_ = from.next_ = nullptr;
+    }
+    void become_empty() noexcept {
+        base_ = cur_ = limit_ = end_ = nullptr;
+        parent_ = prev_ = next_ = nullptr;
+        dead_ = false;
+        id_ = 0;
+        mark_count_ = 0;
+        sandbox_floor_ = 0;
+        high_water_ = exposed_ = 0;
+        zeroing_ = false;
+    }
+
+    // Hot fields first: the bump reads cur_ and limit_ and writes cur_ and allocations_.
+    std::byte* cur_ = nullptr;    // the next free byte
+    std::byte* limit_ = nullptr;  // end_, or null while a process() writer runs or once dead
     std::byte* base_ = nullptr;
-    std::byte* cur_ = nullptr;  // the next free byte
     std::byte* end_ = nullptr;
-    ArenaCore* parent_ = nullptr;  // set for views only
-    std::size_t parent_end_ = 0;
-    std::uint64_t parent_epoch_ = 0;
+    // Lineage: a view's parent, its siblings in address order, and this arena's own children.
+    ArenaCore* parent_ = nullptr;
+    ArenaCore* prev_ = nullptr;
+    ArenaCore* next_ = nullptr;
+    ArenaCore* first_child_ = nullptr;
+    ArenaCore* last_child_ = nullptr;
+    std::size_t parent_end_ = 0;  // where this view's block ends in its parent
     std::size_t high_water_ = 0;
-    std::uint64_t epoch_ = 0;
+    std::size_t exposed_ = 0;  // how far process() writers could write
+    std::uint64_t id_ = 0;
     std::uint64_t generation_ = 0;
+    std::size_t* marks_ = nullptr;
+    std::size_t max_marks_ = 0;
+    std::size_t mark_count_ = 0;
+    std::size_t sandbox_floor_ = 0;
+    Staircase staircase_;
+    bool zeroing_ = false;
+    bool in_process_ = false;
+    bool dead_ = false;
     std::uint64_t allocations_ = 0;
     std::uint64_t overflows_ = 0;
-    bool zeroing_ = false;
-    bool tracking_ = false;
-    std::size_t mark_count_ = 0;
-    std::size_t levels_ = 0;
-    // Left uninitialized on purpose: only entries below the counts are ever read.
-    std::size_t marks_[kMaxMarks];
-    Step steps_[kMaxRewindLevels];
 };
 
 }  // namespace detail

@@ -1,8 +1,10 @@
 // lake/droplet.hpp — handles to arena allocations that know where they came from.
 //
-// A droplet is move-only. It tests false when the allocation failed (the arena was full). While
-// it is the most recent allocation of its arena, destroying it gives its bytes back, so LIFO use
-// frees itself; leak() gives up that link. is_valid() tells whether its bytes still belong to it.
+// A droplet is move-only. It tests false when the allocation failed (the arena was full); a failed
+// droplet of any kind is empty (size 0, begin() == end()). While it is the most recent allocation
+// of its arena, destroying it gives its bytes back (never below an open mark or sandbox), so LIFO
+// use frees itself; leak() gives up that link. is_valid() tells whether its bytes still belong to
+// it. A droplet must not outlive its arena: its destructor reads the arena.
 #pragma once
 
 #include <cstddef>
@@ -27,10 +29,10 @@ class DropletBase {
     // False when the allocation failed. Says nothing about later rewinds: see is_valid().
     explicit operator bool() const noexcept { return data_ != nullptr; }
 
-    // True while no reset or rewind below this droplet's end happened since it was allocated.
+    // True while no reset or rewind below this droplet's end happened since it was allocated,
+    // in its arena or in any arena that arena was split from, and the arena was not moved.
     bool is_valid() const noexcept {
-        return core_ != nullptr &&
-               core_->alive(static_cast<std::size_t>(data_ - core_->base()) + size_, epoch_);
+        return core_ != nullptr && core_->holds(data_, size_, epoch_);
     }
 
     // Raw access, never checked: the pointer is stable for the droplet's whole life.
@@ -125,7 +127,7 @@ class DropletBase {
         size_ = 0;
     }
     void release() noexcept {
-        if (give_back_ && core_ != nullptr) core_->give_back(data_, size_, epoch_);
+        if (give_back_ && core_ != nullptr) (void)core_->give_back(data_, size_, epoch_);
     }
 };
 
@@ -138,13 +140,23 @@ class Droplet : public detail::DropletBase {
     Droplet() noexcept = default;  // the failed / empty droplet
     Droplet(detail::ArenaCore* core, std::byte* data) noexcept : DropletBase(core, data, N) {}
 
-    static constexpr std::size_t size() noexcept { return N; }
+    // The bytes the droplet holds: N, or 0 when the allocation failed.
+    std::size_t size() const noexcept { return size_; }
+    // The size a successful allocation has.
+    static constexpr std::size_t extent = N;
+    bool empty() const noexcept { return size_ == 0; }
     std::byte& operator[](std::size_t i) const noexcept { return checked_at(i); }
     std::byte* begin() const noexcept { return checked_bytes().data(); }
-    std::byte* end() const noexcept { return begin() + N; }
-    std::span<std::byte, N> span() const noexcept { return std::span<std::byte, N>(begin(), N); }
+    std::byte* end() const noexcept { return begin() + size_; }
+    // The N bytes with their static extent. A failed droplet has none: calling this on one is a
+    // broken contract, refused (abort) in every build rather than a span at address 0.
+    std::span<std::byte, N> span() const noexcept {
+        if (data_ == nullptr) [[unlikely]]
+            detail::contract_failure("span() of a failed Droplet<N>", __FILE__, __LINE__);
+        return std::span<std::byte, N>(begin(), N);
+    }
     operator std::span<std::byte>() const noexcept { return checked_bytes(); }
-    // Like leak(), with the static extent kept.
+    // Like leak(), with the static extent kept (the same contract as span()).
     std::span<std::byte, N> leak_fixed() noexcept {
         give_back_ = false;
         return span();
@@ -171,7 +183,8 @@ class DropletDyn : public detail::DropletBase {
     bool shrink_to(std::size_t n) noexcept {
         if (n > size_) return false;
         check_valid();
-        if (core_ != nullptr && give_back_ && core_->give_back(data_ + n, size_ - n, epoch_)) {
+        if (core_ != nullptr && give_back_ && is_valid() &&
+            core_->give_back(data_ + n, size_ - n, epoch_)) {
             epoch_ = core_->epoch();  // the give-back was a rewind; this droplet lives on
         }
         size_ = n;

@@ -20,6 +20,7 @@
 #include "pmr.hpp"           // IWYU pragma: export
 #include "sandbox.hpp"       // IWYU pragma: export
 #include "slice.hpp"         // IWYU pragma: export
+#include "staircase.hpp"     // IWYU pragma: export
 #include "thread_lake.hpp"   // IWYU pragma: export
 #include "version.hpp"       // IWYU pragma: export
 #include "view.hpp"          // IWYU pragma: export

@@ -30,9 +30,14 @@ namespace detail {
 class MemoryBlock {
   public:
     static constexpr std::size_t kHugePage = std::size_t{2} << 20;
+    // The largest buffer asked for: far beyond any address space, and small enough that rounding
+    // it up and adding a huge page of slack for alignment cannot overflow.
+    static constexpr std::size_t kMaxSize = PTRDIFF_MAX / 2;
 
     // Throws std::bad_alloc when the memory cannot be had (construction is never a hot path).
+    // Sizes beyond kMaxSize throw before any arithmetic on them, so nothing can wrap.
     MemoryBlock(std::size_t size, LakeOptions opts) : size_(size) {
+        if (size > kMaxSize) throw std::bad_alloc();
 #if LAKE_HAVE_MMAP
         const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
         mapped_ = round_up(size == 0 ? 1 : size, opts.huge_pages ? kHugePage : page);

@@ -28,11 +28,18 @@ class MemoryResource final : public std::pmr::memory_resource {
         return p;
     }
     void do_deallocate(void* p, std::size_t bytes, std::size_t) noexcept override {
-        arena_->deallocate(p, bytes);
+        (void)arena_->deallocate(p, bytes);
     }
     bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override {
+#if defined(__cpp_rtti) || defined(__GXX_RTTI)
         auto* o = dynamic_cast<const MemoryResource*>(&other);
         return o != nullptr && o->arena_ == arena_;
+#else
+        // Without RTTI the other resource's type cannot be asked; only identity is certain.
+        // (Two resources over one arena then compare unequal: containers copy instead of
+        // adopting each other's storage, which is correct, only slower.)
+        return this == &other;
+#endif
     }
 
     BasicArena* arena_;
@@ -55,7 +62,7 @@ class Allocator {
         if (p == nullptr) throw std::bad_alloc();
         return static_cast<T*>(p);
     }
-    void deallocate(T* p, std::size_t n) noexcept { arena_->deallocate(p, n * sizeof(T)); }
+    void deallocate(T* p, std::size_t n) noexcept { (void)arena_->deallocate(p, n * sizeof(T)); }
 
     BasicArena& arena() const noexcept { return *arena_; }
     template <class U>

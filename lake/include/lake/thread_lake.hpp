@@ -18,7 +18,7 @@ inline std::unique_ptr<Lake>& thread_lake_slot() noexcept {
 
 // Creates this thread's lake with `capacity` bytes. Returns false, keeping the existing lake, if
 // this thread already has one. Throws std::bad_alloc if the memory cannot be had.
-inline bool thread_lake_init(std::size_t capacity, LakeOptions options = {}) {
+[[nodiscard]] inline bool thread_lake_init(std::size_t capacity, LakeOptions options = {}) {
     auto& slot = detail::thread_lake_slot();
     if (slot) return false;
     slot = std::make_unique<Lake>(capacity, options);
