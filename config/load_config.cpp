@@ -2,8 +2,10 @@
 
 #include <toml++/toml.h>
 
+#include <filesystem>
 #include <functional>
 #include <map>
+#include <type_traits>
 
 namespace lake::config {
 
@@ -11,10 +13,31 @@ namespace {
 
 // Every accepted key, with the code that reads it into ServerConfig.
 using Reader = std::function<std::string(const toml::node&, ServerConfig&)>;
+// A range check on a value already in ServerConfig, however it got there (file or command line).
+using Check = std::function<std::string(const ServerConfig&)>;
+
+struct Integer {
+    Reader read;
+    Check check;
+};
 
 template <class T>
-Reader integer(T ServerConfig::*field, long long min, long long max) {
-    return [=](const toml::node& n, ServerConfig& c) -> std::string {
+std::string out_of_range(const std::string& key, T value, long long min, long long max) {
+    const bool below = std::is_signed_v<T> ? static_cast<long long>(value) < min
+                                           : min > 0 && static_cast<unsigned long long>(value) <
+                                                            static_cast<unsigned long long>(min);
+    const bool above = std::is_signed_v<T> ? static_cast<long long>(value) > max
+                                           : static_cast<unsigned long long>(value) >
+                                                 static_cast<unsigned long long>(max);
+    if (!below && !above) return {};
+    return "'" + key + "' must be between " + std::to_string(min) + " and " + std::to_string(max) +
+           " (is " + std::to_string(value) + ")";
+}
+
+template <class T>
+Integer integer(std::string key, T ServerConfig::*field, long long min, long long max) {
+    Integer i;
+    i.read = [=](const toml::node& n, ServerConfig& c) -> std::string {
         const auto v = n.value<long long>();
         if (!n.is_integer() || !v) return "must be an integer";
         if (*v < min || *v > max)
@@ -22,6 +45,8 @@ Reader integer(T ServerConfig::*field, long long min, long long max) {
         c.*field = static_cast<T>(*v);
         return {};
     };
+    i.check = [=](const ServerConfig& c) { return out_of_range(key, c.*field, min, max); };
+    return i;
 }
 
 Reader text(std::string ServerConfig::*field) {
@@ -54,35 +79,63 @@ Reader text_list(std::vector<std::string> ServerConfig::*field) {
     };
 }
 
+constexpr long long kMiB = 1024 * 1024;
+
+// The integer settings with their ranges: read from the file and checked again by validate(),
+// so that the command line cannot get around them.
+const std::map<std::string, Integer>& integers() {
+    static const std::map<std::string, Integer> r = [] {
+        std::map<std::string, Integer> m;
+        auto add = [&m](const std::string& key, Integer i) { m.emplace(key, std::move(i)); };
+        add("server.port", integer("server.port", &ServerConfig::port, 0, 65535));
+        add("server.workers", integer("server.workers", &ServerConfig::workers, 0, 1024));
+        add("connections.max_per_worker",
+            integer("connections.max_per_worker", &ServerConfig::max_connections_per_worker, 1,
+                    1 << 20));
+        add("connections.arena",
+            integer("connections.arena", &ServerConfig::connection_arena, 4096, 64 * kMiB));
+        add("connections.request_view",
+            integer("connections.request_view", &ServerConfig::request_view, 2048, 64 * kMiB));
+        add("limits.max_target",
+            integer("limits.max_target", &ServerConfig::max_target, 16, 64 * kMiB));
+        add("limits.max_header_bytes",
+            integer("limits.max_header_bytes", &ServerConfig::max_header_bytes, 64, 64 * kMiB));
+        add("limits.max_headers",
+            integer("limits.max_headers", &ServerConfig::max_headers, 1, 4096));
+        add("limits.max_body", integer("limits.max_body", &ServerConfig::max_body, 0, 1024 * kMiB));
+        add("limits.large_buffers_per_worker",
+            integer("limits.large_buffers_per_worker", &ServerConfig::large_buffers_per_worker, 0,
+                    4096));
+        add("io.recv_buffers", integer("io.recv_buffers", &ServerConfig::recv_buffers, 1, 32768));
+        add("io.recv_buffer_size",
+            integer("io.recv_buffer_size", &ServerConfig::recv_buffer_size, 256, kMiB));
+        // The completion queue is 8 times the submission queue, and io_uring allows 65536.
+        add("io.ring_entries", integer("io.ring_entries", &ServerConfig::ring_entries, 8, 8192));
+        add("timeouts.header",
+            integer("timeouts.header", &ServerConfig::header_timeout_s, 1, 3600));
+        add("timeouts.keepalive",
+            integer("timeouts.keepalive", &ServerConfig::keepalive_timeout_s, 1, 86400));
+        add("timeouts.send", integer("timeouts.send", &ServerConfig::send_timeout_s, 1, 3600));
+        add("timeouts.linger", integer("timeouts.linger", &ServerConfig::linger_timeout_s, 0, 60));
+        add("timeouts.idle_release",
+            integer("timeouts.idle_release", &ServerConfig::idle_release_s, 1, 86400));
+        return m;
+    }();
+    return r;
+}
+
 const std::map<std::string, Reader>& readers() {
-    constexpr long long kMiB = 1024 * 1024;
-    static const std::map<std::string, Reader> r = {
-        {"server.host", text(&ServerConfig::host)},
-        {"server.port", integer(&ServerConfig::port, 0, 65535)},
-        {"server.workers", integer(&ServerConfig::workers, 0, 1024)},
-        {"server.pin_workers", boolean(&ServerConfig::pin_workers)},
-        {"server.steer_by_cpu", boolean(&ServerConfig::steer_by_cpu)},
-        {"server.name", text(&ServerConfig::server_name)},
-        {"connections.max_per_worker",
-         integer(&ServerConfig::max_connections_per_worker, 1, 1 << 20)},
-        {"connections.arena", integer(&ServerConfig::connection_arena, 4096, 64 * kMiB)},
-        {"connections.request_view", integer(&ServerConfig::request_view, 2048, 64 * kMiB)},
-        {"limits.max_target", integer(&ServerConfig::max_target, 16, 64 * kMiB)},
-        {"limits.max_header_bytes", integer(&ServerConfig::max_header_bytes, 64, 64 * kMiB)},
-        {"limits.max_headers", integer(&ServerConfig::max_headers, 1, 4096)},
-        {"limits.max_body", integer(&ServerConfig::max_body, 0, 1024 * kMiB)},
-        {"limits.large_buffers_per_worker",
-         integer(&ServerConfig::large_buffers_per_worker, 0, 4096)},
-        {"io.recv_buffers", integer(&ServerConfig::recv_buffers, 1, 32768)},
-        {"io.recv_buffer_size", integer(&ServerConfig::recv_buffer_size, 256, kMiB)},
-        {"io.ring_entries", integer(&ServerConfig::ring_entries, 8, 32768)},
-        {"timeouts.header", integer(&ServerConfig::header_timeout_s, 1, 3600)},
-        {"timeouts.keepalive", integer(&ServerConfig::keepalive_timeout_s, 1, 86400)},
-        {"timeouts.send", integer(&ServerConfig::send_timeout_s, 1, 3600)},
-        {"timeouts.linger", integer(&ServerConfig::linger_timeout_s, 0, 60)},
-        {"timeouts.idle_release", integer(&ServerConfig::idle_release_s, 1, 86400)},
-        {"plugins.load", text_list(&ServerConfig::plugins)},
-    };
+    static const std::map<std::string, Reader> r = [] {
+        std::map<std::string, Reader> m = {
+            {"server.host", text(&ServerConfig::host)},
+            {"server.pin_workers", boolean(&ServerConfig::pin_workers)},
+            {"server.steer_by_cpu", boolean(&ServerConfig::steer_by_cpu)},
+            {"server.name", text(&ServerConfig::server_name)},
+            {"plugins.load", text_list(&ServerConfig::plugins)},
+        };
+        for (const auto& [key, i] : integers()) m.emplace(key, i.read);
+        return m;
+    }();
     return r;
 }
 
@@ -114,6 +167,9 @@ std::string load_string(const std::string& text, ServerConfig& config, const std
 }
 
 std::string load_file(const std::string& path, ServerConfig& config) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        return path + ": is a directory, not a configuration file";
     try {
         return apply(toml::parse_file(path), config, path);
     } catch (const toml::parse_error& e) {
@@ -123,6 +179,22 @@ std::string load_file(const std::string& path, ServerConfig& config) {
 }
 
 std::string validate(const ServerConfig& c) {
+    for (const auto& [key, i] : integers())
+        if (std::string err = i.check(c); !err.empty()) return err;
+    for (char ch : c.server_name) {
+        const auto u = static_cast<unsigned char>(ch);
+        if (u < 0x20 || u == 0x7F)  // CR, LF, NUL...: a header injected into every response
+            return "'server.name' must not contain control characters (CR, LF, NUL, ...)";
+    }
+    if (c.recv_buffers * c.recv_buffer_size > kMaxReceiveRing)
+        return "'io.recv_buffers' x 'io.recv_buffer_size' must be at most " +
+               std::to_string(kMaxReceiveRing / kMiB) + " MiB per worker (is " +
+               std::to_string(c.recv_buffers * c.recv_buffer_size) + " bytes)";
+    if (c.connection_arena > c.request_view &&
+        c.connection_arena - c.request_view < kMinResponseView)
+        return "'connections.arena' minus 'connections.request_view' (the response view) must "
+               "be at least " +
+               std::to_string(kMinResponseView) + " bytes";
     if ((c.recv_buffers & (c.recv_buffers - 1)) != 0)
         return "io.recv_buffers must be a power of two";
     if (c.request_view >= c.connection_arena)

@@ -1,5 +1,7 @@
 #include "connection.hpp"
 
+#include <linux/tcp.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -42,7 +44,8 @@ void Connection::open(int fd) noexcept {
     send_in_flight_ = sending_large_ = false;
     move_to_ = nullptr;
     move_started_ = false;
-    last_activity_ = worker_.now();
+    last_activity_ = request_started_ = send_progress_ = worker_.now();
+    no_byte_yet_ = true;
     update_recv();
 }
 
@@ -54,6 +57,7 @@ void Connection::on_recv(const io_uring_cqe& cqe) noexcept {
         const auto bid = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
         worker_.buffers().lent();
         last_activity_ = worker_.now();
+        no_byte_yet_ = false;
         pages_released_ = false;
         if (state_ != State::Open) {
             worker_.buffers().recycle(bid);  // input after our last response is dropped
@@ -139,16 +143,30 @@ void Connection::prepare_response() noexcept {
     http::Request& req = parser_.request();
     pending_response_.reset();
     worker_.router().dispatch(req, pending_response_);
-    if (pending_response_.status < 100 || pending_response_.status > 599) {
-        pending_response_.reset();
-        pending_response_.status = 500;
-    }
+    if (const char* problem = http::response_problem(pending_response_)) refuse_response(problem);
     pending_context_ = http::ResponseContext{
         worker_.date_line(), worker_.server_line(), req.method == http::Method::Head,
         req.keep_alive && !pending_response_.close && !parser_.must_close(),
         req.version_minor == 0};
     pending_ = true;
     ++worker_.counters().requests;
+}
+
+// A handler's response that must not go onto the wire becomes a 500. Logged when the count is a
+// power of two: a client that triggers it on every request cannot flood the log.
+void Connection::refuse_response(const char* problem) noexcept {
+    const int status = pending_response_.status;
+    pending_response_.reset();
+    pending_response_.status = 500;
+    const std::uint64_t n = ++worker_.counters().bad_responses;
+    if ((n & (n - 1)) == 0) {
+        const std::string_view path = parser_.request().path;
+        std::fprintf(stderr,
+                     "lake-server: a handler's response to %.*s was refused (%s; status %d) and "
+                     "answered 500 (%llu so far)\n",
+                     static_cast<int>(path.size() > 200 ? 200 : path.size()), path.data(), problem,
+                     status, static_cast<unsigned long long>(n));
+    }
 }
 
 void Connection::prepare_error(int status, const char* reason) noexcept {
@@ -220,6 +238,7 @@ void Connection::flush() noexcept {
     if (large_out_ != nullptr) {
         sending_large_ = true;
         send_in_flight_ = true;
+        send_progress_ = worker_.now();  // each send starts its own clock
         in_flight_len_ = large_response_.size() - large_sent_;
         worker_.send(*this, large_response_.data() + large_sent_, in_flight_len_);
         return;
@@ -229,6 +248,7 @@ void Connection::flush() noexcept {
         if (move_to_ != nullptr && !move_started_ && quiet()) begin_move();  // before the send
         sending_large_ = false;
         send_in_flight_ = true;
+        send_progress_ = worker_.now();  // each send starts its own clock
         in_flight_len_ = queued - out_sent_;
         worker_.send(*this, out_data_ + out_sent_, in_flight_len_);
         return;
@@ -254,6 +274,7 @@ void Connection::on_send(const io_uring_cqe& cqe) noexcept {
         return;
     }
     last_activity_ = worker_.now();
+    if (cqe.res > 0) send_progress_ = last_activity_;
     const auto sent = static_cast<std::size_t>(cqe.res);
     if (sent < in_flight_len_) ++worker_.counters().short_sends;  // flush() sends the rest
     if (sending_large_) {
@@ -308,22 +329,31 @@ void Connection::drop_held() noexcept { worker_.buffers().drop_all(held_); }
 void Connection::on_tick(std::uint32_t now) noexcept {
     switch (state_) {
         case State::Open:
-            if (send_in_flight_) {
-                if (now - last_activity_ >= config_.send_timeout_s) abort();
+            if (send_in_flight_ && now - send_progress_ >= config_.send_timeout_s &&
+                !send_moved_on(now)) {
+                abort();  // the client stopped reading
+
             } else if (parser_.in_progress() && !pending_) {
                 if (now - request_started_ >= config_.header_timeout_s) {
-                    prepare_error(408, "request not received in time");
-                    pump();
+                    if (send_in_flight_) {
+                        abort();  // neither reading our response nor finishing its request
+                    } else {
+                        prepare_error(408, "request not received in time");
+                        pump();
+                    }
                 }
-            } else if (held_.count == 0 && !pending_ && response_view_.used() == 0) {
-                if (now - last_activity_ >= config_.keepalive_timeout_s)
+            } else if (!send_in_flight_ && held_.count == 0 && !pending_ &&
+                       response_view_.used() == 0) {
+                if (no_byte_yet_ && now - request_started_ >= config_.header_timeout_s)
+                    abort();  // connected and never sent a byte: bounded like any request
+                else if (now - last_activity_ >= config_.keepalive_timeout_s)
                     abort();  // idle too long
                 else if (now - last_activity_ >= config_.idle_release_s)
                     release_pages();
             }
             break;
         case State::Draining:
-            if (now - last_activity_ >= config_.send_timeout_s) abort();
+            if (now - send_progress_ >= config_.send_timeout_s && !send_moved_on(now)) abort();
             break;
         case State::Lingering:
             if (now >= linger_deadline_) abort();
@@ -332,6 +362,19 @@ void Connection::on_tick(std::uint32_t now) noexcept {
             break;
     }
     release_if_idle();
+}
+
+// A send completes only once all its bytes are in the socket; a big response to a slow reader
+// can take longer than the send timeout while making progress. Asked only at the deadline: did
+// the peer acknowledge bytes since last time? Then the clock starts again.
+bool Connection::send_moved_on(std::uint32_t now) noexcept {
+    tcp_info info{};
+    socklen_t len = sizeof(info);
+    if (fd_ < 0 || ::getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return false;
+    if (info.tcpi_bytes_acked <= acked_seen_) return false;
+    acked_seen_ = info.tcpi_bytes_acked;
+    send_progress_ = now;
+    return true;
 }
 
 void Connection::on_free_tick(std::uint32_t now) noexcept {

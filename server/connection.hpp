@@ -91,6 +91,8 @@ class Connection {
     void drop_held() noexcept;
     void release_if_idle() noexcept;
     void release_pages() noexcept;
+    bool send_moved_on(std::uint32_t now) noexcept;
+    void refuse_response(const char* problem) noexcept;
     bool quiet() const noexcept;
     void begin_move() noexcept;
     void cancel_move() noexcept;
@@ -139,9 +141,14 @@ class Connection {
     Worker* move_to_ = nullptr;
     bool move_started_ = false;
 
-    // Timers, in worker ticks (seconds).
+    // Timers, in worker ticks (seconds). The header timeout runs from a request's first byte
+    // (or, for a connection's first request, from the accept) whatever arrives after it; the
+    // send timeout from the last send that made progress, whatever the client sends meanwhile.
     std::uint32_t last_activity_ = 0;
     std::uint32_t request_started_ = 0;
+    std::uint32_t send_progress_ = 0;
+    std::uint64_t acked_seen_ = 0;  // TCP bytes the peer had acknowledged at the last look
+    bool no_byte_yet_ = false;      // nothing received since the accept
     std::uint32_t linger_deadline_ = 0;
     std::uint32_t freed_at_ = 0;
 };

@@ -52,6 +52,36 @@ int open_listener(const std::string& host, std::uint16_t port, std::string& erro
     return fd;
 }
 
+std::string check_port_free(const std::string& host, std::uint16_t port) {
+    if (port == 0) return {};  // any free port: nobody else's by construction
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    const std::string service = std::to_string(port);
+    if (::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found) != 0)
+        return {};  // open_listener reports it
+    std::string error;
+    for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+        const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) continue;
+        // SO_REUSEADDR (TIME_WAIT leftovers are fine) but not SO_REUSEPORT: a bind succeeds
+        // only if no socket listens there, ours or another process's.
+        const int one = 1;
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        const bool busy = ::bind(fd, a->ai_addr, a->ai_addrlen) != 0 && errno == EADDRINUSE;
+        ::close(fd);
+        if (busy) {
+            error = "cannot listen on " + host + ":" + service +
+                    ": address in use (another server is listening there)";
+            break;
+        }
+    }
+    ::freeaddrinfo(found);
+    return error;
+}
+
 int steer_connections_by_cpu(int fd, const std::vector<int>& cpu_of_listener) {
     // Classic BPF, run by the kernel for each new connection: load the CPU that is handling the
     // SYN, return the index of the listener whose worker is pinned there; any other CPU returns

@@ -1,6 +1,8 @@
 // lake-server: the command line, signals, and the start-up line.
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 
@@ -68,10 +70,14 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
 
     lake::server::Server server(config, std::move(router));
+    // Every worker died: stop, and exit with a failure status (below) for the supervisor.
+    server.on_all_workers_failed([] { ::kill(::getpid(), SIGTERM); });
     if (std::string err = server.start(); !err.empty()) {
         std::fprintf(stderr, "lake-server: %s\n", err.c_str());
         return 2;
     }
+    if (!server.warnings().empty())
+        std::fprintf(stderr, "lake-server: %s", server.warnings().c_str());
     std::printf("%s\n", server.describe().c_str());
     std::fflush(stdout);
 
@@ -89,13 +95,19 @@ int main(int argc, char** argv) {
         "lake-server: stopped by signal %d after %llu connections, %llu requests "
         "(per worker: %s; moved to the worker on their CPU: %llu; handed to a sibling with "
         "room: %llu; refused for lack of a "
-        "slot: %llu, receive pauses: %llu, ENOBUFS: %llu, "
-        "accept errors: %llu)\n",
+        "slot: %llu, refused at the file limit: %llu, receive pauses: %llu, ENOBUFS: %llu, "
+        "accept errors: %llu, handler responses refused: %llu)\n",
         sig, static_cast<unsigned long long>(c.accepted),
         static_cast<unsigned long long>(c.requests), per_worker.c_str(),
         static_cast<unsigned long long>(c.moved_out), static_cast<unsigned long long>(c.handed_off),
         static_cast<unsigned long long>(c.refused_no_slot),
+        static_cast<unsigned long long>(c.refused_fd_limit),
         static_cast<unsigned long long>(c.recv_pauses), static_cast<unsigned long long>(c.enobufs),
-        static_cast<unsigned long long>(c.accept_errors));
+        static_cast<unsigned long long>(c.accept_errors),
+        static_cast<unsigned long long>(c.bad_responses));
+    if (server.failed_workers() != 0) {
+        std::fprintf(stderr, "lake-server: %u worker(s) had failed\n", server.failed_workers());
+        return 1;
+    }
     return 0;
 }

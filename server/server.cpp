@@ -1,7 +1,11 @@
 #include "server.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
+#include <cstdio>
 #include <future>
 
 #include "cpu_affinity.hpp"
@@ -23,7 +27,9 @@ std::string Server::start() {
 
     // Every worker gets its own SO_REUSEPORT listener on one port; with port 0 the first one
     // picks the port and the others join it.
-    std::string error;
+    raise_file_limit(n);
+    std::string error = check_port_free(config_.host, config_.port);
+    if (!error.empty()) return error;
     std::uint16_t port = config_.port;
     for (unsigned i = 0; i < n; ++i) {
         const int fd = open_listener(config_.host, port, error);
@@ -55,12 +61,15 @@ std::string Server::start() {
         ready.push_back(promise.get_future());
         Worker* w = workers_[i].get();
         const int cpu = worker_cpus_[i];
-        threads_.emplace_back([w, cpu, p = std::move(promise)]() mutable {
+        threads_.emplace_back([this, i, w, cpu, p = std::move(promise)]() mutable {
             if (cpu >= 0) pin_current_thread(cpu);  // best effort: an unpinned worker still works
             std::string err = w->setup();           // the ring and lake belong to this thread
             const bool ok = err.empty();
             p.set_value(std::move(err));
-            if (ok) w->run();
+            if (ok) {
+                const std::string failure = w->run();
+                if (!failure.empty()) worker_failed(i, failure);
+            }
             w->teardown();
         });
     }
@@ -71,6 +80,43 @@ std::string Server::start() {
     }
     if (!error.empty()) stop();
     return error;
+}
+
+// Every connection slot may hold a socket, and each worker a listener, a ring, an eventfd and a
+// reserve descriptor; add stdio, plugins and slack. The soft limit is raised as far as the hard
+// limit allows; below what the configuration needs, clients beyond it are answered 503 (see
+// Worker::shed_backlog) and the start says so.
+void Server::raise_file_limit(unsigned workers) {
+    const rlim_t needed =
+        static_cast<rlim_t>(workers) * (config_.max_connections_per_worker + 8) + 64;
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= needed) return;
+    rlimit want = lim;
+    want.rlim_cur = lim.rlim_max == RLIM_INFINITY || lim.rlim_max >= needed ? needed : lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &want) != 0) want.rlim_cur = lim.rlim_cur;
+    if (want.rlim_cur < needed) {
+        warnings_ += "the file-descriptor limit is " + std::to_string(want.rlim_cur) +
+                     " (hard limit " + std::to_string(lim.rlim_max) + "), below the " +
+                     std::to_string(needed) + " that " + std::to_string(workers) + " x " +
+                     std::to_string(config_.max_connections_per_worker) +
+                     " connections need: clients beyond it get 503 (raise it with ulimit -n or "
+                     "LimitNOFILE=, or lower connections.max_per_worker)\n";
+    }
+}
+
+// A worker whose loop died must not leave its SO_REUSEPORT listener in the group: the kernel
+// would keep handing it connections that nobody accepts. shutdown() takes the socket out of the
+// group (its queued connections are reset, so their clients retry and land on a live worker);
+// the fd itself is closed by stop().
+void Server::worker_failed(unsigned index, const std::string& why) {
+    ::shutdown(listeners_[index], SHUT_RDWR);
+    const unsigned failed = failed_workers_.fetch_add(1) + 1;
+    std::fprintf(stderr,
+                 "lake-server: worker %u stopped: %s; its listener is out of service and its "
+                 "connections were closed (%u of %zu workers left)\n",
+                 index, why.c_str(), static_cast<unsigned>(workers_.size()) - failed,
+                 workers_.size());
+    if (failed == workers_.size() && on_all_workers_failed_) on_all_workers_failed_();
 }
 
 void Server::stop() {
@@ -126,6 +172,8 @@ WorkerCounters Server::counters() const {
         sum.short_sends += c.short_sends;
         sum.cq_overflows += c.cq_overflows;
         sum.accept_errors += c.accept_errors;
+        sum.bad_responses += c.bad_responses;
+        sum.refused_fd_limit += c.refused_fd_limit;
     }
     return sum;
 }

@@ -1,7 +1,9 @@
 // server/server.hpp — the listening sockets and the worker threads, started and stopped as one.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -30,6 +32,16 @@ class Server {
     unsigned workers() const noexcept { return static_cast<unsigned>(workers_.size()); }
     // One line for the start-up banner: address, workers and the io_uring features in use.
     std::string describe() const;
+    // What start() could not arrange but did not stop for, one line each (e.g. a file limit
+    // below what the configuration needs); empty when all is well.
+    const std::string& warnings() const noexcept { return warnings_; }
+    // Workers whose event loop died (each said so on stderr and took its listener out).
+    unsigned failed_workers() const noexcept { return failed_workers_.load(); }
+    // Called (on the failing worker's thread) when the last worker has died: lake-server stops
+    // with a failure status so that its supervisor starts it again.
+    void on_all_workers_failed(std::function<void()> f) { on_all_workers_failed_ = std::move(f); }
+    // For tests: makes worker `index`'s loop stop as if its ring had failed.
+    void inject_worker_failure(unsigned index) { workers_.at(index)->inject_failure(); }
     // The sum of every worker's counters (call after stop()).
     WorkerCounters counters() const;
     // Requests served by each worker, in worker order (call after stop()): shows how evenly
@@ -37,6 +49,9 @@ class Server {
     std::vector<std::uint64_t> requests_per_worker() const;
 
   private:
+    void raise_file_limit(unsigned workers);
+    void worker_failed(unsigned index, const std::string& why);
+
     config::ServerConfig config_;
     handlers::Router router_;
     std::vector<int> listeners_;
@@ -46,6 +61,9 @@ class Server {
     std::uint16_t port_ = 0;
     bool running_ = false;
     bool steered_ = false;  // SO_ATTACH_REUSEPORT_CBPF steering by CPU is in place
+    std::string warnings_;
+    std::atomic<unsigned> failed_workers_{0};
+    std::function<void()> on_all_workers_failed_;
 };
 
 }  // namespace lake::server

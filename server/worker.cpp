@@ -1,5 +1,6 @@
 #include "worker.hpp"
 
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@ Worker::Worker(unsigned index, int listen_fd, const config::ServerConfig& config
 
 Worker::~Worker() {
     if (wake_fd_ >= 0) ::close(wake_fd_);
+    if (reserve_fd_ >= 0) ::close(reserve_fd_);
 }
 
 void Worker::teardown() noexcept {
@@ -85,9 +87,15 @@ void Worker::request_stop() noexcept {
     if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof(one));
 }
 
+void Worker::inject_failure() noexcept {
+    failure_injected_.store(true, std::memory_order_release);
+    request_stop();
+}
+
 // ---- the event loop -----------------------------------------------------------------------
 
-void Worker::run() {
+std::string Worker::run() {
+    std::string failure;
     arm_accept();
     arm_timer();
     arm_wake();
@@ -95,7 +103,10 @@ void Worker::run() {
     while (!stopping_) {
         buffers_.publish();
         const int rc = io_uring_submit_and_wait(ring, 1);
-        if (rc < 0 && rc != -EINTR && rc != -EBUSY && rc != -ETIME) break;
+        if (rc < 0 && rc != -EINTR && rc != -EBUSY && rc != -ETIME) {
+            failure = std::string("io_uring_submit_and_wait: ") + std::strerror(-rc);
+            break;
+        }
         unsigned head = 0;
         unsigned seen = 0;
         io_uring_cqe* cqe = nullptr;
@@ -109,8 +120,10 @@ void Worker::run() {
         if (io_uring_cq_has_overflow(ring)) ++counters_.cq_overflows;
         rearm_waiting();
     }
+    if (failure_injected_.load(std::memory_order_acquire)) failure = "failure injected by a test";
     close_inbox();
     for (Connection& c : connections_) c.abort();
+    return failure;
 }
 
 void Worker::dispatch(const io_uring_cqe& cqe) noexcept {
@@ -146,15 +159,36 @@ void Worker::on_accept(const io_uring_cqe& cqe) noexcept {
         ++counters_.accepted;
         if (!free_slots_.empty())
             open_connection(cqe.res);
-        else if (!hand_off(cqe.res))
+        else if (!hand_off(cqe.res)) {
+            ++counters_.refused_no_slot;
             refuse(cqe.res);
+        }
     } else {
-        // EMFILE / ENFILE / ENOBUFS / ENOMEM: keep serving the open connections and try again
+        // EMFILE / ENFILE / ENOBUFS / ENOMEM: keep serving the open connections. At the file
+        // limit, answer the clients waiting in the backlog 503 at once; then accept again at
+        // once if the reserve descriptor is back (new clients will meet the same answer), or
         // at the next tick rather than spinning on a failing accept.
         ++counters_.accept_errors;
-        return;
+        if (cqe.res != -EMFILE && cqe.res != -ENFILE) return;
+        shed_backlog();
+        if (reserve_fd_ < 0) return;
     }
     if (!accept_armed_) arm_accept();
+}
+
+// At the file-descriptor limit: the reserve descriptor makes room for one accept at a time, each
+// answered 503 and closed, until the backlog is empty (bounded per call).
+void Worker::shed_backlog() noexcept {
+    for (int i = 0; i < 256 && reserve_fd_ >= 0; ++i) {
+        ::close(reserve_fd_);
+        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd >= 0) {
+            ++counters_.refused_fd_limit;
+            refuse(fd);
+        }
+        reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0) break;  // the backlog is empty, or a sibling took the freed descriptor
+    }
 }
 
 void Worker::open_connection(int fd) noexcept {
@@ -208,6 +242,7 @@ void Worker::drain_inbox() noexcept {
     }
     for (int fd : inbox_taken_) {
         if (free_slots_.empty()) {
+            ++counters_.refused_no_slot;
             refuse(fd);  // filled up meanwhile by its own accepts
         } else {
             ++counters_.adopted;
@@ -221,6 +256,7 @@ void Worker::drain_inbox() noexcept {
 void Worker::close_inbox() noexcept {
     std::lock_guard lock(inbox_mutex_);
     inbox_closed_ = true;
+    free_hint_.store(0, std::memory_order_relaxed);  // siblings stop choosing it
     for (int fd : inbox_) ::close(fd);
     inbox_.clear();
 }
@@ -267,7 +303,6 @@ void Worker::plan_moves() noexcept {
 
 // No free connection arena: a short 503 and close (the socket is ours for a few microseconds).
 void Worker::refuse(int fd) noexcept {
-    ++counters_.refused_no_slot;
     char buf[256];
     const std::string_view date = date_.line();
     const int n = std::snprintf(buf, sizeof(buf),

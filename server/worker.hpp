@@ -2,6 +2,7 @@
 // the request path is its own.
 #pragma once
 
+#include <fcntl.h>
 #include <linux/time_types.h>
 
 #include <atomic>
@@ -28,15 +29,17 @@ namespace lake::server {
 struct WorkerCounters {
     std::uint64_t accepted = 0;
     std::uint64_t requests = 0;
-    std::uint64_t refused_no_slot = 0;  // answered 503: no free connection arena here or anywhere
-    std::uint64_t handed_off = 0;       // accepted while full, given to a sibling with room
-    std::uint64_t adopted = 0;          // taken over from a sibling (full, or moving it here)
-    std::uint64_t moved_out = 0;        // open connections moved to the worker on their CPU
-    std::uint64_t enobufs = 0;          // recv stopped because the buffer ring ran dry
-    std::uint64_t recv_pauses = 0;      // recv paused: the connection held too many buffers
-    std::uint64_t short_sends = 0;      // sends the kernel completed only in part (resumed)
-    std::uint64_t cq_overflows = 0;     // loop passes that found the completion queue overflowed
-    std::uint64_t accept_errors = 0;    // EMFILE, ENFILE, ...
+    std::uint64_t refused_no_slot = 0;   // answered 503: no free connection arena here or anywhere
+    std::uint64_t handed_off = 0;        // accepted while full, given to a sibling with room
+    std::uint64_t adopted = 0;           // taken over from a sibling (full, or moving it here)
+    std::uint64_t moved_out = 0;         // open connections moved to the worker on their CPU
+    std::uint64_t enobufs = 0;           // recv stopped because the buffer ring ran dry
+    std::uint64_t recv_pauses = 0;       // recv paused: the connection held too many buffers
+    std::uint64_t short_sends = 0;       // sends the kernel completed only in part (resumed)
+    std::uint64_t cq_overflows = 0;      // loop passes that found the completion queue overflowed
+    std::uint64_t accept_errors = 0;     // EMFILE, ENFILE, ...
+    std::uint64_t refused_fd_limit = 0;  // answered 503 at the file-descriptor limit
+    std::uint64_t bad_responses = 0;     // handler responses refused (answered 500 instead)
 };
 
 class Worker {
@@ -50,13 +53,16 @@ class Worker {
     // Sets up the ring, the lake and the connection slots on the calling thread (which must be
     // the worker's own). Returns an empty string or what went wrong.
     std::string setup();
-    // The event loop; returns after request_stop().
-    void run();
+    // The event loop. Returns an empty string after request_stop(), or why it had to stop
+    // (an io_uring error); the caller then takes the worker's listener out of service.
+    std::string run();
     // Releases the ring, the connections and the thread's lake, on the worker's own thread,
     // after run() (or a failed setup()).
     void teardown() noexcept;
     // Thread-safe: wakes the loop and makes run() return.
     void request_stop() noexcept;
+    // Thread-safe, for tests: makes run() return as if its ring had failed.
+    void inject_failure() noexcept;
 
     // The other workers, for handing over connections this one has no slot for. Set by Server
     // once every worker exists and before any runs; the vector outlives the workers' threads.
@@ -88,6 +94,7 @@ class Worker {
     std::string_view server_line() const noexcept { return server_line_; }
     std::uint32_t now() const noexcept { return now_; }
     BufferRing& buffers() noexcept { return buffers_; }
+
     LargeBufferPool& large_buffers() noexcept { return *large_; }
     WorkerCounters& counters() noexcept { return counters_; }
 
@@ -105,6 +112,7 @@ class Worker {
     void arm_timer() noexcept;
     void arm_wake() noexcept;
     void refuse(int fd) noexcept;
+    void shed_backlog() noexcept;
     bool hand_off(int fd) noexcept;
     void open_connection(int fd) noexcept;
     void drain_inbox() noexcept;
@@ -114,6 +122,9 @@ class Worker {
 
     unsigned index_;
     int listen_fd_;
+    // A descriptor held in reserve: at the file limit it is closed to make room to accept a
+    // waiting client and answer it 503, instead of leaving it hanging in the backlog.
+    int reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     const config::ServerConfig& config_;
     const handlers::Router& router_;
     std::string server_line_;
@@ -146,6 +157,7 @@ class Worker {
     bool accept_armed_ = false;
     bool stopping_ = false;
     std::atomic<bool> stop_requested_{false};
+    std::atomic<bool> failure_injected_{false};
 
     Ring ring_;  // torn down first in teardown(): it may point into the lake
 };

@@ -69,12 +69,16 @@ const llhttp_settings_t RequestParser::kSettings = [] {
     s.on_headers_complete = &RequestParser::on_headers_complete;
     s.on_body = &RequestParser::on_body;
     s.on_message_complete = &RequestParser::on_message_complete;
+    s.on_chunk_extension_name = &RequestParser::on_chunk_extension;
+    s.on_chunk_extension_value = &RequestParser::on_chunk_extension;
+    s.on_chunk_complete = &RequestParser::on_chunk_complete;
     return s;
 }();
 
 RequestParser::RequestParser(lake::BasicArena& view, server::LargeBufferPool& large,
                              const ParseLimits& limits)
     : view_(view), pool_(large), limits_(limits) {
+    head_.set_limits(limits.max_target, limits.max_header_bytes);
     reset_connection();
 }
 
@@ -107,12 +111,32 @@ void RequestParser::start() noexcept {
     error_reason_ = "";
     host_count_ = 0;
     te_present_ = te_unknown_coding_ = te_last_is_chunked_ = false;
-    begun_ = complete_ = wants_continue_ = upgrade_ = false;
+    begun_ = complete_ = wants_continue_ = upgrade_ = method_unknown_ = false;
+    chunk_extension_bytes_ = 0;
+    authority_ = {};
+    head_.start();
 }
 
 ParseStep RequestParser::feed(const char* data, std::size_t len) noexcept {
     chunk_start_ = data;
-    const llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+    // The strict scan runs ahead of llhttp over this read; when it finds a broken rule, llhttp
+    // still parses the bytes before it, so that whichever error comes first in the stream is
+    // the one answered, however the stream was cut into reads.
+    const char* head_error = nullptr;
+    std::size_t parse_len = len;
+    if (!head_.done()) {
+        head_error = head_.scan(data, len);
+        if (head_error != nullptr) parse_len = head_.error_offset();
+        if (method_unknown_) {
+            // A broken rule inside the request line makes it 400; one after it comes later in
+            // the stream than the method, which is then judged (501).
+            if (head_error != nullptr && !head_.request_line_done())
+                return fail_head(head_error, len);
+            return judge_method_after_request_line(data, len);
+        }
+    }
+    const llhttp_errno_t err = llhttp_execute(&parser_, data, parse_len);
+    if (err == HPE_OK && head_error != nullptr) return fail_head(head_error, len);
     std::size_t consumed = len;
     ParseEvent event = ParseEvent::NeedMore;
     if (err == HPE_PAUSED) {
@@ -128,9 +152,14 @@ ParseStep RequestParser::feed(const char* data, std::size_t len) noexcept {
             const bool supported_or_absent = (parser_.http_major == 1 && parser_.http_minor <= 1) ||
                                              (parser_.http_major == 0 && parser_.http_minor == 0);
             error_status_ = err == HPE_INVALID_VERSION && !supported_or_absent ? 505 : 400;
-            if (err == HPE_INVALID_METHOD && is_unknown_method(data, len)) {
-                error_status_ = 501;  // a well-formed method token llhttp does not know
-                error_reason_ = "method not implemented";
+            if (err == HPE_INVALID_METHOD) {
+                // Maybe a well-formed method llhttp does not know (501), maybe not a request
+                // line at all (400): only the whole line tells.
+                if (head_error != nullptr && !head_.request_line_done())
+                    return fail_head(head_error, len);
+                begun_ = method_unknown_ = true;
+                error_status_ = 0;
+                return judge_method_after_request_line(data, len);
             }
         }
         return {len, ParseEvent::Error};
@@ -142,20 +171,20 @@ ParseStep RequestParser::feed(const char* data, std::size_t len) noexcept {
     return {consumed, event};
 }
 
-// llhttp 8.1 stops at the first byte that leaves its table of known methods. If that byte
-// and the ones after it are token characters up to a space, the client sent a well-formed
-// method we do not know (RFC 9110 9.1: 501), not garbage (400). Only the bytes of this read
-// are looked at; a method split across reads is answered 400.
-bool RequestParser::is_unknown_method(const char* data, std::size_t len) const noexcept {
-    const char* end = data + len;
-    const char* q = llhttp_get_error_pos(&parser_);
-    if (q == nullptr || q < data || q >= end) return false;
-    auto tchar = [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               (c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr);
-    };
-    while (q < end && tchar(*q)) ++q;
-    return q < end && *q == ' ';
+// llhttp 8.1 stops at the first byte that leaves its table of known methods. The strict head
+// scan has validated every byte of the request line seen so far: once the line is whole and
+// well-formed, the client sent a method we do not know (RFC 9110 §9.1: 501); until then more
+// bytes are awaited (a malformed line is answered 400 by the scan).
+ParseStep RequestParser::fail_head(const char* why, std::size_t len) noexcept {
+    begun_ = true;
+    fail(head_.error_status(), why);
+    return {len, ParseEvent::Error};
+}
+
+ParseStep RequestParser::judge_method_after_request_line(const char*, std::size_t len) noexcept {
+    if (!head_.request_line_done()) return {len, ParseEvent::NeedMore};
+    fail(501, "method not implemented");
+    return {len, ParseEvent::Error};
 }
 
 int RequestParser::fail(int status, const char* reason) noexcept {
@@ -194,6 +223,9 @@ bool RequestParser::append_body(const char* at, std::size_t n) noexcept {
         auto* moved = static_cast<char*>(large_->allocate(body_.len, 1));
         if (moved == nullptr) return false;
         if (body_.len) std::memcpy(moved, body_.data, body_.len);
+        // The copy left behind goes back to the request view (nothing was allocated after it),
+        // so that it does not count against the trailer fields that may follow.
+        if (body_.data != nullptr) (void)view_.deallocate(body_.data, body_.len);
         body_.data = moved;
     }
     auto* p = static_cast<char*>(large_->allocate(n, 1));
@@ -242,6 +274,11 @@ int RequestParser::parse_target() noexcept {
     if (starts_with_icase(t, "http://") || starts_with_icase(t, "https://")) {
         t.remove_prefix(t.find("//") + 2);
         const std::size_t slash = t.find_first_of("/?");
+        // RFC 9112 §3.2.2: the target's authority replaces the Host header.
+        authority_ = t.substr(0, slash);
+        if (authority_.empty() || authority_.find('@') != std::string_view::npos ||
+            !valid_host(authority_))
+            return fail(400, "invalid authority in an absolute-form target");
         t = slash == std::string_view::npos ? std::string_view("/") : t.substr(slash);
         if (t.front() == '?') return fail(400, "absolute-form target without a path");
     } else if (t.empty() || t.front() != '/') {
@@ -319,6 +356,18 @@ int RequestParser::on_headers_complete(llhttp_t* p) { return self(p).check_heade
 int RequestParser::check_headers_complete() noexcept {
     if (parser_.http_major != 1) return fail(505, "HTTP version not supported");
     request_.version_minor = parser_.http_minor;
+    if (!authority_.empty()) {
+        // Handlers see the absolute-form target's authority as the Host, whatever was sent.
+        bool replaced = false;
+        for (std::size_t i = 0; i < header_count_; ++i) {
+            if (iequals(header_slots_[i].name, "host")) {
+                header_slots_[i].value = authority_;
+                replaced = true;
+            }
+        }
+        if (!replaced && header_count_ < header_capacity_)
+            ::new (&header_slots_[header_count_++]) Header{"Host", authority_};
+    }
     request_.headers = std::span<const Header>(header_slots_, header_count_);
     if (parser_.http_minor >= 1 && host_count_ == 0)
         return fail(400, "HTTP/1.1 request without Host");
@@ -332,10 +381,8 @@ int RequestParser::check_headers_complete() noexcept {
         return fail(413, "request body too large");
     if (!has_length && !te_present_) wants_continue_ = false;  // no body is coming
     if (has_length && parser_.content_length == 0) wants_continue_ = false;
-    if (has_length && parser_.content_length > view_.remaining()) {
-        large_ = pool_.acquire();  // known up front: receive straight into a large buffer
-        if (large_ == nullptr) return fail(503, "no large buffer free for this body");
-    }
+    // A large body borrows a large buffer only once its bytes outgrow the request view
+    // (append_body): announcing a length commits nothing, so headers alone cannot hold the pool.
     return 0;
 }
 
@@ -343,6 +390,19 @@ int RequestParser::on_body(llhttp_t* p, const char* at, std::size_t n) {
     RequestParser& r = self(p);
     if (r.body_.len + n > r.limits_.max_body) return r.fail(413, "request body too large");
     if (!r.append_body(at, n)) return r.fail(503, "no large buffer free for this body");
+    return 0;
+}
+
+int RequestParser::on_chunk_extension(llhttp_t* p, const char*, std::size_t n) {
+    RequestParser& r = self(p);
+    r.chunk_extension_bytes_ += n;
+    if (r.chunk_extension_bytes_ > kMaxChunkExtensionBytes)
+        return r.fail(400, "chunk extensions too long");
+    return 0;
+}
+
+int RequestParser::on_chunk_complete(llhttp_t* p) {
+    self(p).chunk_extension_bytes_ = 0;
     return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include "../large_buffers.hpp"
 #include "request.hpp"
+#include "strict_head.hpp"
 
 namespace lake::http {
 
@@ -81,10 +82,13 @@ class RequestParser {
     static int on_headers_complete(llhttp_t* p);
     static int on_body(llhttp_t* p, const char* at, std::size_t n);
     static int on_message_complete(llhttp_t* p);
+    static int on_chunk_extension(llhttp_t* p, const char* at, std::size_t n);
+    static int on_chunk_complete(llhttp_t* p);
     static const llhttp_settings_t kSettings;
 
     int fail(int status, const char* reason) noexcept;
-    bool is_unknown_method(const char* data, std::size_t len) const noexcept;
+    ParseStep judge_method_after_request_line(const char* data, std::size_t len) noexcept;
+    ParseStep fail_head(const char* why, std::size_t len) noexcept;
     bool append(Token& t, const char* at, std::size_t n) noexcept;
     bool append_body(const char* at, std::size_t n) noexcept;
     bool preceded_by_line_fold(const char* at) const noexcept;
@@ -93,6 +97,7 @@ class RequestParser {
     int check_headers_complete() noexcept;
 
     llhttp_t parser_;
+    StrictHead head_;
     lake::BasicArena& view_;
     server::LargeBufferPool& pool_;
     lake::LakeView* large_ = nullptr;
@@ -120,6 +125,14 @@ class RequestParser {
     bool complete_ = false;
     bool wants_continue_ = false;
     bool upgrade_ = false;
+    // llhttp refused the method before the request line was whole: judged once it is.
+    bool method_unknown_ = false;
+    std::size_t chunk_extension_bytes_ = 0;
+    std::string_view authority_;  // of an absolute-form target
 };
+
+// Chunk extensions are bounded per chunk line (RFC 9112 §7.1.1 sets no limit; 20 MiB of them
+// riding on a 1-byte chunk must not be free).
+inline constexpr std::size_t kMaxChunkExtensionBytes = 4096;
 
 }  // namespace lake::http

@@ -34,6 +34,40 @@ struct Cursor {
 
 }  // namespace
 
+namespace {
+
+bool is_field_value(std::string_view v) noexcept {
+    for (char ch : v) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c < 0x20 && c != '\t') || c == 0x7F) return false;  // RFC 9110 §5.5: no CR, LF, NUL
+    }
+    return true;
+}
+
+bool is_token(std::string_view v) noexcept {
+    if (v.empty()) return false;
+    for (char ch : v) {
+        const auto c = static_cast<unsigned char>(ch);
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') ||
+                        (c != 0 && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr);
+        if (!ok) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+const char* response_problem(const Response& r) noexcept {
+    if (r.status < 200 || r.status > 599) return "status is not a final response (200-599)";
+    if (!is_field_value(r.content_type)) return "control character in the content type";
+    for (std::uint8_t i = 0; i < r.extra_count; ++i) {
+        if (!is_token(r.extra[i].name)) return "header name is not a token";
+        if (!is_field_value(r.extra[i].value)) return "control character in a header value";
+    }
+    return nullptr;
+}
+
 std::size_t response_size(const Response& r, const ResponseContext& ctx) noexcept {
     std::size_t n = 9 + 4 + reason_phrase(r.status).size() + 2;  // "HTTP/1.1 200 OK\r\n"
     n += ctx.server_line.size() + ctx.date_line.size();

@@ -18,6 +18,12 @@ struct ResponseContext {
     bool http10 = false;           // HTTP/1.0 keep-alive must be announced
 };
 
+// Why a handler's response must not go onto the wire, or nullptr when it may: a status that is
+// not a final one (1xx included: 101 would leave the connection in limbo), or a content type or
+// header with CR, LF or another control character (header injection from request data) or a
+// header name that is not a token.
+const char* response_problem(const Response& r) noexcept;
+
 // The exact number of bytes write_response() will produce.
 std::size_t response_size(const Response& r, const ResponseContext& ctx) noexcept;
 

@@ -130,6 +130,54 @@ TEST(Cli, ABadConfigFileIsRefusedWithItsReason) {
     EXPECT_NE(o.text.find("unknown setting 'limits.max_bodyy'"), std::string::npos) << o.text;
 }
 
+// The command line goes through the same range checks as the file: a value that wraps
+// (-1 into a size_t) or is out of range is refused naming the key and the range.
+TEST(Cli, CommandLineValuesAreCheckedLikeTheFile) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    const Output wrapped = run("--port 0 --max-body -1");
+    EXPECT_EQ(wrapped.status, 2);
+    EXPECT_NE(wrapped.text.find("'limits.max_body' must be between 0 and"), std::string::npos)
+        << wrapped.text;
+    const Output tiny = run("--port 0 --connection-arena 1");
+    EXPECT_EQ(tiny.status, 2);
+    EXPECT_NE(tiny.text.find("'connections.arena' must be between 4096"), std::string::npos)
+        << tiny.text;
+}
+
+// Each refused at start-up with the key and what is allowed, instead of a failure later.
+TEST(Cli, SettingsThatWouldFailLaterAreRefusedAtStart) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    auto with_file = [](const std::string& text) {
+        char path[] = "/tmp/lake-config-XXXXXX";
+        const int fd = ::mkstemp(path);
+        EXPECT_GE(fd, 0);
+        EXPECT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+        ::close(fd);
+        Output o = run(std::string("--port 0 --config ") + path);
+        ::unlink(path);
+        return o;
+    };
+    struct Case {
+        std::string toml;
+        std::string says;
+    };
+    const Case cases[] = {
+        {"[server]\nname = \"lake\\r\\nX-Injected: 1\"\n", "'server.name' must not contain"},
+        {"[connections]\narena = 65536\nrequest_view = 65535\n", "the response view"},
+        {"[io]\nring_entries = 16384\n", "'io.ring_entries' must be between 8 and 8192"},
+        {"[io]\nrecv_buffers = 32768\nrecv_buffer_size = 1048576\n",
+         "'io.recv_buffers' x 'io.recv_buffer_size' must be at most"},
+    };
+    for (const Case& c : cases) {
+        const Output o = with_file(c.toml);
+        EXPECT_EQ(o.status, 2) << c.toml;
+        EXPECT_NE(o.text.find(c.says), std::string::npos) << c.toml << " -> " << o.text;
+    }
+    const Output dir = run("--port 0 --config /tmp");
+    EXPECT_EQ(dir.status, 2);
+    EXPECT_NE(dir.text.find("is a directory"), std::string::npos) << dir.text;
+}
+
 TEST(Cli, APluginThatCannotLoadStopsTheStart) {
     if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
     const Output o = run("--port 0 --plugin /nonexistent/libx.so");

@@ -35,9 +35,12 @@ inline config::ServerConfig steered_config() {
 
 class RunningServer {
   public:
-    explicit RunningServer(config::ServerConfig config = test_config()) {
+    // `more_routes` adds the test's own handlers beside the built-in ones.
+    explicit RunningServer(config::ServerConfig config = test_config(),
+                           void (*more_routes)(handlers::Router&) = nullptr) {
         handlers::Router router;
         handlers::add_builtin_handlers(router);
+        if (more_routes != nullptr) more_routes(router);
         server_ = std::make_unique<server::Server>(std::move(config), std::move(router));
         error_ = server_->start();
     }

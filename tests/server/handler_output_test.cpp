@@ -1,0 +1,73 @@
+// Handler output is not trusted blindly: a response that would corrupt the stream (an interim
+// status sent as final, CR/LF in a header) is answered 500 instead, and the connection goes on.
+#include "server_fixture.hpp"
+
+namespace lake::test {
+namespace {
+
+void status_101(const http::Request&, http::Response& r, void*) { r.status = 101; }
+void status_199(const http::Request&, http::Response& r, void*) { r.status = 199; }
+void crlf_in_type(const http::Request&, http::Response& r, void*) {
+    r.content_type = "text/plain\r\nX-Injected: 1";
+    r.body = "x";
+}
+void crlf_in_value(const http::Request&, http::Response& r, void*) {
+    r.add_header("X-Echo", "a\r\nX-Injected: 1");
+    r.body = "x";
+}
+void bad_name(const http::Request&, http::Response& r, void*) {
+    r.add_header("Bad Name:", "x");
+    r.body = "x";
+}
+void fine(const http::Request&, http::Response& r, void*) {
+    r.add_header("X-Fine", "a\tb c");
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = "fine";
+}
+
+void host(const http::Request& q, http::Response& r, void*) { r.body = q.header("host"); }
+
+void routes(handlers::Router& router) {
+    router.add(http::Method::Get, "/host", handlers::Handler{&host, nullptr});
+    router.add(http::Method::Get, "/101", handlers::Handler{&status_101, nullptr});
+    router.add(http::Method::Get, "/199", handlers::Handler{&status_199, nullptr});
+    router.add(http::Method::Get, "/crlf-type", handlers::Handler{&crlf_in_type, nullptr});
+    router.add(http::Method::Get, "/crlf-value", handlers::Handler{&crlf_in_value, nullptr});
+    router.add(http::Method::Get, "/bad-name", handlers::Handler{&bad_name, nullptr});
+    router.add(http::Method::Get, "/fine", handlers::Handler{&fine, nullptr});
+}
+
+TEST(HandlerOutput, UnsafeResponsesBecome500AndTheConnectionGoesOn) {
+    RunningServer s(test_config(), &routes);
+    ASSERT_EQ(s.error(), "");
+    Client c(s.port());
+    for (const char* path : {"/101", "/199", "/crlf-type", "/crlf-value", "/bad-name"}) {
+        ASSERT_TRUE(c.send(get(path)));
+        const HttpResponse r = c.read_response();
+        EXPECT_EQ(r.status, 500) << path;
+        EXPECT_EQ(r.count("x-injected"), 0u) << path;
+        EXPECT_EQ(r.header("connection"), "") << path;  // still keep-alive
+    }
+    ASSERT_TRUE(c.send(get("/fine")));
+    const HttpResponse ok = c.read_response();
+    EXPECT_EQ(ok.status, 200);
+    EXPECT_EQ(ok.header("x-fine"), "a\tb c");
+    EXPECT_EQ(ok.body, "fine");
+    EXPECT_EQ(s.server().counters().bad_responses, 5u);
+}
+
+// RFC 9112 §3.2.2: for an absolute-form target, the target's authority is the Host.
+TEST(HandlerOutput, HandlersSeeTheAuthorityOfAnAbsoluteFormTargetAsHost) {
+    RunningServer s(test_config(), &routes);
+    ASSERT_EQ(s.error(), "");
+    Client c(s.port());
+    ASSERT_TRUE(c.send("GET http://real.example:8080/host HTTP/1.1\r\nHost: other\r\n\r\n"));
+    EXPECT_EQ(c.read_response().body, "real.example:8080");
+    ASSERT_TRUE(c.send("GET /host HTTP/1.1\r\nHost: plain\r\n\r\n"));
+    EXPECT_EQ(c.read_response().body, "plain");
+    ASSERT_TRUE(c.send("GET http://user@evil/host HTTP/1.1\r\nHost: t\r\n\r\n"));
+    EXPECT_EQ(c.read_response().status, 400);
+}
+
+}  // namespace
+}  // namespace lake::test

@@ -1,0 +1,129 @@
+// Timeouts an attacker cannot reset: the header timeout runs from a request's first byte (or
+// from the accept), the send timeout from the last send that made progress.
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "server_fixture.hpp"
+
+namespace lake::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A socket with a small receive window, connected to the server.
+int small_window_socket(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));  // before connect
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+bool send_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+        if (n <= 0) return false;
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+std::string echo_request(std::size_t size) {
+    return "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(size) +
+           "\r\n\r\n" + std::string(size, 'e');
+}
+
+TEST(Timeouts, AClientThatNeverReadsAndTricklesHeaderBytesIsCutOff) {
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    c.header_timeout_s = 2;
+    c.send_timeout_s = 2;
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    const int fd = small_window_socket(s.port());
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(send_all(fd, echo_request(1024 * 1024)));  // its echo will never be read
+    // One header byte of a next request every half second, for up to 12 s: every byte used to
+    // restart both clocks.
+    const auto start = Clock::now();
+    const std::string next =
+        "GET /plaintext HTTP/1.1\r\nHost: t\r\nX-Slow: " + std::string(64, 's');
+    bool cut = false;
+    for (std::size_t i = 0; i < next.size() && Clock::now() - start < std::chrono::seconds(12);
+         ++i) {
+        if (::send(fd, &next[i], 1, MSG_NOSIGNAL) <= 0) {
+            cut = true;
+            break;
+        }
+        pollfd p{fd, POLLRDHUP | POLLHUP, 0};
+        if (::poll(&p, 1, 500) > 0 && (p.revents & (POLLHUP | POLLERR)) != 0) {
+            cut = true;
+            break;
+        }
+    }
+    const auto took = Clock::now() - start;
+    ::close(fd);
+    EXPECT_TRUE(cut);
+    EXPECT_LT(took, std::chrono::seconds(9));
+}
+
+TEST(Timeouts, AConnectionThatNeverSendsAByteIsClosedAfterTheHeaderTimeout) {
+    config::ServerConfig c = test_config();
+    c.header_timeout_s = 1;
+    c.keepalive_timeout_s = 60;
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    Client silent(s.port(), 5000);
+    ASSERT_TRUE(silent.connected());
+    EXPECT_TRUE(silent.closed_by_server());  // within the client's 5 s wait, not after 60 s
+    // A connection that did send its request keeps the keep-alive timeout.
+    Client served(s.port(), 2500);
+    ASSERT_TRUE(served.send(get("/plaintext")));
+    EXPECT_EQ(served.read_response().status, 200);
+    EXPECT_FALSE(served.closed_by_server());
+}
+
+TEST(Timeouts, ASlowReaderThatKeepsReadingOutlivesTheSendTimeout) {
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    c.send_timeout_s = 1;
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    const int fd = small_window_socket(s.port());
+    ASSERT_GE(fd, 0);
+    const std::size_t size = 1024 * 1024;
+    std::thread writer([&] { send_all(fd, echo_request(size)); });
+    // Reads the echo over about 3.5 s: one send of it lasts longer than the send timeout, but
+    // the peer keeps acknowledging bytes.
+    std::string got;
+    char buf[4096];
+    const auto start = Clock::now();
+    std::size_t want = std::string::npos;
+    while (got.size() < want) {
+        const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0) break;
+        got.append(buf, static_cast<std::size_t>(n));
+        if (want == std::string::npos && got.find("\r\n\r\n") != std::string::npos)
+            want = got.find("\r\n\r\n") + 4 + size;
+        ::usleep(12000);
+    }
+    writer.join();
+    ::close(fd);
+    EXPECT_GT(Clock::now() - start, std::chrono::seconds(2));  // it did outlast the timeout
+    EXPECT_EQ(got.size(), want);
+}
+
+}  // namespace
+}  // namespace lake::test
