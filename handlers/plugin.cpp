@@ -34,6 +34,7 @@ std::string load_plugin(const std::string& spec, Router& router) {
     } catch (...) {
         return "plugin " + path + " threw during lake_plugin_init";
     }
+    if (std::string err = router.take_error(); !err.empty()) return "plugin " + path + ": " + err;
     return {};  // the library stays loaded: its handlers are in the router
 }
 

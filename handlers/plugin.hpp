@@ -16,7 +16,7 @@
 
 #include "router.hpp"
 
-#define LAKE_PLUGIN_ABI_VERSION 1
+#define LAKE_PLUGIN_ABI_VERSION 2  // 2: Request::params, routes with parameters
 
 namespace lake::handlers {
 

@@ -15,18 +15,37 @@ void text(http::Response& r, int status, std::string_view body) {
 }  // namespace
 
 void Router::add(http::Method method, std::string path, Handler handler) {
-    Route* route = nullptr;
-    for (Route& r : routes_)
-        if (r.path == path) route = &r;
-    if (route == nullptr) {
+    auto refuse = [&](const std::string& why) {
+        if (error_.empty()) error_ = "route '" + path + "': " + why;
+    };
+    if (method == http::Method::Other) return refuse("no such method");
+    std::string err;
+    const std::uint32_t index = tree_.insert(path, static_cast<std::uint32_t>(routes_.size()), err);
+    if (index == RouteTree::kNone) return refuse(err);
+    if (index == routes_.size()) {
         routes_.push_back(Route{});
-        route = &routes_.back();
-        route->path = std::move(path);
+        routes_.back().path = path;
     }
-    route->by_method[index_of(method)] = handler;
-    if (method == http::Method::Get && route->by_method[index_of(http::Method::Head)].fn == nullptr)
-        route->by_method[index_of(http::Method::Head)] = handler;
-    rebuild_allow(*route);
+    Route& route = routes_[index];
+    Handler& slot = route.by_method[index_of(method)];
+    const bool implicit_head = method == http::Method::Head && route.head_from_get;
+    if (slot.fn != nullptr && !implicit_head)
+        return refuse(std::string(kMethodNames[index_of(method)]) + " is already registered" +
+                      (route.path != path ? " as '" + route.path + "'" : std::string()));
+    slot = handler;
+    if (method == http::Method::Head) route.head_from_get = false;
+    Handler& head = route.by_method[index_of(http::Method::Head)];
+    if (method == http::Method::Get && head.fn == nullptr) {
+        head = handler;
+        route.head_from_get = true;
+    }
+    rebuild_allow(route);
+}
+
+std::string Router::take_error() {
+    std::string e = std::move(error_);
+    error_.clear();
+    return e;
 }
 
 void Router::rebuild_allow(Route& route) {
@@ -38,13 +57,7 @@ void Router::rebuild_allow(Route& route) {
     }
 }
 
-const Router::Route* Router::find(std::string_view path) const noexcept {
-    for (const Route& r : routes_)
-        if (r.path == path) return &r;
-    return nullptr;
-}
-
-void Router::dispatch(const http::Request& request, http::Response& response) const noexcept {
+void Router::dispatch(http::Request& request, http::Response& response) const noexcept {
     if (request.method == http::Method::Other) {
         text(response, 501, "Not Implemented\n");
         return;
@@ -54,10 +67,24 @@ void Router::dispatch(const http::Request& request, http::Response& response) co
         response.add_header("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH");
         return;
     }
-    const Route* route = find(request.path);
-    if (route == nullptr) {
+    RouteTree::Match match;
+    if (!tree_.find(request.path, match)) {
         text(response, 404, "Not Found\n");
         return;
+    }
+    const Route* route = &routes_[match.route];
+    if (match.param_count != 0) {
+        // Into the request arena: they live as long as the request, and cost no heap.
+        lake::Slice<http::PathParam> params =
+            request.arena != nullptr
+                ? request.arena->alloc_slice<http::PathParam>(match.param_count)
+                : lake::Slice<http::PathParam>();
+        if (!params) {
+            text(response, 500, "Internal Server Error\n");
+            return;
+        }
+        for (std::size_t i = 0; i < match.param_count; ++i) params[i] = match.params[i];
+        request.params = params.span();
     }
     const Handler& h = route->by_method[index_of(request.method)];
     if (h.fn == nullptr) {

@@ -1,4 +1,5 @@
-// handlers/router.hpp — exact path + method routing, built at start-up, read-only afterwards.
+// handlers/router.hpp — routing by path pattern and method, built at start-up, read-only
+// afterwards.
 #pragma once
 
 #include <string>
@@ -6,29 +7,42 @@
 #include <vector>
 
 #include "handler.hpp"
+#include "route_tree.hpp"
 
 namespace lake::handlers {
 
 class Router {
   public:
-    // Registers `handler` for `method` on `path` (exact match). GET also answers HEAD.
+    // Registers `handler` for `method` on `path`: an exact path ("/plaintext"), parameters
+    // ("/users/{id}", several per path, read with request.param("id")) and a trailing
+    // wildcard ("/files/{*rest}"). Literal segments win over parameters, parameters over a
+    // wildcard. GET also answers HEAD unless HEAD is registered itself. A malformed route, or one
+    // that conflicts with an earlier one (the same method twice, one place named two ways), is
+    // not added: take_error() says why.
     void add(http::Method method, std::string path, Handler handler);
+
+    // The first problem add() met since the last call ("route '/a/{x': malformed ..."), or an
+    // empty string. Checked at start-up after the built-ins and after each plugin.
+    std::string take_error();
 
     // Fills `response`: the handler's answer, 404 for an unknown path, 405 with `Allow` for a
     // known path and another method, 204 with `Allow` for OPTIONS, 501 for methods not
-    // implemented here. Exceptions from handlers become 500.
-    void dispatch(const http::Request& request, http::Response& response) const noexcept;
+    // implemented here. Sets request.params (in the request arena). Exceptions from handlers
+    // become 500.
+    void dispatch(http::Request& request, http::Response& response) const noexcept;
 
   private:
     struct Route {
         std::string path;
         Handler by_method[static_cast<int>(http::Method::Other)] = {};
-        std::string allow;  // "GET, HEAD, OPTIONS"
+        bool head_from_get = false;  // HEAD answered by the GET handler
+        std::string allow;           // "GET, HEAD, OPTIONS"
     };
     void rebuild_allow(Route& route);
-    const Route* find(std::string_view path) const noexcept;
 
     std::vector<Route> routes_;
+    RouteTree tree_;
+    std::string error_;
 };
 
 }  // namespace lake::handlers

@@ -54,6 +54,10 @@ int main(int argc, char** argv) {
 
     lake::handlers::Router router;
     lake::handlers::add_builtin_handlers(router);
+    if (std::string err = router.take_error(); !err.empty()) {
+        std::fprintf(stderr, "lake-server: built-in handlers: %s\n", err.c_str());
+        return 2;
+    }
     for (const std::string& plugin : config.plugins) {
         if (std::string err = lake::handlers::load_plugin(plugin, router); !err.empty()) {
             std::fprintf(stderr, "lake-server: %s\n", err.c_str());

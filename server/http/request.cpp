@@ -19,4 +19,10 @@ std::string_view Request::header(std::string_view name) const noexcept {
     return {};
 }
 
+std::string_view Request::param(std::string_view name) const noexcept {
+    for (const PathParam& p : params)
+        if (p.name == name) return p.value;
+    return {};
+}
+
 }  // namespace lake::http

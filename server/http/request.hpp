@@ -14,6 +14,12 @@ struct Header {
     std::string_view value;
 };
 
+// A `{name}` (or `{*name}`) segment of the matched route and the part of the path it matched.
+struct PathParam {
+    std::string_view name;
+    std::string_view value;
+};
+
 enum class Method : std::uint8_t { Get, Head, Post, Put, Delete, Options, Patch, Trace, Other };
 
 // Case-insensitive ASCII comparison, for header names and tokens.
@@ -29,6 +35,7 @@ struct Request {
     std::string_view query;   // after '?', without it
     std::uint8_t version_minor = 1;
     std::span<const Header> headers;
+    std::span<const PathParam> params;  // of the matched route, set by the router
     std::string_view body;
     bool keep_alive = true;
     // Scratch memory for the handler, reset with the request (e.g. to build a response body).
@@ -36,6 +43,9 @@ struct Request {
 
     // The first header with this name (case-insensitive), or an empty view.
     std::string_view header(std::string_view name) const noexcept;
+    // The path parameter of this name (`/users/{id}` → param("id")), or an empty view. Not
+    // percent-decoded.
+    std::string_view param(std::string_view name) const noexcept;
 
     // Back to a fresh Request, in place (cheaper than assigning Request{}, which the compiler
     // turns into a block fill on every request). One assignment per field: a chained one is
@@ -49,6 +59,7 @@ struct Request {
         body = {};
         version_minor = 1;
         headers = {};
+        params = {};
         keep_alive = true;
         arena = nullptr;
     }

@@ -56,7 +56,7 @@ TEST(Plugin, APluginBuiltForAnotherAbiIsRefused) {
     if (module("LAKE_WRONG_ABI_PLUGIN").empty()) GTEST_SKIP() << "LAKE_WRONG_ABI_PLUGIN not set";
     Router router;
     const std::string err = load_plugin(module("LAKE_WRONG_ABI_PLUGIN"), router);
-    EXPECT_NE(err.find("was built for plugin ABI 2; this lake-server speaks 1"), std::string::npos)
+    EXPECT_NE(err.find("was built for plugin ABI 3; this lake-server speaks 2"), std::string::npos)
         << err;
 }
 
@@ -65,6 +65,18 @@ TEST(Plugin, AnExceptionFromInitBecomesAnError) {
     Router router;
     const std::string err = load_plugin(module("LAKE_THROWING_PLUGIN"), router);
     EXPECT_NE(err.find("threw during lake_plugin_init: no config for me"), std::string::npos)
+        << err;
+}
+
+TEST(Plugin, ARouteThatConflictsStopsTheStartNamingThePluginAndTheRoute) {
+    if (module("LAKE_HELLO_PLUGIN").empty()) GTEST_SKIP() << "LAKE_HELLO_PLUGIN not set";
+    Router router;
+    ASSERT_EQ(load_plugin(module("LAKE_HELLO_PLUGIN"), router), "");
+    const std::string err = load_plugin(module("LAKE_HELLO_PLUGIN"), router);  // /hello again
+    EXPECT_NE(err.find("plugin " + module("LAKE_HELLO_PLUGIN") +
+                       ": route '/hello': GET is "
+                       "already registered"),
+              std::string::npos)
         << err;
 }
 

@@ -5,8 +5,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "server_fixture.hpp"
 
@@ -123,6 +126,60 @@ TEST(Timeouts, ASlowReaderThatKeepsReadingOutlivesTheSendTimeout) {
     ::close(fd);
     EXPECT_GT(Clock::now() - start, std::chrono::seconds(2));  // it did outlast the timeout
     EXPECT_EQ(got.size(), want);
+}
+
+// True once the peer closed: everything it sent read (a 408 maybe), then EOF or a reset.
+bool closed_by_peer(int fd) {
+    char buf[512];
+    for (;;) {
+        const ssize_t n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n == 0) return true;
+        if (n < 0) return errno == ECONNRESET;
+    }
+}
+
+// Hundreds of slowloris sockets (a header byte every half second) and hundreds that never send
+// anything: everyone else keeps being served, and each of them is closed once its request's
+// absolute header time is up.
+TEST(Timeouts, SlowlorisAndIdleSocketsByTheHundredDoNotStopTheOthers) {
+    config::ServerConfig c = test_config();
+    c.header_timeout_s = 2;
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    std::vector<int> slow, idle;
+    for (int i = 0; i < 200; ++i) {
+        for (std::vector<int>* group : {&slow, &idle}) {
+            const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+            sockaddr_in a{};
+            a.sin_family = AF_INET;
+            a.sin_port = htons(s.port());
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+            group->push_back(fd);
+        }
+    }
+    const std::string trickle =
+        "GET /plaintext HTTP/1.1\r\nHost: t\r\nX-Slow: " + std::string(40, 's');
+    int served = 0, slowest_ms = 0;
+    const auto start = Clock::now();
+    for (std::size_t step = 0; Clock::now() - start < std::chrono::milliseconds(4500); ++step) {
+        for (int fd : slow) (void)::send(fd, &trickle[step % trickle.size()], 1, MSG_NOSIGNAL);
+        const auto t0 = Clock::now();
+        Client normal(s.port(), 3000);
+        if (normal.send(get("/plaintext")) && normal.read_response().status == 200) ++served;
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+        slowest_ms = std::max(slowest_ms, static_cast<int>(ms.count()));
+        ::usleep(500000);
+    }
+    int slow_closed = 0, idle_closed = 0;
+    for (int fd : slow) slow_closed += closed_by_peer(fd);
+    for (int fd : idle) idle_closed += closed_by_peer(fd);
+    for (int fd : slow) ::close(fd);
+    for (int fd : idle) ::close(fd);
+    EXPECT_GE(served, 8);
+    EXPECT_LT(slowest_ms, 1000);
+    EXPECT_EQ(slow_closed, 200);
+    EXPECT_EQ(idle_closed, 200);
 }
 
 }  // namespace

@@ -1,0 +1,162 @@
+#include "route_tree.hpp"
+
+namespace lake::handlers {
+
+namespace {
+
+// The next segment of `rest` (which starts after a '/'), and what follows its '/'.
+std::string_view next_segment(std::string_view rest, std::string_view& after, bool& last) {
+    const std::size_t slash = rest.find('/');
+    last = slash == std::string_view::npos;
+    after = last ? std::string_view() : rest.substr(slash + 1);
+    return last ? rest : rest.substr(0, slash);
+}
+
+bool valid_name(std::string_view name) {
+    if (name.empty()) return false;
+    for (char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '_' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::uint32_t RouteTree::literal_child(const Node& n, std::string_view segment) const noexcept {
+    if (n.literals.size() > kScanUpTo) {
+        const auto it = n.by_segment.find(segment);
+        return it == n.by_segment.end() ? kNone : it->second;
+    }
+    for (const auto& [seg, child] : n.literals)
+        if (seg == segment) return child;
+    return kNone;
+}
+
+std::uint32_t RouteTree::child_for_literal(std::uint32_t node, std::string_view segment) {
+    if (const std::uint32_t c = literal_child(nodes_[node], segment); c != kNone) return c;
+    const auto child = static_cast<std::uint32_t>(nodes_.size());
+    nodes_.emplace_back();  // may move nodes_: look the parent up again
+    Node& n = nodes_[node];
+    n.literals.emplace_back(std::string(segment), child);
+    n.by_segment.emplace(std::string(segment), child);
+    return child;
+}
+
+std::uint32_t RouteTree::insert(std::string_view pattern, std::uint32_t route, std::string& error) {
+    if (pattern.empty() || pattern.front() != '/') {
+        error = "a route must start with '/'";
+        return kNone;
+    }
+    std::uint32_t node = 0;
+    std::string_view rest = pattern.substr(1);
+    std::size_t params = 0;
+    if (pattern != "/") {
+        for (bool last = false; !last;) {
+            std::string_view after;
+            const std::string_view seg = next_segment(rest, after, last);
+            rest = after;
+            if (seg.size() >= 2 && seg.front() == '{' && seg.back() == '}') {
+                const bool wildcard = seg[1] == '*';
+                const std::string_view name =
+                    seg.substr(wildcard ? 2 : 1, seg.size() - (wildcard ? 3 : 2));
+                if (!valid_name(name)) {
+                    error = "malformed parameter '" + std::string(seg) + "'";
+                    return kNone;
+                }
+                if (++params > kMaxParams) {
+                    error = "more than " + std::to_string(kMaxParams) + " parameters";
+                    return kNone;
+                }
+                Node& n = nodes_[node];
+                if (wildcard) {
+                    if (!last) {
+                        error = "'{*" + std::string(name) + "}' must be the last segment";
+                        return kNone;
+                    }
+                    if (n.wildcard_route != kNone) {
+                        if (n.wildcard_name != name) {
+                            error = "conflicts with '{*" + n.wildcard_name + "}' at the same place";
+                            return kNone;
+                        }
+                        return n.wildcard_route;
+                    }
+                    n.wildcard_name = std::string(name);
+                    n.wildcard_route = route;
+                    return route;
+                }
+                if (n.param_child != kNone) {
+                    if (n.param_name != name) {
+                        error = "'{" + std::string(name) + "}' conflicts with '{" + n.param_name +
+                                "}' at the same place";
+                        return kNone;
+                    }
+                    node = n.param_child;
+                } else {
+                    const auto child = static_cast<std::uint32_t>(nodes_.size());
+                    nodes_.emplace_back();
+                    nodes_[node].param_child = child;
+                    nodes_[node].param_name = std::string(name);
+                    node = child;
+                }
+                continue;
+            }
+            if (seg.find_first_of("{}") != std::string_view::npos) {
+                error =
+                    "malformed segment '" + std::string(seg) + "' (a parameter is a whole segment)";
+                return kNone;
+            }
+            node = child_for_literal(node, seg);
+        }
+    }
+    Node& n = nodes_[node];
+    if (n.route != kNone) return n.route;
+    n.route = route;
+    return route;
+}
+
+bool RouteTree::find(std::string_view path, Match& out) const noexcept {
+    out.route = kNone;
+    out.param_count = 0;
+    if (path.empty() || path.front() != '/') return false;
+    if (path == "/") {
+        out.route = nodes_[0].route;
+        return out.route != kNone;
+    }
+    return find_from(0, path.substr(1), out);
+}
+
+// Depth-first: literal, then parameter, then wildcard; a branch that leads nowhere takes back the
+// parameters it recorded.
+bool RouteTree::find_from(std::uint32_t node, std::string_view rest, Match& out) const noexcept {
+    const Node& n = nodes_[node];
+    std::string_view after;
+    bool last = false;
+    const std::string_view seg = next_segment(rest, after, last);
+    if (const std::uint32_t lit = literal_child(n, seg); lit != kNone) {
+        const Node& child = nodes_[lit];
+        if (last ? child.route != kNone : find_from(lit, after, out)) {
+            if (last) out.route = child.route;
+            return true;
+        }
+    }
+    if (n.param_child != kNone && !seg.empty() && out.param_count < kMaxParams) {
+        const std::size_t mark = out.param_count;
+        out.params[out.param_count++] = PathParam{n.param_name, seg};
+        const Node& child = nodes_[n.param_child];
+        if (last ? child.route != kNone : find_from(n.param_child, after, out)) {
+            if (last) out.route = child.route;
+            return true;
+        }
+        out.param_count = mark;
+    }
+    if (n.wildcard_route != kNone && out.param_count < kMaxParams) {
+        out.params[out.param_count++] = PathParam{n.wildcard_name, rest};
+        out.route = n.wildcard_route;
+        return true;
+    }
+    return false;
+}
+
+}  // namespace lake::handlers

@@ -1,0 +1,138 @@
+// The router: exact paths, {param} segments, a trailing {*wildcard}, per method; conflicts and
+// malformed routes refused with a message naming the route.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "../../handlers/router.hpp"
+
+namespace lake::handlers {
+namespace {
+
+// A handler that answers with the name it was registered under (its context).
+void named(const http::Request&, http::Response& r, void* context) {
+    r.body = static_cast<const char*>(context);
+}
+// A handler that answers with the value of the parameter named by its context.
+void param_of(const http::Request& q, http::Response& r, void* context) {
+    r.body = q.param(static_cast<const char*>(context));
+}
+
+Handler h(const char* name) { return Handler{&named, const_cast<char*>(name)}; }
+Handler p(const char* param) { return Handler{&param_of, const_cast<char*>(param)}; }
+
+struct Call {
+    lake::Lake arena{4096};
+    http::Request req;
+    http::Response res;
+};
+
+// Dispatches `method path` and returns the response (its views live as long as `call`).
+const http::Response& run(const Router& router, Call& call, std::string_view path,
+                          http::Method method = http::Method::Get) {
+    call.req.method = method;
+    call.req.path = path;
+    call.req.arena = &call.arena;
+    router.dispatch(call.req, call.res);
+    return call.res;
+}
+
+std::string body(const Router& router, std::string_view path,
+                 http::Method method = http::Method::Get) {
+    Call c;
+    const http::Response& r = run(router, c, path, method);
+    return r.status == 200 ? std::string(r.body) : std::to_string(r.status);
+}
+
+TEST(Router, ExactParametersAndWildcards) {
+    Router r;
+    r.add(http::Method::Get, "/", h("root"));
+    r.add(http::Method::Get, "/users", h("list"));
+    r.add(http::Method::Get, "/users/{id}", p("id"));
+    r.add(http::Method::Get, "/users/{id}/posts/{post}", p("post"));
+    r.add(http::Method::Get, "/files/{*rest}", p("rest"));
+    ASSERT_EQ(r.take_error(), "");
+    EXPECT_EQ(body(r, "/"), "root");
+    EXPECT_EQ(body(r, "/users"), "list");
+    EXPECT_EQ(body(r, "/users/42"), "42");
+    EXPECT_EQ(body(r, "/users/42/posts/7"), "7");
+    EXPECT_EQ(body(r, "/files/a/b/c.txt"), "a/b/c.txt");
+    EXPECT_EQ(body(r, "/files/"), "");
+    EXPECT_EQ(body(r, "/users/42/posts"), "404");
+    EXPECT_EQ(body(r, "/users/"), "404");  // an empty segment is no parameter
+    EXPECT_EQ(body(r, "/nope"), "404");
+}
+
+TEST(Router, EveryParameterOfAPathIsReadable) {
+    Router r;
+    r.add(http::Method::Get, "/a/{x}/b/{y}/{*z}", h("ok"));
+    Call c;
+    ASSERT_EQ(run(r, c, "/a/1/b/2/3/4").body, "ok");
+    EXPECT_EQ(c.req.param("x"), "1");
+    EXPECT_EQ(c.req.param("y"), "2");
+    EXPECT_EQ(c.req.param("z"), "3/4");
+    EXPECT_EQ(c.req.param("nope"), "");
+    EXPECT_EQ(c.req.params.size(), 3u);
+    EXPECT_TRUE(c.arena.owns(c.req.params.data()));  // in the request arena, not the heap
+}
+
+TEST(Router, LiteralsWinOverParametersAndABranchThatLeadsNowhereIsLeft) {
+    Router r;
+    r.add(http::Method::Get, "/users/me", h("me"));
+    r.add(http::Method::Get, "/users/{id}", h("by id"));
+    r.add(http::Method::Get, "/users/me/settings", h("settings"));
+    r.add(http::Method::Get, "/users/{id}/posts", h("posts"));
+    r.add(http::Method::Get, "/{*all}", h("fallback"));
+    EXPECT_EQ(body(r, "/users/me"), "me");
+    EXPECT_EQ(body(r, "/users/7"), "by id");
+    EXPECT_EQ(body(r, "/users/me/settings"), "settings");
+    EXPECT_EQ(body(r, "/users/me/posts"), "posts");  // the literal branch has no /posts
+    EXPECT_EQ(body(r, "/users/me/other"), "fallback");
+}
+
+TEST(Router, MethodsPerRouteWith405AllowAndOptions) {
+    Router r;
+    r.add(http::Method::Get, "/items/{id}", h("get"));
+    r.add(http::Method::Delete, "/items/{id}", h("delete"));
+    EXPECT_EQ(body(r, "/items/1", http::Method::Delete), "delete");
+    EXPECT_EQ(body(r, "/items/1", http::Method::Head), "get");  // HEAD from GET
+    Call post;
+    const http::Response& no = run(r, post, "/items/1", http::Method::Post);
+    EXPECT_EQ(no.status, 405);
+    ASSERT_EQ(no.extra_count, 1u);
+    EXPECT_EQ(no.extra[0].name, "Allow");
+    EXPECT_EQ(no.extra[0].value, "GET, HEAD, DELETE, OPTIONS");
+    Call options;
+    EXPECT_EQ(run(r, options, "/items/9", http::Method::Options).status, 204);
+}
+
+TEST(Router, ConflictingRoutesAreRefusedNamingTheRoute) {
+    Router r;
+    r.add(http::Method::Get, "/users/{id}", h("a"));
+    r.add(http::Method::Get, "/users/{name}", h("b"));
+    const std::string e1 = r.take_error();
+    EXPECT_NE(e1.find("route '/users/{name}'"), std::string::npos) << e1;
+    EXPECT_NE(e1.find("conflicts with '{id}'"), std::string::npos) << e1;
+    r.add(http::Method::Get, "/users/{id}", h("again"));
+    const std::string e2 = r.take_error();
+    EXPECT_NE(e2.find("GET is already registered"), std::string::npos) << e2;
+    EXPECT_EQ(body(r, "/users/1"), "a");                  // the first registration stands
+    r.add(http::Method::Head, "/users/{id}", h("head"));  // explicit HEAD over GET's: fine
+    EXPECT_EQ(r.take_error(), "");
+    EXPECT_EQ(body(r, "/users/1", http::Method::Head), "head");
+}
+
+TEST(Router, MalformedRoutesAreRefused) {
+    for (const char* bad :
+         {"users", "/a/{", "/a/{}", "/a/{x", "/a/{*x}/b", "/a/x{y}", "/a/{x y}"}) {
+        Router r;
+        r.add(http::Method::Get, bad, h("x"));
+        const std::string e = r.take_error();
+        EXPECT_NE(e.find("route '" + std::string(bad) + "'"), std::string::npos)
+            << bad << ": " << e;
+        EXPECT_EQ(r.take_error(), "");  // taken
+    }
+}
+
+}  // namespace
+}  // namespace lake::handlers
