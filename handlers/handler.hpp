@@ -17,4 +17,14 @@ struct Handler {
     void* context = nullptr;
 };
 
+// Middleware: runs around the handlers of the routes under a path prefix. A before-hook that
+// returns true has answered the request itself (e.g. 401) and the handler is not run; an
+// after-hook's result is ignored (it may add headers). Same threading rules as handlers.
+using HookFn = bool (*)(const http::Request& request, http::Response& response, void* context);
+
+struct Hook {
+    HookFn fn = nullptr;
+    void* context = nullptr;
+};
+
 }  // namespace lake::handlers

@@ -42,6 +42,22 @@ void Router::add(http::Method method, std::string path, Handler handler) {
     rebuild_allow(route);
 }
 
+void Router::add_before(std::string prefix, Hook hook) {
+    if (hook.fn == nullptr || prefix.empty() || prefix.front() != '/') {
+        if (error_.empty()) error_ = "before-hook on '" + prefix + "': needs a function and a path";
+        return;
+    }
+    before_.push_back({std::move(prefix), hook});
+}
+
+void Router::add_after(std::string prefix, Hook hook) {
+    if (hook.fn == nullptr || prefix.empty() || prefix.front() != '/') {
+        if (error_.empty()) error_ = "after-hook on '" + prefix + "': needs a function and a path";
+        return;
+    }
+    after_.push_back({std::move(prefix), hook});
+}
+
 std::string Router::take_error() {
     std::string e = std::move(error_);
     error_.clear();
@@ -68,11 +84,7 @@ void Router::dispatch(http::Request& request, http::Response& response) const no
         return;
     }
     RouteTree::Match match;
-    if (!tree_.find(request.path, match)) {
-        text(response, 404, "Not Found\n");
-        return;
-    }
-    const Route* route = &routes_[match.route];
+    const Route* route = tree_.find(request.path, match) ? &routes_[match.route] : nullptr;
     if (match.param_count != 0) {
         // Into the request arena: they live as long as the request, and cost no heap.
         lake::Slice<http::PathParam> params =
@@ -86,22 +98,41 @@ void Router::dispatch(http::Request& request, http::Response& response) const no
         for (std::size_t i = 0; i < match.param_count; ++i) params[i] = match.params[i];
         request.params = params.span();
     }
-    const Handler& h = route->by_method[index_of(request.method)];
-    if (h.fn == nullptr) {
-        if (request.method == http::Method::Options) {
-            response.status = 204;
-        } else {
-            text(response, 405, "Method Not Allowed\n");
-        }
-        response.add_header("Allow", route->allow);
-        return;
-    }
     try {
+        // Before-hooks guard everything under their prefix, routed or not: an unknown path
+        // under /admin/ is refused like a known one, not told apart by a 404.
+        for (const PrefixHook& b : before_) {
+            if (!request.path.starts_with(b.prefix)) continue;
+            if (b.hook.fn(request, response, b.hook.context)) {
+                run_after_hooks(request, response);
+                return;
+            }
+        }
+        if (route == nullptr) {
+            text(response, 404, "Not Found\n");
+            return;
+        }
+        const Handler& h = route->by_method[index_of(request.method)];
+        if (h.fn == nullptr) {
+            if (request.method == http::Method::Options) {
+                response.status = 204;
+            } else {
+                text(response, 405, "Method Not Allowed\n");
+            }
+            response.add_header("Allow", route->allow);
+            return;
+        }
         h.fn(request, response, h.context);
+        run_after_hooks(request, response);
     } catch (...) {
         response.reset();
         text(response, 500, "Internal Server Error\n");
     }
+}
+
+void Router::run_after_hooks(const http::Request& request, http::Response& response) const {
+    for (const PrefixHook& a : after_)
+        if (request.path.starts_with(a.prefix)) (void)a.hook.fn(request, response, a.hook.context);
 }
 
 }  // namespace lake::handlers

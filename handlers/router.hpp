@@ -21,6 +21,14 @@ class Router {
     // not added: take_error() says why.
     void add(http::Method method, std::string path, Handler handler);
 
+    // Middleware on every path that starts with `prefix` ("/admin/"): before-hooks run in the
+    // order they were added, before routing decides (so they guard unknown paths under the
+    // prefix too); after-hooks run in the order they were added, after the handler or an early
+    // answer (not after the router's own 404/405/OPTIONS answers). Both see the request's path
+    // parameters when a route matched.
+    void add_before(std::string prefix, Hook hook);
+    void add_after(std::string prefix, Hook hook);
+
     // The first problem add() met since the last call ("route '/a/{x': malformed ..."), or an
     // empty string. Checked at start-up after the built-ins and after each plugin.
     std::string take_error();
@@ -39,7 +47,14 @@ class Router {
         std::string allow;           // "GET, HEAD, OPTIONS"
     };
     void rebuild_allow(Route& route);
+    void run_after_hooks(const http::Request& request, http::Response& response) const;
 
+    struct PrefixHook {
+        std::string prefix;
+        Hook hook;
+    };
+    std::vector<PrefixHook> before_;
+    std::vector<PrefixHook> after_;
     std::vector<Route> routes_;
     RouteTree tree_;
     std::string error_;

@@ -25,4 +25,57 @@ std::string_view Request::param(std::string_view name) const noexcept {
     return {};
 }
 
+namespace {
+
+bool is_form(std::string_view content_type) noexcept {
+    constexpr std::string_view kForm = "application/x-www-form-urlencoded";
+    return content_type.size() >= kForm.size() &&
+           iequals(content_type.substr(0, kForm.size()), kForm) &&
+           (content_type.size() == kForm.size() || content_type[kForm.size()] == ';' ||
+            content_type[kForm.size()] == ' ');
+}
+
+std::string_view field_of(std::string_view text, std::string_view name,
+                          lake::BasicArena* arena) noexcept {
+    UrlEncodedFields fields(text, arena);
+    std::string_view n, v;
+    while (fields.next(n, v))
+        if (n == name) return v;
+    return {};
+}
+
+}  // namespace
+
+std::string_view Request::query_param(std::string_view name) const noexcept {
+    return field_of(query, name, arena);
+}
+
+std::string_view Request::form_field(std::string_view name) const noexcept {
+    return is_form(header("content-type")) ? field_of(body, name, arena) : std::string_view();
+}
+
+UrlEncodedFields Request::form_fields() const noexcept {
+    return UrlEncodedFields(is_form(header("content-type")) ? body : std::string_view(), arena);
+}
+
+std::string_view Request::cookie(std::string_view name) const noexcept {
+    for (const Header& h : headers) {
+        if (!iequals(h.name, "cookie")) continue;
+        std::string_view rest = h.value;
+        while (!rest.empty()) {
+            const std::size_t semi = rest.find(';');
+            std::string_view pair = rest.substr(0, semi);
+            rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+            while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+            const std::size_t eq = pair.find('=');
+            if (eq == std::string_view::npos || pair.substr(0, eq) != name) continue;
+            std::string_view value = pair.substr(eq + 1);
+            if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+                value = value.substr(1, value.size() - 2);  // RFC 6265 allows a quoted value
+            return value;
+        }
+    }
+    return {};
+}
+
 }  // namespace lake::http

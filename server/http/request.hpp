@@ -7,6 +7,8 @@
 
 #include <lake/lake.hpp>
 
+#include "url_encoded.hpp"
+
 namespace lake::http {
 
 struct Header {
@@ -46,6 +48,16 @@ struct Request {
     // The path parameter of this name (`/users/{id}` → param("id")), or an empty view. Not
     // percent-decoded.
     std::string_view param(std::string_view name) const noexcept;
+    // The first query parameter of this name, percent-decoded ('+' as space) into the request
+    // arena, or an empty view. Each call decodes again: keep the result.
+    std::string_view query_param(std::string_view name) const noexcept;
+    // A field of an application/x-www-form-urlencoded body, decoded the same way; empty when
+    // absent or when the body is of another type.
+    std::string_view form_field(std::string_view name) const noexcept;
+    // Every field of such a body, in order: `for (auto f = req.form_fields(); f.next(n, v);)`.
+    UrlEncodedFields form_fields() const noexcept;
+    // The value of cookie `name` (Cookie header, RFC 6265; quotes removed), or an empty view.
+    std::string_view cookie(std::string_view name) const noexcept;
 
     // Back to a fresh Request, in place (cheaper than assigning Request{}, which the compiler
     // turns into a block fill on every request). One assignment per field: a chained one is

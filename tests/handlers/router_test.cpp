@@ -9,6 +9,8 @@
 namespace lake::handlers {
 namespace {
 
+using http::Header;
+
 // A handler that answers with the name it was registered under (its context).
 void named(const http::Request&, http::Response& r, void* context) {
     r.body = static_cast<const char*>(context);
@@ -132,6 +134,44 @@ TEST(Router, MalformedRoutesAreRefused) {
             << bad << ": " << e;
         EXPECT_EQ(r.take_error(), "");  // taken
     }
+}
+
+bool deny_without_token(const http::Request& q, http::Response& r, void*) {
+    if (q.header("authorization") == "Bearer ok") return false;
+    r.status = 401;
+    r.body = "no";
+    return true;
+}
+bool tag(const http::Request&, http::Response& r, void* context) {
+    r.add_header("X-Tag", static_cast<const char*>(context));
+    return false;
+}
+
+TEST(Router, BeforeHooksCanAnswerEarlyAndAfterHooksAddHeadersInOrder) {
+    Router r;
+    r.add(http::Method::Get, "/admin/ping", h("pong"));
+    r.add(http::Method::Get, "/open", h("open"));
+    r.add_before("/admin/", Hook{&deny_without_token, nullptr});
+    r.add_after("/", Hook{&tag, const_cast<char*>("first")});
+    r.add_after("/admin/", Hook{&tag, const_cast<char*>("second")});
+    ASSERT_EQ(r.take_error(), "");
+    Call denied;
+    const http::Response& d = run(r, denied, "/admin/ping");
+    EXPECT_EQ(d.status, 401);
+    ASSERT_EQ(d.extra_count, 2u);  // after-hooks run after an early answer too, in order
+    EXPECT_EQ(d.extra[0].value, "first");
+    EXPECT_EQ(d.extra[1].value, "second");
+    Call allowed;
+    Header auth{"Authorization", "Bearer ok"};
+    allowed.req.headers = std::span<const Header>(&auth, 1);
+    EXPECT_EQ(run(r, allowed, "/admin/ping").body, "pong");
+    Call open;
+    const http::Response& o = run(r, open, "/open");
+    EXPECT_EQ(o.body, "open");
+    ASSERT_EQ(o.extra_count, 1u);
+    EXPECT_EQ(o.extra[0].value, "first");
+    r.add_before("admin", Hook{&deny_without_token, nullptr});
+    EXPECT_NE(r.take_error().find("before-hook on 'admin'"), std::string::npos);
 }
 
 }  // namespace

@@ -44,6 +44,22 @@ kill "$server"; wait "$server" || true
 [ "$reply" = "Hello from a plugin, installed!" ] || { echo "check_install: plugin said '$reply'"; exit 1; }
 echo "check_install: out-of-tree plugin on the installed lake-server OK"
 
+# The README's example plugin, built the way its "Write a handler plugin" section says.
+sed 's#"../../handlers/\([a-z_]*\.hpp\)"#<handlers/\1>#' "$repo/examples/plugins/api_example.cpp" \
+  > "$scratch/api_example.cpp"
+# shellcheck disable=SC2046
+c++ -std=c++20 -shared -fPIC "$scratch/api_example.cpp" $(pkg-config --cflags lake-server-plugin) \
+  -o "$scratch/libapi_example.so"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$scratch/prefix/bin/lake-server" --host 127.0.0.1 --port "$port" --workers 1 \
+    --plugin "$scratch/libapi_example.so" >/dev/null 2>&1 &
+server=$!
+for _ in $(seq 50); do curl -s "http://127.0.0.1:$port/users/7" >/dev/null && break; sleep 0.1; done
+reply=$(curl -s "http://127.0.0.1:$port/users/7")
+kill "$server"; wait "$server" || true
+[ "$reply" = '{"id":"7"}' ] || { echo "check_install: api_example said '$reply'"; exit 1; }
+echo "check_install: the README's api_example plugin, built out of tree, OK"
+
 mkdir -p "$scratch/sub/subprojects"
 ln -s "$repo" "$scratch/sub/subprojects/lake"
 cp "$scratch/consumer.cpp" "$scratch/sub/"

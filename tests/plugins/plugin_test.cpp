@@ -87,5 +87,79 @@ TEST(Plugin, APluginThatRefusesStopsTheStart) {
     EXPECT_NE(err.find("refused to start (lake_plugin_init returned 7)"), std::string::npos) << err;
 }
 
+// The api_example plugin, request by request (its routes are the README's contract).
+struct ApiCall {
+    lake::Lake arena{16384};
+    http::Header headers[2];
+    http::Request req;
+    http::Response res;
+    std::string header(std::string_view name) const {
+        for (std::uint8_t i = 0; i < res.extra_count; ++i)
+            if (http::iequals(res.extra[i].name, name)) return std::string(res.extra[i].value);
+        return {};
+    }
+};
+
+void call(const Router& router, ApiCall& c, http::Method m, std::string_view path,
+          std::string_view query = {}) {
+    c.req.method = m;
+    c.req.path = path;
+    c.req.query = query;
+    c.req.arena = &c.arena;
+    router.dispatch(c.req, c.res);
+}
+
+TEST(ApiExample, ServesItsRoutesWithCorsAndAGuardedAdmin) {
+    if (module("LAKE_API_EXAMPLE_PLUGIN").empty())
+        GTEST_SKIP() << "LAKE_API_EXAMPLE_PLUGIN not set";
+    Router router;
+    ASSERT_EQ(load_plugin(module("LAKE_API_EXAMPLE_PLUGIN"), router), "");
+
+    ApiCall user;
+    call(router, user, http::Method::Get, "/users/42");
+    EXPECT_EQ(user.res.status, 200);
+    EXPECT_EQ(user.res.content_type, "application/json");
+    EXPECT_EQ(user.res.body, R"({"id":"42"})");
+    EXPECT_EQ(user.header("access-control-allow-origin"), "*");
+
+    ApiCall quoted;  // an id that needs escaping stays valid JSON
+    call(router, quoted, http::Method::Get, "/users/a\"b");
+    EXPECT_EQ(quoted.res.body, R"({"id":"a\"b"})");
+
+    ApiCall search;
+    call(router, search, http::Method::Get, "/search", "q=hello%20lake+world");
+    EXPECT_EQ(search.res.status, 200);
+    EXPECT_EQ(search.res.content_type, "text/plain");
+    EXPECT_EQ(search.res.body, "hello lake world");
+    EXPECT_EQ(search.header("access-control-allow-origin"), "*");
+
+    ApiCall form;
+    form.headers[0] = {"Content-Type", "application/x-www-form-urlencoded"};
+    form.req.headers = std::span<const http::Header>(form.headers, 1);
+    form.req.body = "a=1&b=x%20y";
+    call(router, form, http::Method::Post, "/form");
+    EXPECT_EQ(form.res.status, 200);
+    EXPECT_EQ(form.res.content_type, "application/json");
+    EXPECT_EQ(form.res.body, R"({"a":"1","b":"x y"})");
+
+    ApiCall denied;
+    call(router, denied, http::Method::Get, "/admin/ping");
+    EXPECT_EQ(denied.res.status, 401);
+    EXPECT_EQ(denied.header("access-control-allow-origin"), "*");
+    ApiCall denied_other;  // anything under /admin/, routed or not, with a wrong token
+    denied_other.headers[0] = {"Authorization", "Bearer wrong"};
+    denied_other.req.headers = std::span<const http::Header>(denied_other.headers, 1);
+    call(router, denied_other, http::Method::Get, "/admin/secret");
+    EXPECT_EQ(denied_other.res.status, 401);
+
+    ApiCall ping;
+    ping.headers[0] = {"Authorization", "Bearer letmein"};
+    ping.req.headers = std::span<const http::Header>(ping.headers, 1);
+    call(router, ping, http::Method::Get, "/admin/ping");
+    EXPECT_EQ(ping.res.status, 200);
+    EXPECT_EQ(ping.res.body, "pong");
+    EXPECT_EQ(ping.header("access-control-allow-origin"), "*");
+}
+
 }  // namespace
 }  // namespace lake::handlers

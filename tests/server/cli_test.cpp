@@ -178,6 +178,50 @@ TEST(Cli, SettingsThatWouldFailLaterAreRefusedAtStart) {
     EXPECT_NE(dir.text.find("is a directory"), std::string::npos) << dir.text;
 }
 
+// The README's example plugin, loaded from the command line, over real sockets.
+TEST(Cli, TheApiExamplePluginServesItsRoutes) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    const char* plugin = std::getenv("LAKE_API_EXAMPLE_PLUGIN");
+    if (plugin == nullptr) GTEST_SKIP() << "LAKE_API_EXAMPLE_PLUGIN not set";
+    const Child child =
+        spawn({"--host", "127.0.0.1", "--port", "0", "--workers", "1", "--plugin", plugin});
+    ASSERT_GT(child.pid, 0);
+    std::smatch m;
+    const std::string line = read_line(child.out);
+    ASSERT_TRUE(std::regex_search(line, m, std::regex(R"(listening on 127\.0\.0\.1:(\d+))")))
+        << line;
+    Client c(static_cast<std::uint16_t>(std::stoi(m[1])));
+    ASSERT_TRUE(c.send(get("/users/42")));
+    HttpResponse r = c.read_response();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("content-type"), "application/json");
+    EXPECT_EQ(r.body, R"({"id":"42"})");
+    EXPECT_EQ(r.header("access-control-allow-origin"), "*");
+    ASSERT_TRUE(c.send(get("/search?q=lake%20server")));
+    r = c.read_response();
+    EXPECT_EQ(r.header("content-type"), "text/plain");
+    EXPECT_EQ(r.body, "lake server");
+    const std::string form = "a=1&b=x%20y";
+    ASSERT_TRUE(
+        c.send("POST /form HTTP/1.1\r\nHost: t\r\nContent-Type: "
+               "application/x-www-form-urlencoded\r\nContent-Length: " +
+               std::to_string(form.size()) + "\r\n\r\n" + form));
+    r = c.read_response();
+    EXPECT_EQ(r.body, R"({"a":"1","b":"x y"})");
+    EXPECT_EQ(r.header("access-control-allow-origin"), "*");
+    ASSERT_TRUE(c.send(get("/admin/ping")));
+    r = c.read_response();
+    EXPECT_EQ(r.status, 401);
+    EXPECT_EQ(r.header("access-control-allow-origin"), "*");
+    ASSERT_TRUE(c.send(get("/admin/ping", "Authorization: Bearer letmein\r\n")));
+    r = c.read_response();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "pong");
+    ::kill(child.pid, SIGTERM);
+    EXPECT_EQ(exit_status(child.pid), 0);
+    ::close(child.out);
+}
+
 TEST(Cli, APluginThatCannotLoadStopsTheStart) {
     if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
     const Output o = run("--port 0 --plugin /nonexistent/libx.so");

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "../../handlers/plugin.hpp"
 #include "../../server/cpu_affinity.hpp"
 #include "pinned_thread.hpp"
 #include "server_fixture.hpp"
@@ -77,6 +78,40 @@ TEST(HeapAllocations, NonePerRequestInSteadyState) {
     workload();  // 8 x (20 + 160 + 10 + 2) = 1,536 requests
     const std::uint64_t after = g_worker_allocations.load();
     EXPECT_EQ(after - before, 0u) << "heap allocations on worker threads during 1,536 requests";
+}
+
+std::string g_plugin_error;
+void api_example_routes(handlers::Router& router) {
+    const char* path = std::getenv("LAKE_API_EXAMPLE_PLUGIN");
+    if (path != nullptr) g_plugin_error = handlers::load_plugin(path, router);
+}
+
+// The example plugin (routes with parameters, query and form decoding, JSON into the arena,
+// before- and after-hooks) allocates nothing per request either.
+TEST(HeapAllocations, NonePerRequestThroughTheApiExamplePlugin) {
+    if (std::getenv("LAKE_API_EXAMPLE_PLUGIN") == nullptr)
+        GTEST_SKIP() << "LAKE_API_EXAMPLE_PLUGIN not set";
+    RunningServer s(test_config(), &api_example_routes);
+    ASSERT_EQ(g_plugin_error, "");
+    ASSERT_EQ(s.error(), "");
+    const std::string form = "a=1&b=x%20y&c=%E2%9C%93";
+    std::string batch = get("/users/42") + get("/search?q=hello+lake%21") +
+                        "POST /form HTTP/1.1\r\nHost: t\r\nContent-Type: "
+                        "application/x-www-form-urlencoded\r\nContent-Length: " +
+                        std::to_string(form.size()) + "\r\n\r\n" + form +
+                        get("/admin/ping", "Authorization: Bearer letmein\r\n");
+    auto workload = [&] {
+        for (int conn = 0; conn < 8; ++conn) {
+            Client c(s.port());
+            for (int i = 0; i < 25; ++i) exchange(c, batch, 4);
+            exchange(c, get("/admin/ping"), 1, 401);
+        }
+    };
+    workload();
+    const std::uint64_t before = g_worker_allocations.load();
+    workload();  // 8 x (100 + 1) = 808 requests
+    const std::uint64_t after = g_worker_allocations.load();
+    EXPECT_EQ(after - before, 0u) << "heap allocations on worker threads during 808 requests";
 }
 
 // The paths that move sockets between workers allocate nothing either: a full worker handing a

@@ -1,0 +1,78 @@
+// handlers/arena_json.hpp — RapidJSON writing straight into an arena: no heap, no copy.
+//
+//   std::string_view body = lake::handlers::write_json(*request.arena, [&](auto& w) {
+//       w.StartObject(); w.Key("id"); w.String(id.data(), id.size()); w.EndObject();
+//   });
+//
+// The bytes live in the arena (for a handler: until the request arena is reset, after the
+// response went out). An empty view means the arena had no room.
+#pragma once
+
+#include <rapidjson/writer.h>
+
+#include <cstddef>
+#include <span>
+#include <string_view>
+
+#include <lake/lake.hpp>
+
+namespace lake::handlers {
+
+namespace detail {
+
+// A rapidjson output stream over the free space of an arena (see BasicArena::process).
+class ArenaStream {
+  public:
+    using Ch = char;
+    explicit ArenaStream(std::span<std::byte> free)
+        : begin_(reinterpret_cast<char*>(free.data())), cap_(free.size()) {}
+    void Put(char c) {
+        if (len_ < cap_) begin_[len_] = c;
+        ++len_;  // counts past the end, so that the caller sees it did not fit
+    }
+    void Flush() {}
+    std::size_t length() const { return len_; }
+
+  private:
+    char* begin_;
+    std::size_t cap_;
+    std::size_t len_ = 0;
+};
+
+// rapidjson's Writer keeps a small stack of nesting levels; by default it takes it from the
+// heap. This allocator hands out one inline block instead (32 levels of nesting).
+class InlineStackAllocator {
+  public:
+    static const bool kNeedFree = false;
+    void* Malloc(std::size_t size) { return size <= sizeof(block_) ? block_ : nullptr; }
+    void* Realloc(void* old, std::size_t, std::size_t size) {
+        return (old == nullptr || old == block_) && size <= sizeof(block_) ? block_ : nullptr;
+    }
+    static void Free(void*) {}
+
+  private:
+    alignas(std::max_align_t) unsigned char block_[512];
+};
+
+}  // namespace detail
+
+using ArenaJsonWriter = rapidjson::Writer<detail::ArenaStream, rapidjson::UTF8<>, rapidjson::UTF8<>,
+                                          detail::InlineStackAllocator>;
+
+// Runs `fill(ArenaJsonWriter&)` over the arena's free space and keeps what it wrote.
+template <class F>
+std::string_view write_json(lake::BasicArena& arena, F&& fill) {
+    lake::DropletDyn out = arena.process([&](std::span<std::byte> free) {
+        detail::ArenaStream stream(free);
+        detail::InlineStackAllocator levels;
+        ArenaJsonWriter writer(stream, &levels, 8);
+        fill(writer);
+        return stream.length();
+    });
+    if (!out) return {};
+    const std::string_view text = out.as_chars();
+    out.leak();
+    return text;
+}
+
+}  // namespace lake::handlers

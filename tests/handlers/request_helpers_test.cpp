@@ -1,0 +1,88 @@
+// Request helpers a handler needs: query parameters, form fields and cookies by name, decoded
+// into the request arena (no heap).
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../../server/http/request.hpp"
+#include "../../server/http/url_encoded.hpp"
+
+namespace lake::http {
+namespace {
+
+TEST(UrlDecode, EscapesAndPlusAreDecodedIntoTheArena) {
+    lake::Lake arena(4096);
+    bool ok = false;
+    EXPECT_EQ(url_decode("x%20y+z%2Fw", arena, ok), "x y z/w");
+    EXPECT_TRUE(ok);
+    const std::string_view plain = "plain";
+    EXPECT_EQ(url_decode(plain, arena, ok).data(), plain.data());  // nothing to do: no copy
+    EXPECT_EQ(url_decode("100%", arena, ok), "100%");              // a broken escape stays
+    EXPECT_EQ(url_decode("%zz%4", arena, ok), "%zz%4");
+    EXPECT_EQ(url_decode("%C3%A9", arena, ok), "\xC3\xA9");
+}
+
+TEST(UrlDecode, AFullArenaIsReportedNotOverrun) {
+    lake::Lake arena(8);
+    bool ok = true;
+    EXPECT_EQ(url_decode("a+b+c+d+e+f+g+h+i", arena, ok), "");
+    EXPECT_FALSE(ok);
+}
+
+TEST(UrlEncodedFields, PairsInOrderDecoded) {
+    lake::Lake arena(4096);
+    UrlEncodedFields f("a=1&b=x%20y&&flag&c=", &arena);
+    std::vector<std::pair<std::string, std::string>> got;
+    std::string_view n, v;
+    while (f.next(n, v)) got.emplace_back(n, v);
+    const std::vector<std::pair<std::string, std::string>> want = {
+        {"a", "1"}, {"b", "x y"}, {"flag", ""}, {"c", ""}};
+    EXPECT_EQ(got, want);
+    EXPECT_FALSE(f.full());
+}
+
+struct Req {
+    lake::Lake arena{4096};
+    Header headers[3];
+    Request r;
+};
+
+TEST(RequestHelpers, QueryParametersByName) {
+    Req q;
+    q.r.arena = &q.arena;
+    q.r.query = "q=hello+world%21&n=2&q=second";
+    EXPECT_EQ(q.r.query_param("q"), "hello world!");  // the first one
+    EXPECT_EQ(q.r.query_param("n"), "2");
+    EXPECT_EQ(q.r.query_param("missing"), "");
+}
+
+TEST(RequestHelpers, FormFieldsOnlyFromAFormBody) {
+    Req q;
+    q.r.arena = &q.arena;
+    q.headers[0] = Header{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"};
+    q.r.headers = std::span<const Header>(q.headers, 1);
+    q.r.body = "a=1&b=x%20y";
+    EXPECT_EQ(q.r.form_field("b"), "x y");
+    std::string order;
+    std::string_view n, v;
+    for (UrlEncodedFields f = q.r.form_fields(); f.next(n, v);) order += std::string(n) + ",";
+    EXPECT_EQ(order, "a,b,");
+    q.headers[0] = Header{"Content-Type", "text/plain"};
+    EXPECT_EQ(q.r.form_field("b"), "");
+}
+
+TEST(RequestHelpers, CookiesByName) {
+    Req q;
+    q.headers[0] = Header{"Host", "t"};
+    q.headers[1] = Header{"Cookie", "a=1; session=\"abc\";theme=dark"};
+    q.r.headers = std::span<const Header>(q.headers, 2);
+    EXPECT_EQ(q.r.cookie("a"), "1");
+    EXPECT_EQ(q.r.cookie("session"), "abc");
+    EXPECT_EQ(q.r.cookie("theme"), "dark");
+    EXPECT_EQ(q.r.cookie("none"), "");
+}
+
+}  // namespace
+}  // namespace lake::http
