@@ -25,40 +25,29 @@ c++ "$scratch/consumer.cpp" $(pkg-config --cflags --libs lake) -o "$scratch/cons
 "$scratch/consumer"
 echo "check_install: pkg-config consumer OK ($(pkg-config --modversion lake))"
 
-# A handler plugin built outside the tree against the installed headers, loaded by the installed
-# lake-server.
-# The sample includes "../../handlers/plugin.hpp" (its place in the tree); a copy includes the
-# installed header the way a plugin author would, so only installed headers are used.
-sed 's#"../../handlers/plugin.hpp"#<handlers/plugin.hpp>#' "$repo/examples/plugins/hello_plugin.cpp" \
-  > "$scratch/hello_plugin.cpp"
-# shellcheck disable=SC2046
-c++ -shared "$scratch/hello_plugin.cpp" $(pkg-config --cflags lake-server-plugin) \
-  -o "$scratch/libhello.so"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$scratch/prefix/bin/lake-server" --host 127.0.0.1 --port "$port" --workers 1 \
-    --plugin "$scratch/libhello.so:installed" >/dev/null 2>&1 &
-server=$!
-for _ in $(seq 50); do curl -s "http://127.0.0.1:$port/hello" >/dev/null && break; sleep 0.1; done
-reply=$(curl -s "http://127.0.0.1:$port/hello")
-kill "$server"; wait "$server" || true
-[ "$reply" = "Hello from a plugin, installed!" ] || { echo "check_install: plugin said '$reply'"; exit 1; }
-echo "check_install: out-of-tree plugin on the installed lake-server OK"
-
-# The README's example plugin, built the way its "Write a handler plugin" section says.
-sed 's#"../../handlers/\([a-z_]*\.hpp\)"#<handlers/\1>#' "$repo/examples/plugins/api_example.cpp" \
-  > "$scratch/api_example.cpp"
-# shellcheck disable=SC2046
-c++ -std=c++20 -shared -fPIC "$scratch/api_example.cpp" $(pkg-config --cflags lake-server-plugin) \
-  -o "$scratch/libapi_example.so"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$scratch/prefix/bin/lake-server" --host 127.0.0.1 --port "$port" --workers 1 \
-    --plugin "$scratch/libapi_example.so" >/dev/null 2>&1 &
-server=$!
-for _ in $(seq 50); do curl -s "http://127.0.0.1:$port/users/7" >/dev/null && break; sleep 0.1; done
-reply=$(curl -s "http://127.0.0.1:$port/users/7")
-kill "$server"; wait "$server" || true
-[ "$reply" = '{"id":"7"}' ] || { echo "check_install: api_example said '$reply'"; exit 1; }
-echo "check_install: the README's api_example plugin, built out of tree, OK"
+# Handler plugins built outside the tree against the installed headers, the way a plugin author
+# would: the samples include "../../handlers/X.hpp" (their place in the tree), their copies
+# include <handlers/X.hpp>. Each is loaded by the installed lake-server and asked one question.
+# usage: check_plugin SOURCE PLUGIN-ARG PATH EXPECTED-REPLY
+check_plugin() {
+  local name; name=$(basename "$1" .cpp)
+  sed 's#"../../handlers/\([a-z_]*\.hpp\)"#<handlers/\1>#' "$repo/$1" > "$scratch/$name.cpp"
+  # shellcheck disable=SC2046
+  c++ -std=c++20 -shared -fPIC "$scratch/$name.cpp" $(pkg-config --cflags lake-server-plugin) \
+    -o "$scratch/lib$name.so"
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$scratch/prefix/bin/lake-server" --host 127.0.0.1 --port "$port" --workers 1 \
+      --plugin "$scratch/lib$name.so$2" >/dev/null 2>&1 &
+  local server=$!
+  for _ in $(seq 50); do curl -s "http://127.0.0.1:$port$3" >/dev/null && break; sleep 0.1; done
+  local reply; reply=$(curl -s "http://127.0.0.1:$port$3")
+  kill "$server"; wait "$server" || true
+  [ "$reply" = "$4" ] || { echo "check_install: $name said '$reply'"; exit 1; }
+  echo "check_install: $name, built out of tree, on the installed lake-server OK"
+}
+check_plugin examples/plugins/hello_plugin.cpp :installed /hello "Hello from a plugin, installed!"
+check_plugin examples/plugins/api_example.cpp "" /users/7 '{"id":"7"}'
 
 mkdir -p "$scratch/sub/subprojects"
 ln -s "$repo" "$scratch/sub/subprojects/lake"

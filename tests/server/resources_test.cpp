@@ -283,26 +283,12 @@ TEST(Resources, ASlowReaderWithASmallWindowGetsALargeResponseWhole) {
     ASSERT_EQ(s.error(), "");
     std::string body(1024 * 1024, '\0');
     for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('A' + i % 23);
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    const int small = 4096;
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small,
-                 sizeof(small));  // before connect: a small window
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(s.port());
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    const int fd = raw_socket(s.port(), 4096);  // a small window
+    ASSERT_GE(fd, 0);
     const std::string req =
         "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
         "\r\n\r\n" + body;
-    std::thread writer([&] {
-        std::string_view rest = req;
-        while (!rest.empty()) {
-            const ssize_t n = ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
-            if (n <= 0) return;
-            rest.remove_prefix(static_cast<std::size_t>(n));
-        }
-    });
+    std::thread writer([&] { send_all(fd, req); });
     std::string got;
     char buf[2048];
     const std::size_t want = body.size() + 200;

@@ -18,31 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A socket with a small receive window, connected to the server.
-int small_window_socket(std::uint16_t port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    const int small = 4096;
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));  // before connect
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-bool send_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-        if (n <= 0) return false;
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-}
-
 std::string echo_request(std::size_t size) {
     return "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(size) +
            "\r\n\r\n" + std::string(size, 'e');
@@ -55,7 +30,7 @@ TEST(Timeouts, AClientThatNeverReadsAndTricklesHeaderBytesIsCutOff) {
     c.send_timeout_s = 2;
     RunningServer s(c);
     ASSERT_EQ(s.error(), "");
-    const int fd = small_window_socket(s.port());
+    const int fd = raw_socket(s.port(), 4096);
     ASSERT_GE(fd, 0);
     ASSERT_TRUE(send_all(fd, echo_request(1024 * 1024)));  // its echo will never be read
     // One header byte of a next request every half second, for up to 12 s: every byte used to
@@ -104,7 +79,7 @@ TEST(Timeouts, ASlowReaderThatKeepsReadingOutlivesTheSendTimeout) {
     c.send_timeout_s = 1;
     RunningServer s(c);
     ASSERT_EQ(s.error(), "");
-    const int fd = small_window_socket(s.port());
+    const int fd = raw_socket(s.port(), 4096);
     ASSERT_GE(fd, 0);
     const std::size_t size = 1024 * 1024;
     std::thread writer([&] { send_all(fd, echo_request(size)); });
@@ -149,12 +124,8 @@ TEST(Timeouts, SlowlorisAndIdleSocketsByTheHundredDoNotStopTheOthers) {
     std::vector<int> slow, idle;
     for (int i = 0; i < 200; ++i) {
         for (std::vector<int>* group : {&slow, &idle}) {
-            const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-            sockaddr_in a{};
-            a.sin_family = AF_INET;
-            a.sin_port = htons(s.port());
-            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+            const int fd = raw_socket(s.port());
+            ASSERT_GE(fd, 0);
             group->push_back(fd);
         }
     }
