@@ -45,6 +45,7 @@ void Connection::open(int fd) noexcept {
     move_to_ = nullptr;
     move_started_ = false;
     last_activity_ = request_started_ = send_progress_ = worker_.now();
+    acked_seen_ = 0;  // a new socket: its peer has acknowledged nothing yet
     no_byte_yet_ = true;
     update_recv();
 }

@@ -73,18 +73,12 @@ TEST(Timeouts, AConnectionThatNeverSendsAByteIsClosedAfterTheHeaderTimeout) {
     EXPECT_FALSE(served.closed_by_server());
 }
 
-TEST(Timeouts, ASlowReaderThatKeepsReadingOutlivesTheSendTimeout) {
-    config::ServerConfig c = test_config();
-    c.workers = 1;
-    c.send_timeout_s = 1;
-    RunningServer s(c);
-    ASSERT_EQ(s.error(), "");
-    const int fd = raw_socket(s.port(), 4096);
-    ASSERT_GE(fd, 0);
-    const std::size_t size = 1024 * 1024;
+// Sends a `size`-byte echo request and reads the answer, pausing `pause_us` after every 4 KiB
+// (through a 4 KiB window). Returns whether it arrived whole; `took` is how long it took.
+bool echo_read(std::uint16_t port, std::size_t size, int pause_us, Clock::duration& took) {
+    const int fd = raw_socket(port, 4096);
+    if (fd < 0) return false;
     std::thread writer([&] { send_all(fd, echo_request(size)); });
-    // Reads the echo over about 3.5 s: one send of it lasts longer than the send timeout, but
-    // the peer keeps acknowledging bytes.
     std::string got;
     char buf[4096];
     const auto start = Clock::now();
@@ -95,12 +89,46 @@ TEST(Timeouts, ASlowReaderThatKeepsReadingOutlivesTheSendTimeout) {
         got.append(buf, static_cast<std::size_t>(n));
         if (want == std::string::npos && got.find("\r\n\r\n") != std::string::npos)
             want = got.find("\r\n\r\n") + 4 + size;
-        ::usleep(12000);
+        if (pause_us > 0) ::usleep(static_cast<unsigned>(pause_us));
     }
+    took = Clock::now() - start;
     writer.join();
     ::close(fd);
-    EXPECT_GT(Clock::now() - start, std::chrono::seconds(2));  // it did outlast the timeout
-    EXPECT_EQ(got.size(), want);
+    return got.size() == want;
+}
+
+TEST(Timeouts, ASlowReaderThatKeepsReadingOutlivesTheSendTimeout) {
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    c.send_timeout_s = 1;
+    c.max_body = 8 * 1024 * 1024;
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    // Reads an 8 MiB echo at about 2 MB/s: the send that holds what the kernel's socket buffer
+    // (at most 4 MiB) cannot take stays in flight longer than the send timeout, but the peer
+    // keeps acknowledging bytes.
+    Clock::duration took{};
+    EXPECT_TRUE(echo_read(s.port(), 8 * 1024 * 1024, 2000, took));
+    EXPECT_GT(took, std::chrono::seconds(2));  // it did outlast the timeout
+}
+
+// The progress seen on a connection slot is forgotten when the slot takes a new socket: a slow
+// reader that follows a faster one on the same slot is not judged by the old socket's count.
+TEST(Timeouts, ASlowReaderOnAReusedSlotStillOutlivesTheSendTimeout) {
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    c.max_connections_per_worker = 1;  // every connection reuses the one slot
+    c.max_body = 16 * 1024 * 1024;
+    c.send_timeout_s = 1;
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    Clock::duration took{};
+    // First a reader fast enough to pass the send deadlines (each one records how much its
+    // peer acknowledged: up to 16 MiB), then a slower one on the same slot.
+    ASSERT_TRUE(echo_read(s.port(), 16 * 1024 * 1024, 500, took));
+    ::usleep(100000);  // the slot is free again
+    EXPECT_TRUE(echo_read(s.port(), 8 * 1024 * 1024, 2000, took));
+    EXPECT_GT(took, std::chrono::seconds(2));
 }
 
 // True once the peer closed: everything it sent read (a 408 maybe), then EOF or a reset.
