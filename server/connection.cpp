@@ -114,7 +114,11 @@ void Connection::pump() noexcept {
         }
         if (held_.count == 0) break;
         BufferRing::Record& h = worker_.buffers().record(held_.head);
-        if (!parser_.in_progress()) request_started_ = worker_.now();
+        if (!parser_.in_progress()) {
+            request_started_ = worker_.now();
+            body_at_tick_ = 0;
+            slow_body_ticks_ = 0;
+        }
         const char* data = worker_.buffers().buffer(held_.head) + h.used;
         const http::ParseStep step = parser_.feed(data, h.len - h.used);
         h.used += static_cast<std::uint32_t>(step.consumed);
@@ -335,7 +339,10 @@ void Connection::on_tick(std::uint32_t now) noexcept {
                 abort();  // the client stopped reading
 
             } else if (parser_.in_progress() && !pending_) {
-                if (now - request_started_ >= config_.header_timeout_s) {
+                if (body_too_slow_for_a_large_buffer()) {
+                    prepare_error(408, "request body too slow to hold a large buffer");
+                    pump();
+                } else if (now - request_started_ >= config_.header_timeout_s) {
                     if (send_in_flight_) {
                         abort();  // neither reading our response nor finishing its request
                     } else {
@@ -363,6 +370,17 @@ void Connection::on_tick(std::uint32_t now) noexcept {
             break;
     }
     release_if_idle();
+}
+
+// A body in a large buffer holds one of the worker's few: it must keep arriving at a minimum
+// rate (checked once a tick, two slow ticks in a row), or the buffer goes to someone else.
+bool Connection::body_too_slow_for_a_large_buffer() noexcept {
+    if (!parser_.holds_large_buffer()) return false;
+    const std::size_t got = parser_.body_received();
+    const bool slow = got - body_at_tick_ < kMinLargeBodyBytesPerTick;
+    body_at_tick_ = got;
+    slow_body_ticks_ = slow ? slow_body_ticks_ + 1 : 0;
+    return slow_body_ticks_ >= 2;
 }
 
 // A send completes only once all its bytes are in the socket; a big response to a slow reader

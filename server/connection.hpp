@@ -79,6 +79,8 @@ class Connection {
     // control then slows the client) and resumes once it holds fewer than kResumeBelow.
     static constexpr unsigned kPauseAt = 8;
     static constexpr unsigned kResumeBelow = 4;
+    // The least a body held in a large buffer must grow per tick (second).
+    static constexpr std::size_t kMinLargeBodyBytesPerTick = 16 * 1024;
 
     void pump() noexcept;
     void prepare_response() noexcept;
@@ -92,6 +94,7 @@ class Connection {
     void release_if_idle() noexcept;
     void release_pages() noexcept;
     bool send_moved_on(std::uint32_t now) noexcept;
+    bool body_too_slow_for_a_large_buffer() noexcept;
     void refuse_response(const char* problem) noexcept;
     bool quiet() const noexcept;
     void begin_move() noexcept;
@@ -148,7 +151,9 @@ class Connection {
     std::uint32_t request_started_ = 0;
     std::uint32_t send_progress_ = 0;
     std::uint64_t acked_seen_ = 0;  // TCP bytes the peer had acknowledged at the last look
-    bool no_byte_yet_ = false;      // nothing received since the accept
+    std::size_t body_at_tick_ = 0;  // body bytes received at the last tick
+    std::uint8_t slow_body_ticks_ = 0;
+    bool no_byte_yet_ = false;  // nothing received since the accept
     std::uint32_t linger_deadline_ = 0;
     std::uint32_t freed_at_ = 0;
 };

@@ -59,6 +59,10 @@ class RequestParser {
     void continue_answered() noexcept { wants_continue_ = false; }
     // True when the request's upgrade (or CONNECT) means the stream can't be parsed further.
     bool must_close() const noexcept { return upgrade_; }
+    // The request's body lives in a large buffer (borrowed from the worker's pool), and how many
+    // body bytes have arrived so far.
+    bool holds_large_buffer() const noexcept { return large_ != nullptr; }
+    std::size_t body_received() const noexcept { return body_.len; }
     // Hands the large buffer holding this request's body (if any) to the caller, who releases it.
     lake::LakeView* take_large() noexcept {
         lake::LakeView* v = large_;
