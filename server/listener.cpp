@@ -13,16 +13,24 @@
 
 namespace lake::server {
 
-int open_listener(const std::string& host, std::uint16_t port, std::string& error) {
+namespace {
+// The passive TCP addresses of host:port (every local address when host is empty); 0 or the
+// getaddrinfo error. The caller frees `found`.
+int resolve(const std::string& host, std::uint16_t port, addrinfo*& found) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    found = nullptr;
+    const std::string service = std::to_string(port);
+    return ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found);
+}
+}  // namespace
+
+int open_listener(const std::string& host, std::uint16_t port, std::string& error) {
     addrinfo* found = nullptr;
     const std::string service = std::to_string(port);
-    if (int rc =
-            ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found);
-        rc != 0) {
+    if (int rc = resolve(host, port, found); rc != 0) {
         error = "cannot resolve " + host + ": " + ::gai_strerror(rc);
         return -EINVAL;
     }
@@ -54,14 +62,9 @@ int open_listener(const std::string& host, std::uint16_t port, std::string& erro
 
 std::string check_port_free(const std::string& host, std::uint16_t port) {
     if (port == 0) return {};  // any free port: nobody else's by construction
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     addrinfo* found = nullptr;
+    if (resolve(host, port, found) != 0) return {};  // open_listener reports it
     const std::string service = std::to_string(port);
-    if (::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found) != 0)
-        return {};  // open_listener reports it
     std::string error;
     for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
         const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
