@@ -69,8 +69,7 @@ const llhttp_settings_t RequestParser::kSettings = [] {
     s.on_headers_complete = &RequestParser::on_headers_complete;
     s.on_body = &RequestParser::on_body;
     s.on_message_complete = &RequestParser::on_message_complete;
-    s.on_chunk_extension_name = &RequestParser::on_chunk_extension;
-    s.on_chunk_extension_value = &RequestParser::on_chunk_extension;
+    s.on_chunk_header = &RequestParser::on_chunk_header;
     s.on_chunk_complete = &RequestParser::on_chunk_complete;
     return s;
 }();
@@ -112,7 +111,7 @@ void RequestParser::start() noexcept {
     host_count_ = 0;
     te_present_ = te_unknown_coding_ = te_last_is_chunked_ = false;
     begun_ = complete_ = wants_continue_ = upgrade_ = method_unknown_ = false;
-    chunk_extension_bytes_ = 0;
+    in_chunk_line_ = last_chunk_ = false;
     authority_ = {};
     head_.start();
 }
@@ -135,42 +134,82 @@ ParseStep RequestParser::feed(const char* data, std::size_t len) noexcept {
             return judge_method_after_request_line(data, len);
         }
     }
-    const llhttp_errno_t err = llhttp_execute(&parser_, data, parse_len);
-    if (err == HPE_OK && head_error != nullptr) return fail_head(head_error, len);
-    std::size_t consumed = len;
-    ParseEvent event = ParseEvent::NeedMore;
-    if (err == HPE_PAUSED) {
-        consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
-        llhttp_resume(&parser_);
-        event = ParseEvent::Complete;
-    } else if (err != HPE_OK) {
-        if (error_status_ == 0) {
-            error_reason_ = llhttp_get_error_reason(&parser_);
-            // llhttp reports a well-formed but unsupported version (HTTP/1.2, HTTP/3.0) and a
-            // malformed start line ("GET / HTTP/1.1 x", "GET /") alike; the digits it stored
-            // tell them apart.
-            const bool supported_or_absent = (parser_.http_major == 1 && parser_.http_minor <= 1) ||
-                                             (parser_.http_major == 0 && parser_.http_minor == 0);
-            error_status_ = err == HPE_INVALID_VERSION && !supported_or_absent ? 505 : 400;
-            if (err == HPE_INVALID_METHOD) {
-                // Maybe a well-formed method llhttp does not know (501), maybe not a request
-                // line at all (400): only the whole line tells.
-                if (head_error != nullptr && !head_.request_line_done())
-                    return fail_head(head_error, len);
-                begun_ = method_unknown_ = true;
-                error_status_ = 0;
-                return judge_method_after_request_line(data, len);
+    std::size_t pos = 0;
+    for (;;) {
+        if (in_chunk_line_) {
+            std::size_t used = 0;
+            const ChunkLine::Result line = chunk_line_.scan(data + pos, len - pos, used);
+            pos += used;
+            if (line == ChunkLine::Result::NeedMore) return {len, ParseEvent::NeedMore};
+            if (line == ChunkLine::Result::Error) {
+                fail(400, chunk_line_.error_reason());
+                return {len, ParseEvent::Error};
             }
+            in_chunk_line_ = false;
+            const llhttp_errno_t err = feed_chunk_line_to_llhttp();
+            if (err != HPE_OK) return parse_error(err, nullptr, len);
         }
-        return {len, ParseEvent::Error};
+        const llhttp_errno_t err = llhttp_execute(&parser_, data + pos, parse_len - pos);
+        if (err == HPE_PAUSED && in_chunk_line_) {  // a chunk line begins: read it ourselves
+            pos = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
+            llhttp_resume(&parser_);
+            continue;
+        }
+        if (err == HPE_OK && head_error != nullptr) return fail_head(head_error, len);
+        if (err == HPE_PAUSED) {
+            const auto consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
+            llhttp_resume(&parser_);
+            note_fold_prefix(data, consumed);
+            return {consumed, ParseEvent::Complete};
+        }
+        if (err != HPE_OK) return parse_error(err, head_error, len);
+        note_fold_prefix(data, len);
+        return {len, ParseEvent::NeedMore};
     }
-    // Remember whether this chunk ended in "\n" + blanks: the next one may continue a fold.
+}
+
+// llhttp gets the chunk line ChunkLine read, as "<hex size>\r\n": extensions stop here.
+llhttp_errno_t RequestParser::feed_chunk_line_to_llhttp() noexcept {
+    char line[20];
+    std::size_t n = 0;
+    std::uint64_t size = chunk_line_.size();
+    int shift = 60;
+    while (shift > 0 && (size >> shift) == 0) shift -= 4;
+    for (; shift >= 0; shift -= 4) line[n++] = "0123456789abcdef"[(size >> shift) & 0xF];
+    line[n++] = '\r';
+    line[n++] = '\n';
+    return llhttp_execute(&parser_, line, n);
+}
+
+ParseStep RequestParser::parse_error(llhttp_errno_t err, const char* head_error,
+                                     std::size_t len) noexcept {
+    if (error_status_ == 0) {
+        error_reason_ = llhttp_get_error_reason(&parser_);
+        // llhttp reports a well-formed but unsupported version (HTTP/1.2, HTTP/3.0) and a
+        // malformed start line ("GET / HTTP/1.1 x", "GET /") alike; the digits it stored
+        // tell them apart.
+        const bool supported_or_absent = (parser_.http_major == 1 && parser_.http_minor <= 1) ||
+                                         (parser_.http_major == 0 && parser_.http_minor == 0);
+        error_status_ = err == HPE_INVALID_VERSION && !supported_or_absent ? 505 : 400;
+        if (err == HPE_INVALID_METHOD) {
+            // Maybe a well-formed method llhttp does not know (501), maybe not a request
+            // line at all (400): only the whole line tells.
+            if (head_error != nullptr && !head_.request_line_done())
+                return fail_head(head_error, len);
+            begun_ = method_unknown_ = true;
+            error_status_ = 0;
+            return judge_method_after_request_line(nullptr, len);
+        }
+    }
+    return {len, ParseEvent::Error};
+}
+
+// Remembers whether the parsed bytes ended in "\n" + blanks: the next read may continue a fold.
+void RequestParser::note_fold_prefix(const char* data, std::size_t consumed) noexcept {
     const char* p = data + consumed;
     while (p > data && is_blank(p[-1])) --p;
     if (p > data) chunk_follows_fold_prefix_ = p[-1] == '\n';
-    return {consumed, event};
 }
-
 // llhttp 8.1 stops at the first byte that leaves its table of known methods. The strict head
 // scan has validated every byte of the request line seen so far: once the line is whole and
 // well-formed, the client sent a method we do not know (RFC 9110 §9.1: 501); until then more
@@ -383,6 +422,9 @@ int RequestParser::check_headers_complete() noexcept {
     if (has_length && parser_.content_length == 0) wants_continue_ = false;
     // A large body borrows a large buffer only once its bytes outgrow the request view
     // (append_body): announcing a length commits nothing, so headers alone cannot hold the pool.
+    // A chunked body's first chunk line follows (CONNECT's bytes belong to another protocol).
+    const bool chunked = (parser_.flags & F_CHUNKED) != 0;
+    if (chunked && !(parser_.upgrade && parser_.method == HTTP_CONNECT)) return await_chunk_line();
     return 0;
 }
 
@@ -393,17 +435,23 @@ int RequestParser::on_body(llhttp_t* p, const char* at, std::size_t n) {
     return 0;
 }
 
-int RequestParser::on_chunk_extension(llhttp_t* p, const char*, std::size_t n) {
+int RequestParser::on_chunk_header(llhttp_t* p) {
     RequestParser& r = self(p);
-    r.chunk_extension_bytes_ += n;
-    if (r.chunk_extension_bytes_ > kMaxChunkExtensionBytes)
-        return r.fail(400, "chunk extensions too long");
+    r.last_chunk_ = p->content_length == 0;
+    if (r.body_.len + p->content_length > r.limits_.max_body)
+        return r.fail(413, "request body too large");
     return 0;
 }
 
-int RequestParser::on_chunk_complete(llhttp_t* p) {
-    self(p).chunk_extension_bytes_ = 0;
-    return 0;
+// After a chunk's data and its CRLF comes the next chunk line (after the last chunk, the
+// trailer section came instead and the message is complete).
+int RequestParser::on_chunk_complete(llhttp_t* p) { return self(p).await_chunk_line(); }
+
+int RequestParser::await_chunk_line() noexcept {
+    if (last_chunk_) return 0;
+    in_chunk_line_ = true;
+    chunk_line_.start();
+    return HPE_PAUSED;
 }
 
 int RequestParser::on_message_complete(llhttp_t* p) {

@@ -11,6 +11,7 @@
 #include <lake/lake.hpp>
 
 #include "../large_buffers.hpp"
+#include "chunk_line.hpp"
 #include "request.hpp"
 #include "strict_head.hpp"
 
@@ -86,13 +87,17 @@ class RequestParser {
     static int on_headers_complete(llhttp_t* p);
     static int on_body(llhttp_t* p, const char* at, std::size_t n);
     static int on_message_complete(llhttp_t* p);
-    static int on_chunk_extension(llhttp_t* p, const char* at, std::size_t n);
+    static int on_chunk_header(llhttp_t* p);
     static int on_chunk_complete(llhttp_t* p);
     static const llhttp_settings_t kSettings;
 
     int fail(int status, const char* reason) noexcept;
     ParseStep judge_method_after_request_line(const char* data, std::size_t len) noexcept;
     ParseStep fail_head(const char* why, std::size_t len) noexcept;
+    ParseStep parse_error(llhttp_errno_t err, const char* head_error, std::size_t len) noexcept;
+    int await_chunk_line() noexcept;
+    llhttp_errno_t feed_chunk_line_to_llhttp() noexcept;
+    void note_fold_prefix(const char* data, std::size_t consumed) noexcept;
     bool append(Token& t, const char* at, std::size_t n) noexcept;
     bool append_body(const char* at, std::size_t n) noexcept;
     bool preceded_by_line_fold(const char* at) const noexcept;
@@ -131,12 +136,11 @@ class RequestParser {
     bool upgrade_ = false;
     // llhttp refused the method before the request line was whole: judged once it is.
     bool method_unknown_ = false;
-    std::size_t chunk_extension_bytes_ = 0;
+    // llhttp paused where a chunk-size line begins: ChunkLine reads it instead.
+    bool in_chunk_line_ = false;
+    bool last_chunk_ = false;
+    ChunkLine chunk_line_;
     std::string_view authority_;  // of an absolute-form target
 };
-
-// Chunk extensions are bounded per chunk line (RFC 9112 §7.1.1 sets no limit; 20 MiB of them
-// riding on a 1-byte chunk must not be free).
-inline constexpr std::size_t kMaxChunkExtensionBytes = 4096;
 
 }  // namespace lake::http

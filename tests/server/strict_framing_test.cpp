@@ -89,6 +89,46 @@ TEST_F(StrictFraming, ChunkExtensionsAreBounded) {
     EXPECT_EQ(ok.body, "abc");
 }
 
+// RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ).
+// llhttp 8.1 refuses quoted-pairs and BWS; lake-server reads chunk lines itself.
+TEST_F(StrictFraming, QuotedStringAndBwsChunkExtensionsAreAcceptedAndIgnored) {
+    const std::string req =
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5;q=\"a;b\\\"c\"\r\nhello\r\n"
+        "1 ; a = b ;flag\t;c=\"\"\r\n!\r\n"
+        "0 ; last=\"x y\"\r\n\r\n";
+    const HttpResponse r = request(req);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "hello!");
+    // The same bytes one at a time: the chunk line is read across reads.
+    Client c(port());
+    for (char ch : req) {
+        ASSERT_TRUE(c.send(std::string_view(&ch, 1)));
+        ::usleep(100);
+    }
+    const HttpResponse split = c.read_response();
+    EXPECT_EQ(split.status, 200);
+    EXPECT_EQ(split.body, "hello!");
+}
+
+TEST_F(StrictFraming, MalformedChunkLinesAre400) {
+    const std::string head = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (const char* line : {
+             "5 \r\nhello\r\n0\r\n\r\n",             // blanks not followed by ";"
+             "5;\r\nhello\r\n0\r\n\r\n",             // ";" without a name
+             "5;a=\r\nhello\r\n0\r\n\r\n",           // "=" without a value
+             "5;a=\"open\r\nhello\r\n0\r\n\r\n",    // unterminated quoted string
+             "5;a=\"x\"y\r\nhello\r\n0\r\n\r\n",   // bytes after the closing quote
+             "5;a b\r\nhello\r\n0\r\n\r\n",          // two names without ";"
+             "5\nhello\r\n0\r\n\r\n",                // bare LF ending the chunk line
+             "x\r\nhello\r\n0\r\n\r\n",              // no size
+             "11111111111111111\r\nx\r\n",             // size over 64 bits
+         }) {
+        expect_400_and_close(port(), head + line);
+    }
+    expect_400_byte_by_byte(port(), head + "5;a=\"x\"y\r\nhello\r\n0\r\n\r\n");
+}
+
 TEST_F(StrictFraming, TrailerFieldsAfterABodyThatMovedToALargeBufferAreAccepted) {
     // The body outgrows the request view (16 KiB by default) and moves to a large buffer; the
     // trailer fields after it must not be charged for the copy left behind.
