@@ -106,6 +106,9 @@ const std::map<std::string, Integer>& integers() {
         add("limits.large_buffers_per_worker",
             integer("limits.large_buffers_per_worker", &ServerConfig::large_buffers_per_worker, 0,
                     4096));
+        add("limits.large_buffers_per_client",
+            integer("limits.large_buffers_per_client", &ServerConfig::large_buffers_per_client, 0,
+                    4096));
         add("io.recv_buffers", integer("io.recv_buffers", &ServerConfig::recv_buffers, 1, 32768));
         add("io.recv_buffer_size",
             integer("io.recv_buffer_size", &ServerConfig::recv_buffer_size, 256, kMiB));

@@ -32,6 +32,9 @@ struct ServerConfig {
     // Bodies (or responses) that outgrow a connection's views borrow one of these per-worker
     // buffers, each 2 * max_body + 64 KiB of address space, touched only as far as used.
     std::size_t large_buffers_per_worker = 8;
+    // The most of them one client (IPv4 address, IPv6 /64) holds at once; 0: no limit (behind a
+    // proxy, where every request comes from one address).
+    std::size_t large_buffers_per_client = 2;
 
     // io_uring provided-buffer ring per worker: count must be a power of two.
     unsigned recv_buffers = 4096;

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "worker.hpp"
 
@@ -26,7 +27,7 @@ Connection::Connection(Worker& worker, lake::BasicArena& lake, std::uint32_t ind
       index_(index),
       request_view_(lake, config.request_view, 4096),
       response_view_(lake, config.connection_arena - config.request_view, 4096),
-      parser_(request_view_, worker.large_buffers(), limits_of(config)) {}
+      parser_(request_view_, *this, limits_of(config)) {}
 
 // ---- the request path ---------------------------------------------------------------------
 
@@ -36,7 +37,8 @@ void Connection::open(int fd) noexcept {
     parser_.reset_connection();
     response_view_.reset();
     held_ = HeldQueue{};
-    recv_armed_ = recv_cancelling_ = waiting_for_buffers_ = peer_closed_ = pages_released_ = false;
+    recv_armed_ = recv_cancelling_ = recv_paused_ = waiting_for_buffers_ = peer_closed_ =
+        pages_released_ = false;
     pending_ = false;
     out_data_ = nullptr;
     out_sent_ = large_sent_ = 0;
@@ -46,6 +48,8 @@ void Connection::open(int fd) noexcept {
     move_started_ = false;
     last_activity_ = request_started_ = send_progress_ = worker_.now();
     acked_seen_ = 0;  // a new socket: its peer has acknowledged nothing yet
+    client_known_ = false;
+    waiting_large_since_ = 0;
     no_byte_yet_ = true;
     update_recv();
 }
@@ -64,8 +68,8 @@ void Connection::on_recv(const io_uring_cqe& cqe) noexcept {
             worker_.buffers().recycle(bid);  // input after our last response is dropped
         } else {
             worker_.buffers().hold(held_, bid, static_cast<std::uint32_t>(res));
-            if (held_.count >= kPauseAt && recv_armed_ && !recv_cancelling_) {
-                recv_cancelling_ = true;  // what is already in flight still arrives: held too
+            if (held_.count >= worker_.hold_limit() && recv_armed_ && !recv_cancelling_) {
+                recv_cancelling_ = recv_paused_ = true;  // what is in flight arrives: held too
                 ++worker_.counters().recv_pauses;
                 worker_.cancel_recv(*this);
             }
@@ -78,6 +82,8 @@ void Connection::on_recv(const io_uring_cqe& cqe) noexcept {
         waiting_for_buffers_ = true;
     } else if (res == -ECANCELED) {
         // our own back-pressure pause (or close); update_recv() re-arms when due
+    } else if (res == -EINVAL && worker_.drop_recv_byte_budget()) {
+        // an older kernel: re-armed below without the byte budget
     } else if (state_ != State::Closing) {
         abort();  // ECONNRESET and the like
     }
@@ -123,6 +129,11 @@ void Connection::pump() noexcept {
         const http::ParseStep step = parser_.feed(data, h.len - h.used);
         h.used += static_cast<std::uint32_t>(step.consumed);
         if (h.used == h.len) worker_.buffers().pop(held_);  // the buffer goes straight back
+        if (step.event == http::ParseEvent::NeedBodyBuffer) {
+            wait_for_large_buffer();
+            break;
+        }
+        stop_waiting_for_large_buffer();
         if (step.event == http::ParseEvent::Error) {
             prepare_error(parser_.error_status(), parser_.error_reason());
         } else {
@@ -201,20 +212,19 @@ bool Connection::write_pending() noexcept {
     if (size <= response_view_.remaining()) {
         std::span<std::byte> bytes = http::write_response(response_view_, r, pending_context_);
         if (out_data_ == nullptr) out_data_ = bytes.data();
-        worker_.large_buffers().release(parser_.take_large());
+        release_large(parser_.take_large());
         return true;
     }
     if (response_view_.used() != 0 || large_out_ != nullptr) return false;
 
     lake::LakeView* body_buffer = parser_.take_large();
-    lake::LakeView* target = body_buffer != nullptr && body_buffer->remaining() >= size
-                                 ? body_buffer
-                                 : worker_.large_buffers().acquire();
+    lake::LakeView* target =
+        body_buffer != nullptr && body_buffer->remaining() >= size ? body_buffer : acquire_large();
     std::span<std::byte> bytes;
     if (target != nullptr) bytes = http::write_response(*target, r, pending_context_);
-    if (target != body_buffer) worker_.large_buffers().release(body_buffer);
+    if (target != body_buffer) release_large(body_buffer);
     if (bytes.empty()) {  // no large buffer free, or the response exceeds even that
-        worker_.large_buffers().release(target);
+        release_large(target);
         r.reset();
         r.status = 503;
         pending_context_.keep_alive = false;
@@ -285,7 +295,7 @@ void Connection::on_send(const io_uring_cqe& cqe) noexcept {
     if (sending_large_) {
         large_sent_ += sent;
         if (large_sent_ == large_response_.size()) {
-            worker_.large_buffers().release(large_out_);
+            release_large(large_out_);
             large_out_ = nullptr;
         }
     } else {
@@ -314,9 +324,17 @@ void Connection::begin_drain() noexcept {
 
 void Connection::update_recv() noexcept {
     if (recv_armed_ || waiting_for_buffers_ || peer_closed_ || fd_ < 0 || move_started_) return;
-    const bool want =
-        (state_ == State::Open && held_.count < kResumeBelow) || state_ == State::Lingering;
-    if (!want) return;
+    const bool want = (state_ == State::Open && held_.count < worker_.hold_limit() / 2) ||
+                      state_ == State::Lingering;
+    if (!want) {
+        // The recv ended at its byte budget with input still unparsed: paused like a cancel.
+        if (state_ == State::Open && !recv_paused_) {
+            recv_paused_ = true;
+            ++worker_.counters().recv_pauses;
+        }
+        return;
+    }
+    recv_paused_ = false;
     recv_armed_ = true;
     worker_.arm_recv(*this);
 }
@@ -329,6 +347,60 @@ void Connection::on_buffers_available() noexcept {
 
 void Connection::drop_held() noexcept { worker_.buffers().drop_all(held_); }
 
+// ---- large buffers: lent under the client's share, waited for briefly -------------------------
+
+lake::LakeView* Connection::acquire_large() noexcept { return worker_.acquire_large(client_key()); }
+
+void Connection::release_large(lake::LakeView* v) noexcept {
+    worker_.release_large(v, client_key());
+}
+
+// An IPv4 address, or the /64 of an IPv6 one (one host's share of addresses); looked up once per
+// connection, only when it first takes a large buffer.
+ClientKey Connection::client_key() noexcept {
+    if (client_known_) return client_key_;
+    sockaddr_storage a{};
+    socklen_t len = sizeof(a);
+    client_key_ = 0;
+    if (fd_ >= 0 && ::getpeername(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+        if (a.ss_family == AF_INET) {
+            client_key_ = reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr;
+        } else if (a.ss_family == AF_INET6) {
+            const auto& six = reinterpret_cast<const sockaddr_in6&>(a).sin6_addr;
+            std::memcpy(&client_key_, six.s6_addr, sizeof(client_key_));
+            client_key_ ^= 0x6;  // never equal to an IPv4 key of the same bits
+        }
+    }
+    client_known_ = true;
+    return client_key_;
+}
+
+// A body that could not get a large buffer waits, unparsed, for one (its recv pauses once it
+// holds its share of the ring); after kLargeBufferWaitTicks it is answered 503. With no pool at
+// all there is nothing to wait for.
+void Connection::wait_for_large_buffer() noexcept {
+    if (!worker_.has_large_buffers()) {
+        prepare_error(503, "no large buffer for this body");
+        return;
+    }
+    if (waiting_large_since_ != 0) return;
+    waiting_large_since_ = worker_.now() + 1;
+    worker_.wait_for_large_buffer(*this);
+}
+
+void Connection::stop_waiting_for_large_buffer() noexcept {
+    if (waiting_large_since_ == 0) return;
+    waiting_large_since_ = 0;
+    worker_.stop_waiting_for_large_buffer(*this);
+}
+
+void Connection::on_large_buffer_free() noexcept {
+    if (state_ != State::Open) return;
+    pump();
+    finish_move_if_ready();
+    release_if_idle();
+}
+
 // ---- timers and closing ---------------------------------------------------------------------
 
 void Connection::on_tick(std::uint32_t now) noexcept {
@@ -339,7 +411,12 @@ void Connection::on_tick(std::uint32_t now) noexcept {
                 abort();  // the client stopped reading
 
             } else if (parser_.in_progress() && !pending_) {
-                if (body_too_slow_for_a_large_buffer()) {
+                if (waiting_for_large_buffer() &&
+                    now + 1 - waiting_large_since_ >= kLargeBufferWaitTicks) {
+                    stop_waiting_for_large_buffer();
+                    prepare_error(503, "no large buffer free for this body");
+                    pump();
+                } else if (body_too_slow_for_a_large_buffer()) {
                     prepare_error(408, "request body too slow to hold a large buffer");
                     pump();
                 } else if (now - request_started_ >= config_.header_timeout_s) {
@@ -468,7 +545,8 @@ void Connection::finish_move_if_ready() noexcept {
     fd_ = -1;
     move_to_ = nullptr;
     move_started_ = false;
-    worker_.large_buffers().release(parser_.take_large());
+    release_large(parser_.take_large());
+    stop_waiting_for_large_buffer();
     response_view_.reset();
     request_view_.reset();
     state_ = State::Free;
@@ -481,9 +559,10 @@ void Connection::release_if_idle() noexcept {
     if (state_ != State::Closing || recv_armed_ || send_in_flight_) return;
     ::close(fd_);
     fd_ = -1;
-    worker_.large_buffers().release(large_out_);
+    release_large(large_out_);
     large_out_ = nullptr;
-    worker_.large_buffers().release(parser_.take_large());
+    release_large(parser_.take_large());
+    stop_waiting_for_large_buffer();
     response_view_.reset();
     request_view_.reset();
     waiting_for_buffers_ = false;

@@ -21,12 +21,13 @@
 #include "http/request_parser.hpp"
 #include "http/response.hpp"
 #include "http/response_writer.hpp"
+#include "large_buffers.hpp"
 
 namespace lake::server {
 
 class Worker;
 
-class Connection {
+class Connection : private http::BodyBuffers {
   public:
     enum class State : std::uint8_t {
         Free,       // slot unused
@@ -49,6 +50,9 @@ class Connection {
     void on_free_tick(std::uint32_t now) noexcept;
     // The buffer ring has buffers again: re-arm a recv that stopped with ENOBUFS.
     void on_buffers_available() noexcept;
+    // A large buffer came back while this connection's body was waiting for one.
+    void on_large_buffer_free() noexcept;
+    bool waiting_for_large_buffer() const noexcept { return waiting_large_since_ != 0; }
     // Closes at once (server stopping, reset by peer, timeouts).
     void abort() noexcept;
     // Asks to move this connection to another worker (whose CPU its packets now arrive on). It
@@ -75,12 +79,21 @@ class Connection {
     bool waiting_for_buffers() const noexcept { return waiting_for_buffers_; }
 
   private:
-    // Back-pressure: a connection holding this many unparsed buffers stops its recv (TCP flow
-    // control then slows the client) and resumes once it holds fewer than kResumeBelow.
-    static constexpr unsigned kPauseAt = 8;
-    static constexpr unsigned kResumeBelow = 4;
+    // Back-pressure: a connection holding Worker::hold_limit() unparsed buffers stops its recv
+    // (TCP flow control then slows the client) and resumes once it holds fewer than half that.
     // The least a body held in a large buffer must grow per tick (second).
     static constexpr std::size_t kMinLargeBodyBytesPerTick = 16 * 1024;
+    // How long (ticks) a body waits for a large buffer before it is answered 503.
+    static constexpr std::uint32_t kLargeBufferWaitTicks = 3;
+
+    // http::BodyBuffers: the parser's large buffers, lent under this client's share.
+    lake::LakeView* acquire_body_buffer() noexcept override { return acquire_large(); }
+    void release_body_buffer(lake::LakeView* v) noexcept override { release_large(v); }
+    lake::LakeView* acquire_large() noexcept;
+    void release_large(lake::LakeView* v) noexcept;
+    ClientKey client_key() noexcept;
+    void wait_for_large_buffer() noexcept;
+    void stop_waiting_for_large_buffer() noexcept;
 
     void pump() noexcept;
     void prepare_response() noexcept;
@@ -120,6 +133,7 @@ class Connection {
     HeldQueue held_;
     bool recv_armed_ = false;
     bool recv_cancelling_ = false;  // paused for back-pressure; the final CQE is on its way
+    bool recv_paused_ = false;      // not re-armed for back-pressure (counted once per pause)
     bool waiting_for_buffers_ = false;
     bool peer_closed_ = false;
     bool pages_released_ = false;  // the arena's pages were handed back while idle
@@ -139,6 +153,12 @@ class Connection {
     std::size_t in_flight_len_ = 0;
     bool send_in_flight_ = false;
     bool sending_large_ = false;
+
+    // The client, for its share of the large buffers (looked up at the first one it takes).
+    ClientKey client_key_ = 0;
+    bool client_known_ = false;
+    // The tick (+1, so never 0) since which the body waits for a large buffer; 0: not waiting.
+    std::uint32_t waiting_large_since_ = 0;
 
     // Moving to another worker: requested (move_to_), then under way (recv cancelled).
     Worker* move_to_ = nullptr;

@@ -58,13 +58,17 @@ std::string Worker::setup() {
     if (int err = buffers_.init(ring_.get(), lake, config_.recv_buffers, config_.recv_buffer_size);
         err != 0)
         return std::string("cannot register the receive buffer ring: ") + std::strerror(-err);
-    large_ = std::make_unique<LargeBufferPool>(lake, config_.large_buffers_per_worker, large_size);
+    large_ = std::make_unique<LargeBufferPool>(lake, config_.large_buffers_per_worker, large_size,
+                                               config_.large_buffers_per_client);
+    hold_limit_ = std::clamp(config_.recv_buffers / 16, 2u, 8u);
+    recv_byte_budget_ = static_cast<std::uint32_t>(hold_limit_ * config_.recv_buffer_size);
 
     free_slots_.reserve(config_.max_connections_per_worker);
     inbox_.reserve(config_.max_connections_per_worker);
     inbox_taken_.reserve(config_.max_connections_per_worker);
     planned_moves_.assign(siblings_ != nullptr ? siblings_->size() : 0, 0);
     waiting_for_buffers_.reserve(config_.max_connections_per_worker * 2);
+    large_wait_.resize(config_.max_connections_per_worker);
     for (std::uint32_t i = 0; i < config_.max_connections_per_worker; ++i) {
         if (!connections_.emplace_back(*this, lake, i, config_).has_memory())
             return "worker " + std::to_string(index_) + "'s lake is too small for its slots";
@@ -119,6 +123,7 @@ std::string Worker::run() {
         // enter; multishot operations it had to stop end without F_MORE and are re-armed.
         if (io_uring_cq_has_overflow(ring)) ++counters_.cq_overflows;
         rearm_waiting();
+        wake_large_waiters();
     }
     if (failure_injected_.load(std::memory_order_acquire)) failure = "failure injected by a test";
     close_inbox();
@@ -354,6 +359,11 @@ void Worker::arm_wake() noexcept {
 void Worker::arm_recv(Connection& c) noexcept {
     io_uring_sqe* s = ring_.sqe();
     io_uring_prep_recv_multishot(s, c.fd(), nullptr, 0, 0);
+    // Kernel 6.16+: the multishot recv ends by itself after this many bytes (the field is
+    // sqe->optlen in newer headers), so that a burst from one socket cannot take the whole
+    // buffer ring before its completions are even seen. Older kernels refuse it (EINVAL): the
+    // connection then re-arms without it, and so does every later recv of this worker.
+    if (recv_byte_budget_ != 0) s->file_index = recv_byte_budget_;
     s->flags |= IOSQE_BUFFER_SELECT;
     s->buf_group = BufferRing::kGroup;
     io_uring_sqe_set_data64(s, tag(Op::Recv, c.index()));
@@ -377,12 +387,47 @@ void Worker::wait_for_buffers(Connection& c) noexcept {
     if (!c.waiting_for_buffers()) waiting_for_buffers_.push_back(c.index());
 }
 
-// Recvs that stopped on ENOBUFS resume once half the ring is free again (as liburing's proxy
-// example does), so that one burst does not bounce between empty and full.
+// Recvs that stopped on ENOBUFS resume as soon as the ring has a connection's worth of buffers
+// free again (what one recv may hold before it pauses): waiting for half the ring, as liburing's
+// proxy example does, starved everyone while a few non-reading clients held the rest.
 void Worker::rearm_waiting() noexcept {
-    if (waiting_for_buffers_.empty() || buffers_.free() < buffers_.count() / 2) return;
+    if (waiting_for_buffers_.empty() || buffers_.free() < hold_limit_) return;
     for (std::uint32_t i : waiting_for_buffers_) connections_[i].on_buffers_available();
     waiting_for_buffers_.clear();
+}
+
+// A connection whose body found no large buffer free (or its client at its share) waits for
+// one; the ones waiting are woken, first come first served, after a loop pass in which a buffer
+// came back, for as long as buffers are free.
+void Worker::wait_for_large_buffer(Connection& c) noexcept {
+    LargeWait& w = large_wait_[c.index()];
+    if (w.linked) return;
+    w = LargeWait{large_wait_tail_, kNoSlot, true};
+    if (large_wait_tail_ != kNoSlot)
+        large_wait_[large_wait_tail_].next = c.index();
+    else
+        large_wait_head_ = c.index();
+    large_wait_tail_ = c.index();
+}
+
+void Worker::stop_waiting_for_large_buffer(Connection& c) noexcept {
+    LargeWait& w = large_wait_[c.index()];
+    if (!w.linked) return;
+    (w.prev != kNoSlot ? large_wait_[w.prev].next : large_wait_head_) = w.next;
+    (w.next != kNoSlot ? large_wait_[w.next].prev : large_wait_tail_) = w.prev;
+    w = LargeWait{};
+}
+
+void Worker::wake_large_waiters() noexcept {
+    if (!large_freed_) return;
+    large_freed_ = false;
+    // A woken connection that still gets nothing (its client at its share) stays in the queue.
+    std::uint32_t i = large_wait_head_;
+    while (i != kNoSlot && large_->available() != 0) {
+        const std::uint32_t next = large_wait_[i].next;
+        connections_[i].on_large_buffer_free();
+        i = next;
+    }
 }
 
 void Worker::release(Connection& c) noexcept {

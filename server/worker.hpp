@@ -95,7 +95,27 @@ class Worker {
     std::uint32_t now() const noexcept { return now_; }
     BufferRing& buffers() noexcept { return buffers_; }
 
-    LargeBufferPool& large_buffers() noexcept { return *large_; }
+    // Large buffers, lent under each client's share; a connection that got none waits for one
+    // (wait_for_large_buffer), and is woken after the loop pass in which one came back.
+    lake::LakeView* acquire_large(ClientKey client) noexcept { return large_->acquire(client); }
+    void release_large(lake::LakeView* v, ClientKey client) noexcept {
+        if (v == nullptr) return;
+        large_->release(v, client);
+        large_freed_ = true;
+    }
+    bool has_large_buffers() const noexcept { return large_->size() != 0; }
+    void wait_for_large_buffer(Connection& c) noexcept;
+    void stop_waiting_for_large_buffer(Connection& c) noexcept;
+    // The most unparsed receive buffers a connection may hold before its recv pauses: a
+    // sixteenth of the ring (2 to 8), so that a few clients that pipeline and never read cannot
+    // hold the whole ring.
+    unsigned hold_limit() const noexcept { return hold_limit_; }
+    // A recv refused with EINVAL: the kernel does not know the multishot byte budget.
+    bool drop_recv_byte_budget() noexcept {
+        if (recv_byte_budget_ == 0) return false;
+        recv_byte_budget_ = 0;
+        return true;
+    }
     WorkerCounters& counters() noexcept { return counters_; }
 
     void arm_recv(Connection& c) noexcept;
@@ -119,6 +139,7 @@ class Worker {
     void close_inbox() noexcept;
     void plan_moves() noexcept;
     void rearm_waiting() noexcept;
+    void wake_large_waiters() noexcept;
 
     unsigned index_;
     int listen_fd_;
@@ -134,6 +155,18 @@ class Worker {
     std::deque<Connection> connections_;
     std::vector<std::uint32_t> free_slots_;
     std::vector<std::uint32_t> waiting_for_buffers_;
+    // Connections waiting for a large buffer: a FIFO linked through their slot indices, so that
+    // one leaves it in O(1) when it closes or gives up.
+    static constexpr std::uint32_t kNoSlot = UINT32_MAX;
+    struct LargeWait {
+        std::uint32_t prev = kNoSlot, next = kNoSlot;
+        bool linked = false;
+    };
+    std::vector<LargeWait> large_wait_;
+    std::uint32_t large_wait_head_ = kNoSlot, large_wait_tail_ = kNoSlot;
+    bool large_freed_ = false;
+    unsigned hold_limit_ = 8;
+    std::uint32_t recv_byte_budget_ = 0;
     DateClock date_;
     WorkerCounters counters_;
 

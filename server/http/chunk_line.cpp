@@ -49,59 +49,89 @@ ChunkLine::Result ChunkLine::scan(const char* data, std::size_t len,
                     continue;
                 }
                 if (state_ == State::FirstDigit) return fail("invalid chunk size");
-                if (c == ';') state_ = State::NameStart;
-                else if (is_blank(c)) state_ = State::BwsToSemi;
-                else if (c == '\r') state_ = State::Lf;
-                else return fail("invalid chunk size");
+                if (c == ';')
+                    state_ = State::NameStart;
+                else if (is_blank(c))
+                    state_ = State::BwsToSemi;
+                else if (c == '\r')
+                    state_ = State::Lf;
+                else
+                    return fail("invalid chunk size");
                 continue;
             }
             case State::BwsToSemi:
-                if (c == ';') state_ = State::NameStart;
-                else if (!is_blank(c)) return fail("invalid chunk extension");
+                if (c == ';')
+                    state_ = State::NameStart;
+                else if (!is_blank(c))
+                    return fail("invalid chunk extension");
                 continue;
             case State::NameStart:
-                if (is_tchar(c)) state_ = State::Name;
-                else if (!is_blank(c)) return fail("invalid chunk extension name");
+                if (is_tchar(c))
+                    state_ = State::Name;
+                else if (!is_blank(c))
+                    return fail("invalid chunk extension name");
                 continue;
             case State::Name:
                 if (is_tchar(c)) continue;
-                if (c == ';') state_ = State::NameStart;
-                else if (c == '=') state_ = State::ValueStart;
-                else if (is_blank(c)) state_ = State::BwsAfterName;
-                else if (c == '\r') state_ = State::Lf;
-                else return fail("invalid chunk extension name");
+                if (c == ';')
+                    state_ = State::NameStart;
+                else if (c == '=')
+                    state_ = State::ValueStart;
+                else if (is_blank(c))
+                    state_ = State::BwsAfterName;
+                else if (c == '\r')
+                    state_ = State::Lf;
+                else
+                    return fail("invalid chunk extension name");
                 continue;
             case State::BwsAfterName:
-                if (c == ';') state_ = State::NameStart;
-                else if (c == '=') state_ = State::ValueStart;
-                else if (!is_blank(c)) return fail("invalid chunk extension");
+                if (c == ';')
+                    state_ = State::NameStart;
+                else if (c == '=')
+                    state_ = State::ValueStart;
+                else if (!is_blank(c))
+                    return fail("invalid chunk extension");
                 continue;
             case State::ValueStart:
-                if (is_tchar(c)) state_ = State::Token;
-                else if (c == '"') state_ = State::Quoted;
-                else if (!is_blank(c)) return fail("invalid chunk extension value");
+                if (is_tchar(c))
+                    state_ = State::Token;
+                else if (c == '"')
+                    state_ = State::Quoted;
+                else if (!is_blank(c))
+                    return fail("invalid chunk extension value");
                 continue;
             case State::Token:
                 if (is_tchar(c)) continue;
-                if (c == ';') state_ = State::NameStart;
-                else if (is_blank(c)) state_ = State::BwsToSemi;
-                else if (c == '\r') state_ = State::Lf;
-                else return fail("invalid chunk extension value");
+                if (c == ';')
+                    state_ = State::NameStart;
+                else if (is_blank(c))
+                    state_ = State::BwsToSemi;
+                else if (c == '\r')
+                    state_ = State::Lf;
+                else
+                    return fail("invalid chunk extension value");
                 continue;
             case State::Quoted:
-                if (c == '"') state_ = State::AfterQuoted;
-                else if (c == '\\') state_ = State::QuotedPair;
-                else if (!is_qdtext(c)) return fail("invalid chunk extension value");
+                if (c == '"')
+                    state_ = State::AfterQuoted;
+                else if (c == '\\')
+                    state_ = State::QuotedPair;
+                else if (!is_qdtext(c))
+                    return fail("invalid chunk extension value");
                 continue;
             case State::QuotedPair:
                 if (!is_quotable(c)) return fail("invalid chunk extension value");
                 state_ = State::Quoted;
                 continue;
             case State::AfterQuoted:
-                if (c == ';') state_ = State::NameStart;
-                else if (is_blank(c)) state_ = State::BwsToSemi;
-                else if (c == '\r') state_ = State::Lf;
-                else return fail("invalid chunk extension value");
+                if (c == ';')
+                    state_ = State::NameStart;
+                else if (is_blank(c))
+                    state_ = State::BwsToSemi;
+                else if (c == '\r')
+                    state_ = State::Lf;
+                else
+                    return fail("invalid chunk extension value");
                 continue;
             case State::Lf:
                 if (c != '\n') return fail("chunk line not ended by CRLF");

@@ -34,18 +34,18 @@ class ChunkLine {
 
   private:
     enum class State : std::uint8_t {
-        FirstDigit,   // the line's first byte: a hex digit
-        Digits,       // in the chunk size
-        BwsToSemi,    // blanks after the size or a value: only ";" (or more blanks) may follow
-        NameStart,    // after ";": blanks, then a token
-        Name,         // in an extension name
-        BwsAfterName, // blanks after a name: ";" or "=" must follow
-        ValueStart,   // after "=": blanks, then a token or a quoted string
-        Token,        // in a token value
-        Quoted,       // in a quoted-string value
-        QuotedPair,   // after a backslash inside it
-        AfterQuoted,  // the closing quote seen
-        Lf,           // CR seen, LF expected
+        FirstDigit,    // the line's first byte: a hex digit
+        Digits,        // in the chunk size
+        BwsToSemi,     // blanks after the size or a value: only ";" (or more blanks) may follow
+        NameStart,     // after ";": blanks, then a token
+        Name,          // in an extension name
+        BwsAfterName,  // blanks after a name: ";" or "=" must follow
+        ValueStart,    // after "=": blanks, then a token or a quoted string
+        Token,         // in a token value
+        Quoted,        // in a quoted-string value
+        QuotedPair,    // after a backslash inside it
+        AfterQuoted,   // the closing quote seen
+        Lf,            // CR seen, LF expected
     };
     Result fail(const char* why) noexcept {
         reason_ = why;

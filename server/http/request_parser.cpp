@@ -74,8 +74,7 @@ const llhttp_settings_t RequestParser::kSettings = [] {
     return s;
 }();
 
-RequestParser::RequestParser(lake::BasicArena& view, server::LargeBufferPool& large,
-                             const ParseLimits& limits)
+RequestParser::RequestParser(lake::BasicArena& view, BodyBuffers& large, const ParseLimits& limits)
     : view_(view), pool_(large), limits_(limits) {
     head_.set_limits(limits.max_target, limits.max_header_bytes);
     reset_connection();
@@ -90,7 +89,7 @@ void RequestParser::reset_connection() noexcept {
 }
 
 void RequestParser::start() noexcept {
-    pool_.release(large_);
+    if (large_ != nullptr) pool_.release_body_buffer(large_);
     large_ = nullptr;
     view_.reset();
     request_.reset();
@@ -111,7 +110,7 @@ void RequestParser::start() noexcept {
     host_count_ = 0;
     te_present_ = te_unknown_coding_ = te_last_is_chunked_ = false;
     begun_ = complete_ = wants_continue_ = upgrade_ = method_unknown_ = false;
-    in_chunk_line_ = last_chunk_ = false;
+    in_chunk_line_ = last_chunk_ = at_body_start_ = in_body_ = false;
     authority_ = {};
     head_.start();
 }
@@ -149,8 +148,14 @@ ParseStep RequestParser::feed(const char* data, std::size_t len) noexcept {
             const llhttp_errno_t err = feed_chunk_line_to_llhttp();
             if (err != HPE_OK) return parse_error(err, nullptr, len);
         }
+        // Body bytes that would overflow the request view go to a body buffer, taken before
+        // they are parsed: when none can be had, they wait unparsed.
+        if (in_body_ && large_ == nullptr && !body_fits_before(parse_len - pos) &&
+            !move_body_to_large_buffer())
+            return {pos, ParseEvent::NeedBodyBuffer};
         const llhttp_errno_t err = llhttp_execute(&parser_, data + pos, parse_len - pos);
-        if (err == HPE_PAUSED && in_chunk_line_) {  // a chunk line begins: read it ourselves
+        if (err == HPE_PAUSED && (in_chunk_line_ || at_body_start_)) {  // our own pause
+            at_body_start_ = false;
             pos = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
             llhttp_resume(&parser_);
             continue;
@@ -253,19 +258,34 @@ bool RequestParser::append(Token& t, const char* at, std::size_t n) noexcept {
     return true;
 }
 
-// Bodies go to the request view while they fit, and to a large buffer beyond that.
+// Whether `incoming` more bytes (at most: some may be chunk framing or the next request) still
+// fit the request view after the body so far. Nothing else is allocated in the view while a
+// body arrives, so the body grows in place.
+bool RequestParser::body_fits_before(std::size_t incoming) const noexcept {
+    if ((parser_.flags & F_CHUNKED) == 0 && parser_.content_length < incoming)
+        incoming = static_cast<std::size_t>(parser_.content_length);
+    return incoming <= view_.remaining();
+}
+
+bool RequestParser::move_body_to_large_buffer() noexcept {
+    large_ = pool_.acquire_body_buffer();
+    if (large_ == nullptr) return false;
+    auto* moved = static_cast<char*>(large_->allocate(body_.len, 1));
+    if (moved == nullptr) return false;
+    if (body_.len) std::memcpy(moved, body_.data, body_.len);
+    // The copy left behind goes back to the request view (nothing was allocated after it), so
+    // that it does not count against the trailer fields that may follow.
+    if (body_.data != nullptr) (void)view_.deallocate(body_.data, body_.len);
+    body_.data = moved;
+    return true;
+}
+
+// Bodies go to the request view while they fit, and to a large buffer beyond that (taken in
+// feed() before the bytes were parsed; here only if the estimate there fell short).
 bool RequestParser::append_body(const char* at, std::size_t n) noexcept {
     if (large_ == nullptr) {
         if (append(body_, at, n)) return true;
-        large_ = pool_.acquire();
-        if (large_ == nullptr) return false;
-        auto* moved = static_cast<char*>(large_->allocate(body_.len, 1));
-        if (moved == nullptr) return false;
-        if (body_.len) std::memcpy(moved, body_.data, body_.len);
-        // The copy left behind goes back to the request view (nothing was allocated after it),
-        // so that it does not count against the trailer fields that may follow.
-        if (body_.data != nullptr) (void)view_.deallocate(body_.data, body_.len);
-        body_.data = moved;
+        if (!move_body_to_large_buffer()) return false;
     }
     auto* p = static_cast<char*>(large_->allocate(n, 1));
     if (p == nullptr) return false;
@@ -423,8 +443,15 @@ int RequestParser::check_headers_complete() noexcept {
     // A large body borrows a large buffer only once its bytes outgrow the request view
     // (append_body): announcing a length commits nothing, so headers alone cannot hold the pool.
     // A chunked body's first chunk line follows (CONNECT's bytes belong to another protocol).
-    const bool chunked = (parser_.flags & F_CHUNKED) != 0;
-    if (chunked && !(parser_.upgrade && parser_.method == HTTP_CONNECT)) return await_chunk_line();
+    if (parser_.upgrade && parser_.method == HTTP_CONNECT) return 0;
+    if ((parser_.flags & F_CHUNKED) != 0) {
+        in_body_ = true;
+        return await_chunk_line();
+    }
+    if (has_length && parser_.content_length > 0) {
+        in_body_ = at_body_start_ = true;
+        return HPE_PAUSED;
+    }
     return 0;
 }
 
@@ -457,6 +484,7 @@ int RequestParser::await_chunk_line() noexcept {
 int RequestParser::on_message_complete(llhttp_t* p) {
     RequestParser& r = self(p);
     r.request_.body = std::string_view(r.body_.data, r.body_.len);
+    r.in_body_ = false;
     r.upgrade_ = p->upgrade != 0;
     r.request_.keep_alive = llhttp_should_keep_alive(p) != 0 && !r.upgrade_;
     r.complete_ = true;

@@ -10,7 +10,7 @@
 
 #include <lake/lake.hpp>
 
-#include "../large_buffers.hpp"
+#include "body_buffers.hpp"
 #include "chunk_line.hpp"
 #include "request.hpp"
 #include "strict_head.hpp"
@@ -28,6 +28,9 @@ enum class ParseEvent : std::uint8_t {
     NeedMore,  // all input consumed, the request is not complete yet
     Complete,  // a whole request is ready in request(); the rest of the input is untouched
     Error,     // malformed or over a limit: answer error_status() and close
+    // The body's next bytes need a body buffer and none could be had: feed the rest again
+    // once one may be free (the bytes before them were consumed).
+    NeedBodyBuffer,
 };
 
 struct ParseStep {
@@ -37,8 +40,7 @@ struct ParseStep {
 
 class RequestParser {
   public:
-    RequestParser(lake::BasicArena& view, server::LargeBufferPool& large,
-                  const ParseLimits& limits);
+    RequestParser(lake::BasicArena& view, BodyBuffers& large, const ParseLimits& limits);
     RequestParser(const RequestParser&) = delete;
     RequestParser& operator=(const RequestParser&) = delete;
 
@@ -100,6 +102,8 @@ class RequestParser {
     void note_fold_prefix(const char* data, std::size_t consumed) noexcept;
     bool append(Token& t, const char* at, std::size_t n) noexcept;
     bool append_body(const char* at, std::size_t n) noexcept;
+    bool body_fits_before(std::size_t incoming) const noexcept;
+    bool move_body_to_large_buffer() noexcept;
     bool preceded_by_line_fold(const char* at) const noexcept;
     int parse_target() noexcept;
     int check_header(const Header& h) noexcept;
@@ -108,7 +112,7 @@ class RequestParser {
     llhttp_t parser_;
     StrictHead head_;
     lake::BasicArena& view_;
-    server::LargeBufferPool& pool_;
+    BodyBuffers& pool_;
     lake::LakeView* large_ = nullptr;
     ParseLimits limits_;
 
@@ -138,6 +142,9 @@ class RequestParser {
     bool method_unknown_ = false;
     // llhttp paused where a chunk-size line begins: ChunkLine reads it instead.
     bool in_chunk_line_ = false;
+    // llhttp paused where a body begins, so that its bytes are judged before they are parsed.
+    bool at_body_start_ = false;
+    bool in_body_ = false;
     bool last_chunk_ = false;
     ChunkLine chunk_line_;
     std::string_view authority_;  // of an absolute-form target

@@ -114,15 +114,15 @@ TEST_F(StrictFraming, QuotedStringAndBwsChunkExtensionsAreAcceptedAndIgnored) {
 TEST_F(StrictFraming, MalformedChunkLinesAre400) {
     const std::string head = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
     for (const char* line : {
-             "5 \r\nhello\r\n0\r\n\r\n",             // blanks not followed by ";"
-             "5;\r\nhello\r\n0\r\n\r\n",             // ";" without a name
-             "5;a=\r\nhello\r\n0\r\n\r\n",           // "=" without a value
-             "5;a=\"open\r\nhello\r\n0\r\n\r\n",    // unterminated quoted string
-             "5;a=\"x\"y\r\nhello\r\n0\r\n\r\n",   // bytes after the closing quote
-             "5;a b\r\nhello\r\n0\r\n\r\n",          // two names without ";"
-             "5\nhello\r\n0\r\n\r\n",                // bare LF ending the chunk line
-             "x\r\nhello\r\n0\r\n\r\n",              // no size
-             "11111111111111111\r\nx\r\n",             // size over 64 bits
+             "5 \r\nhello\r\n0\r\n\r\n",          // blanks not followed by ";"
+             "5;\r\nhello\r\n0\r\n\r\n",          // ";" without a name
+             "5;a=\r\nhello\r\n0\r\n\r\n",        // "=" without a value
+             "5;a=\"open\r\nhello\r\n0\r\n\r\n",  // unterminated quoted string
+             "5;a=\"x\"y\r\nhello\r\n0\r\n\r\n",  // bytes after the closing quote
+             "5;a b\r\nhello\r\n0\r\n\r\n",       // two names without ";"
+             "5\nhello\r\n0\r\n\r\n",             // bare LF ending the chunk line
+             "x\r\nhello\r\n0\r\n\r\n",           // no size
+             "11111111111111111\r\nx\r\n",        // size over 64 bits
          }) {
         expect_400_and_close(port(), head + line);
     }

@@ -30,8 +30,16 @@ struct HttpResponse {
 
 class Client {
   public:
-    explicit Client(std::uint16_t port, int timeout_ms = 5000) : timeout_ms_(timeout_ms) {
+    // `from`: the local address to connect from (another loopback address is another client).
+    explicit Client(std::uint16_t port, int timeout_ms = 5000, const char* from = nullptr)
+        : timeout_ms_(timeout_ms) {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (from != nullptr) {
+            sockaddr_in local{};
+            local.sin_family = AF_INET;
+            ::inet_pton(AF_INET, from, &local.sin_addr);
+            ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local));
+        }
         sockaddr_in a{};
         a.sin_family = AF_INET;
         a.sin_port = htons(port);
@@ -47,6 +55,11 @@ class Client {
     Client& operator=(const Client&) = delete;
 
     bool connected() const { return connected_; }
+    // Something (a response, or EOF) is ready to be read right now.
+    bool readable_now() const {
+        pollfd p{fd_, POLLIN, 0};
+        return ::poll(&p, 1, 0) > 0;
+    }
     int fd() const { return fd_; }
 
     bool send(std::string_view data) {
