@@ -65,18 +65,52 @@ Reader boolean(bool ServerConfig::*field) {
     };
 }
 
-Reader text_list(std::vector<std::string> ServerConfig::*field) {
-    return [=](const toml::node& n, ServerConfig& c) -> std::string {
-        const toml::array* a = n.as_array();
-        if (a == nullptr) return "must be an array of strings";
-        std::vector<std::string> out;
-        for (const toml::node& item : *a) {
-            if (!item.is_string()) return "must be an array of strings";
-            out.push_back(*item.value<std::string>());
+// [plugins] load = ["path.so", "path.so:argument"]: loaded before the [plugins.NAME] tables.
+std::string read_plugin_list(const toml::node& n, ServerConfig& c) {
+    const toml::array* a = n.as_array();
+    if (a == nullptr) return "must be an array of strings";
+    std::vector<handlers::PluginConfig> out;
+    for (const toml::node& item : *a) {
+        if (!item.is_string()) return "must be an array of strings";
+        out.push_back(handlers::plugin_from_spec(*item.value<std::string>()));
+    }
+    c.plugins.insert(c.plugins.begin(), out.begin(), out.end());
+    return {};
+}
+
+// [plugins.NAME]: `path` (required), `argument`, and any keys of the plugin's own (strings,
+// integers, floats, booleans, arrays of strings), handed to it as its PluginConfig.
+std::string read_plugin_table(const std::string& name, const toml::table& t, ServerConfig& c) {
+    handlers::PluginConfig p;
+    p.name = name;
+    for (const auto& [k, v] : t) {
+        const std::string key(k.str());
+        const std::string where = "'plugins." + name + "." + key + "' ";
+        if (key == "path" || key == "argument") {
+            if (!v.is_string()) return where + "must be a string";
+            (key == "path" ? p.path : p.argument) = *v.value<std::string>();
+        } else if (v.is_string()) {
+            p.settings[key] = *v.value<std::string>();
+        } else if (v.is_integer()) {
+            p.settings[key] = *v.value<std::int64_t>();
+        } else if (v.is_floating_point()) {
+            p.settings[key] = *v.value<double>();
+        } else if (v.is_boolean()) {
+            p.settings[key] = *v.value<bool>();
+        } else if (const toml::array* a = v.as_array()) {
+            std::vector<std::string> items;
+            for (const toml::node& item : *a) {
+                if (!item.is_string()) return where + "must be an array of strings";
+                items.push_back(*item.value<std::string>());
+            }
+            p.settings[key] = std::move(items);
+        } else {
+            return where + "must be a string, number, boolean or array of strings";
         }
-        c.*field = std::move(out);
-        return {};
-    };
+    }
+    if (p.path.empty()) return "'plugins." + name + "' has no path (path = \"lib" + name + ".so\")";
+    c.plugins.push_back(std::move(p));
+    return {};
 }
 
 constexpr long long kMiB = 1024 * 1024;
@@ -134,7 +168,7 @@ const std::map<std::string, Reader>& readers() {
             {"server.pin_workers", boolean(&ServerConfig::pin_workers)},
             {"server.steer_by_cpu", boolean(&ServerConfig::steer_by_cpu)},
             {"server.name", text(&ServerConfig::server_name)},
-            {"plugins.load", text_list(&ServerConfig::plugins)},
+            {"plugins.load", &read_plugin_list},
         };
         for (const auto& [key, i] : integers()) m.emplace(key, i.read);
         return m;
@@ -149,6 +183,13 @@ std::string apply(const toml::table& root, ServerConfig& config, const std::stri
             return origin + ": '" + std::string(section.str()) + "' must be a [section]";
         for (const auto& [key, value] : *t) {
             const std::string name = std::string(section.str()) + "." + std::string(key.str());
+            if (section.str() == "plugins" && value.is_table()) {
+                if (std::string err =
+                        read_plugin_table(std::string(key.str()), *value.as_table(), config);
+                    !err.empty())
+                    return origin + ": " + err;
+                continue;
+            }
             const auto it = readers().find(name);
             if (it == readers().end()) return origin + ": unknown setting '" + name + "'";
             if (std::string err = it->second(value, config); !err.empty())

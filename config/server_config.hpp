@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "../handlers/plugin_config.hpp"
+
 namespace lake::config {
 
 struct ServerConfig {
@@ -50,8 +52,9 @@ struct ServerConfig {
 
     std::string server_name = "lake";
 
-    // Handler plugins loaded at start-up, in order: "path.so" or "path.so:argument".
-    std::vector<std::string> plugins;
+    // Handler plugins loaded at start-up, in order: [plugins] load (and --plugin) first, then
+    // the [plugins.NAME] tables in the order of their names.
+    std::vector<handlers::PluginConfig> plugins;
 };
 
 }  // namespace lake::config

@@ -1,8 +1,14 @@
 // handlers/arena_json.hpp — RapidJSON writing straight into an arena: no heap, no copy.
 //
-//   std::string_view body = lake::handlers::write_json(*request.arena, [&](auto& w) {
+// As a response body (200, application/json, written into the connection's response arena):
+//
+//   lake::handlers::json(response, [&](lake::handlers::ResponseJsonWriter& w) {
 //       w.StartObject(); w.Key("id"); w.String(id.data(), id.size()); w.EndObject();
 //   });
+//
+// or into any arena (for a handler's scratch: the request arena):
+//
+//   std::string_view text = lake::handlers::write_json(*request.arena, [&](auto& w) { ... });
 //
 // The bytes live in the arena (for a handler: until the request arena is reset, after the
 // response went out). An empty view means the arena had no room.
@@ -15,6 +21,8 @@
 #include <string_view>
 
 #include <lake/lake.hpp>
+
+#include "response.hpp"
 
 namespace lake::handlers {
 
@@ -54,10 +62,60 @@ class InlineStackAllocator {
     alignas(std::max_align_t) unsigned char block_[512];
 };
 
+// A rapidjson output stream into a response's body (Response::prepare/commit, in chunks).
+class ResponseStream {
+  public:
+    using Ch = char;
+    explicit ResponseStream(http::Response& r) : response_(r) {}
+    void Put(char c) {
+        if (used_ == chunk_.size() && !next_chunk()) return;
+        chunk_[used_++] = c;
+    }
+    void Flush() {}
+    // Keeps what was written; false when the body could not hold it all.
+    bool finish() {
+        response_.commit(used_);
+        chunk_ = {};
+        used_ = 0;
+        return !failed_;
+    }
+
+  private:
+    bool next_chunk() {
+        if (failed_) return false;
+        response_.commit(used_);
+        chunk_ = response_.prepare(chunk_.empty() ? 256 : chunk_.size() * 2);
+        used_ = 0;
+        failed_ = chunk_.empty();
+        return !failed_;
+    }
+
+    http::Response& response_;
+    std::span<char> chunk_;
+    std::size_t used_ = 0;
+    bool failed_ = false;
+};
+
 }  // namespace detail
 
 using ArenaJsonWriter = rapidjson::Writer<detail::ArenaStream, rapidjson::UTF8<>, rapidjson::UTF8<>,
                                           detail::InlineStackAllocator>;
+
+using ResponseJsonWriter = rapidjson::Writer<detail::ResponseStream, rapidjson::UTF8<>,
+                                             rapidjson::UTF8<>, detail::InlineStackAllocator>;
+
+// Runs `fill(ResponseJsonWriter&)` to write the response's body (appended to what is there) and
+// sets the content type to application/json. false when the body did not fit (the response is
+// then answered 500 by the server).
+template <class F>
+bool json(http::Response& response, F&& fill) {
+    detail::ResponseStream stream(response);
+    detail::InlineStackAllocator levels;
+    ResponseJsonWriter writer(stream, &levels, 8);
+    fill(writer);
+    response.content_type = "application/json";
+    return stream.finish();
+}
 
 // Runs `fill(ArenaJsonWriter&)` over the arena's free space and keeps what it wrote.
 template <class F>

@@ -5,8 +5,8 @@
 // It may throw: the connection answers 500 then. Plugins export handlers with the same shape.
 #pragma once
 
-#include "../server/http/request.hpp"
-#include "../server/http/response.hpp"
+#include "request.hpp"
+#include "response.hpp"
 
 namespace lake::handlers {
 

@@ -2,40 +2,66 @@
 
 #include <dlfcn.h>
 
+#include <cstring>
+
 namespace lake::handlers {
 
-std::string load_plugin(const std::string& spec, Router& router) {
-    const std::size_t colon = spec.find(':');
-    const std::string path = spec.substr(0, colon);
-    const std::string argument = colon == std::string::npos ? "" : spec.substr(colon + 1);
+namespace {
 
-    void* lib = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (lib == nullptr) return "cannot load plugin " + path + ": " + ::dlerror();
-    const auto* abi = static_cast<const int*>(::dlsym(lib, "lake_plugin_abi_version"));
+// "GCC 12 and libstdc++ 12"
+std::string identity(const char* compiler, const char* stdlib) {
+    return std::string(compiler != nullptr ? compiler : "?") + " and " +
+           (stdlib != nullptr ? stdlib : "?");
+}
+
+// Why a plugin built for `abi` cannot run in this server, or "".
+std::string abi_mismatch(const PluginAbi& abi) {
+    if (abi.version != LAKE_PLUGIN_ABI_VERSION)
+        return "was built for plugin ABI " + std::to_string(abi.version) +
+               "; this lake-server speaks " + std::to_string(LAKE_PLUGIN_ABI_VERSION);
+    const bool same_compiler =
+        abi.compiler != nullptr && std::strcmp(abi.compiler, LAKE_PLUGIN_COMPILER) == 0;
+    const bool same_stdlib =
+        abi.stdlib != nullptr && std::strcmp(abi.stdlib, LAKE_PLUGIN_STDLIB) == 0;
+    if (same_compiler && same_stdlib) return {};
+    return "was built with " + identity(abi.compiler, abi.stdlib) + ", this lake-server with " +
+           identity(LAKE_PLUGIN_COMPILER, LAKE_PLUGIN_STDLIB) + " (the " +
+           (same_compiler ? "standard library differs"
+            : same_stdlib ? "compiler differs"
+                          : "both differ") +
+           "): rebuild the plugin with the server's toolchain";
+}
+
+}  // namespace
+
+std::string load_plugin(const PluginConfig& plugin, Router& router) {
+    const std::string what = "plugin '" + plugin.name + "' (" + plugin.path + ")";
+    void* lib = ::dlopen(plugin.path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) return "cannot load " + what + ": " + ::dlerror();
+    const auto* abi = static_cast<const PluginAbi*>(::dlsym(lib, "lake_plugin_abi"));
     auto init = reinterpret_cast<PluginInit>(::dlsym(lib, "lake_plugin_init"));
     if (abi == nullptr || init == nullptr) {
         ::dlclose(lib);
-        return "plugin " + path +
-               " does not export lake_plugin_abi_version and lake_plugin_init (see "
-               "handlers/plugin.hpp)";
+        return what +
+               " does not export lake_plugin_abi and lake_plugin_init (LAKE_PLUGIN_DECLARE_ABI(); "
+               "see handlers/plugin.hpp)";
     }
-    if (*abi != LAKE_PLUGIN_ABI_VERSION) {
-        const int got = *abi;
+    if (std::string why = abi_mismatch(*abi); !why.empty()) {
         ::dlclose(lib);
-        return "plugin " + path + " was built for plugin ABI " + std::to_string(got) +
-               "; this lake-server speaks " + std::to_string(LAKE_PLUGIN_ABI_VERSION);
+        return what + " " + why;
     }
+    PluginHost host(router, plugin);
     try {
-        if (const int rc = init(router, argument.c_str()); rc != 0)
-            return "plugin " + path + " refused to start (lake_plugin_init returned " +
-                   std::to_string(rc) + ")";
+        if (const int rc = init(host); rc != 0)
+            return what + " refused to start (lake_plugin_init returned " + std::to_string(rc) +
+                   (host.refusal().empty() ? "" : ": " + host.refusal()) + ")";
     } catch (const std::exception& e) {
-        return "plugin " + path + " threw during lake_plugin_init: " + e.what();
+        return what + " threw during lake_plugin_init: " + e.what();
     } catch (...) {
-        return "plugin " + path + " threw during lake_plugin_init";
+        return what + " threw during lake_plugin_init";
     }
-    if (std::string err = router.take_error(); !err.empty()) return "plugin " + path + ": " + err;
-    return {};  // the library stays loaded: its handlers are in the router
+    if (std::string err = router.take_error(); !err.empty()) return what + ": " + err;
+    return {};  // the library stays loaded: its handlers and hooks are in the router
 }
 
 }  // namespace lake::handlers

@@ -1,30 +1,100 @@
 // handlers/plugin.hpp — the handler plugin API: shared libraries loaded at start-up.
 //
-// A plugin is a shared library built against these headers with the same compiler. It exports
+// A plugin is a shared library built against these headers with the same compiler and standard
+// library as the server (std::string and std::function cross between them). It exports
 //
-//   extern "C" const int lake_plugin_abi_version = LAKE_PLUGIN_ABI_VERSION;
-//   extern "C" int lake_plugin_init(lake::handlers::Router& router, const char* argument);
+//   LAKE_PLUGIN_DECLARE_ABI();   // the API version and the compiler/library it was built with
+//   extern "C" int lake_plugin_init(lake::handlers::PluginHost& host);
 //
-// lake_plugin_init registers its routes (router.add(...)) and returns 0, or non-zero to refuse
-// to start (the server then exits with the plugin's name). It runs once, on the main thread,
-// before any worker starts; routes it adds replace built-in ones with the same method and path.
-// Handlers then run on every worker thread at once: their context must be safe to share
-// (read-only, or per-thread state of their own). See examples/plugins/hello_plugin.cpp.
+// lake_plugin_init reads its settings (host.config()), registers its routes and hooks
+// (host.router().add(...), host.on_worker_start(...)) and returns 0, or non-zero to refuse to
+// start (host.refuse("why") says why; the server then exits naming the plugin). It runs once, on
+// the main thread, before any worker starts; routes it adds replace built-in ones with the same
+// method and path. Handlers then run on every worker thread at once: their context must be
+// read-only, or per-thread state set up in on_worker_start. See examples/plugins/.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <utility>
 
+#include "plugin_config.hpp"
 #include "router.hpp"
 
-#define LAKE_PLUGIN_ABI_VERSION 2  // 2: Request::params, routes with parameters
+// 3: PluginHost (a config table per plugin, per-worker and shutdown hooks), compiler and
+// standard-library identity in the ABI check. 2: Request::params, routes with parameters.
+#define LAKE_PLUGIN_ABI_VERSION 3
+
+#define LAKE_PLUGIN_STR2(x) #x
+#define LAKE_PLUGIN_STR(x) LAKE_PLUGIN_STR2(x)
+#if defined(__clang__)
+#define LAKE_PLUGIN_COMPILER "clang " LAKE_PLUGIN_STR(__clang_major__)
+#elif defined(__GNUC__)
+#define LAKE_PLUGIN_COMPILER "GCC " LAKE_PLUGIN_STR(__GNUC__)
+#else
+#define LAKE_PLUGIN_COMPILER "an unknown compiler"
+#endif
+#if defined(_LIBCPP_VERSION)
+#define LAKE_PLUGIN_STDLIB "libc++ " LAKE_PLUGIN_STR(_LIBCPP_VERSION)
+#elif defined(_GLIBCXX_RELEASE) && _GLIBCXX_USE_CXX11_ABI
+#define LAKE_PLUGIN_STDLIB "libstdc++ " LAKE_PLUGIN_STR(_GLIBCXX_RELEASE)
+#elif defined(_GLIBCXX_RELEASE)
+#define LAKE_PLUGIN_STDLIB "libstdc++ " LAKE_PLUGIN_STR(_GLIBCXX_RELEASE) " (old string ABI)"
+#else
+#define LAKE_PLUGIN_STDLIB "an unknown standard library"
+#endif
 
 namespace lake::handlers {
 
-using PluginInit = int (*)(Router& router, const char* argument);
+// What a plugin (or the server) was built for.
+struct PluginAbi {
+    int version;
+    const char* compiler;
+    const char* stdlib;
+};
 
-// Loads the plugin at `path` ("file.so" or "file.so:argument") and lets it register its
-// routes. Returns an empty string, or what went wrong. The library stays loaded for the life of
-// the process.
-std::string load_plugin(const std::string& spec, Router& router);
+}  // namespace lake::handlers
+
+#define LAKE_PLUGIN_DECLARE_ABI()                                  \
+    extern "C" const lake::handlers::PluginAbi lake_plugin_abi = { \
+        LAKE_PLUGIN_ABI_VERSION, LAKE_PLUGIN_COMPILER, LAKE_PLUGIN_STDLIB}
+
+namespace lake::handlers {
+
+// What lake_plugin_init is given.
+class PluginHost {
+  public:
+    PluginHost(Router& router, const PluginConfig& config) : router_(router), config_(config) {}
+
+    Router& router() noexcept { return router_; }
+    const PluginConfig& config() const noexcept { return config_; }
+    void on_worker_start(Lifecycle::WorkerHook hook) {
+        router_.lifecycle().worker_start.push_back(std::move(hook));
+    }
+    void on_worker_stop(Lifecycle::WorkerHook hook) {
+        router_.lifecycle().worker_stop.push_back(std::move(hook));
+    }
+    void on_shutdown(std::function<void()> hook) {
+        router_.lifecycle().shutdown.push_back(std::move(hook));
+    }
+    // Why the plugin refuses to start (say it, then return non-zero from lake_plugin_init).
+    void refuse(std::string why) { refusal_ = std::move(why); }
+    const std::string& refusal() const noexcept { return refusal_; }
+
+  private:
+    Router& router_;
+    const PluginConfig& config_;
+    std::string refusal_;
+};
+
+using PluginInit = int (*)(PluginHost& host);
+
+// Loads the plugin, checks what it was built for and lets it register its routes and hooks.
+// Returns an empty string, or what went wrong (naming the plugin). The library stays loaded for
+// the life of the process.
+std::string load_plugin(const PluginConfig& plugin, Router& router);
+inline std::string load_plugin(const std::string& spec, Router& router) {
+    return load_plugin(plugin_from_spec(spec), router);
+}
 
 }  // namespace lake::handlers

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "../server/http/request.hpp"
+#include "request.hpp"
 
 namespace lake::handlers {
 

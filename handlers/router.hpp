@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "handler.hpp"
+#include "lifecycle.hpp"
 #include "route_tree.hpp"
 
 namespace lake::handlers {
@@ -39,6 +40,10 @@ class Router {
     // become 500.
     void dispatch(http::Request& request, http::Response& response) const noexcept;
 
+    // The plugins' per-worker and shutdown hooks (PluginHost adds them), run by the server.
+    Lifecycle& lifecycle() noexcept { return lifecycle_; }
+    const Lifecycle& lifecycle() const noexcept { return lifecycle_; }
+
   private:
     struct Route {
         std::string path;
@@ -58,6 +63,7 @@ class Router {
     std::vector<Route> routes_;
     RouteTree tree_;
     std::string error_;
+    Lifecycle lifecycle_;
 };
 
 }  // namespace lake::handlers

@@ -34,14 +34,15 @@ Connection::Connection(Worker& worker, lake::BasicArena& lake, std::uint32_t ind
 void Connection::open(int fd) noexcept {
     fd_ = fd;
     state_ = State::Open;
+    request_view_.reset();
     parser_.reset_connection();
     response_view_.reset();
     held_ = HeldQueue{};
     recv_armed_ = recv_cancelling_ = recv_paused_ = waiting_for_buffers_ = peer_closed_ =
         pages_released_ = false;
     pending_ = false;
-    out_data_ = nullptr;
-    out_sent_ = large_sent_ = 0;
+    out_count_ = out_first_ = 0;
+    large_sent_ = 0;
     large_out_ = nullptr;
     send_in_flight_ = sending_large_ = false;
     move_to_ = nullptr;
@@ -115,7 +116,7 @@ void Connection::pump() noexcept {
                 begin_drain();
                 break;
             }
-            parser_.start();
+            next_request();
             continue;
         }
         if (held_.count == 0) break;
@@ -158,6 +159,7 @@ void Connection::pump() noexcept {
 void Connection::prepare_response() noexcept {
     http::Request& req = parser_.request();
     pending_response_.reset();
+    pending_response_.bind(&request_view_, &response_view_);
     worker_.router().dispatch(req, pending_response_);
     if (const char* problem = http::response_problem(pending_response_)) refuse_response(problem);
     pending_context_ = http::ResponseContext{
@@ -208,10 +210,12 @@ void Connection::prepare_error(int status, const char* reason) noexcept {
 // bigger than the whole view. false when it must wait for the queued output to be sent.
 bool Connection::write_pending() noexcept {
     http::Response& r = pending_response_;
+    if (r.body_in_response_arena()) return write_pending_in_place();
+    if (out_count_ == kMaxOutRanges) return false;
     const std::size_t size = http::response_size(r, pending_context_);
     if (size <= response_view_.remaining()) {
         std::span<std::byte> bytes = http::write_response(response_view_, r, pending_context_);
-        if (out_data_ == nullptr) out_data_ = bytes.data();
+        (void)queue_output(bytes);
         release_large(parser_.take_large());
         return true;
     }
@@ -228,8 +232,7 @@ bool Connection::write_pending() noexcept {
         r.reset();
         r.status = 503;
         pending_context_.keep_alive = false;
-        std::span<std::byte> small = http::write_response(response_view_, r, pending_context_);
-        out_data_ = small.data();
+        (void)queue_output(http::write_response(response_view_, r, pending_context_));
         return true;
     }
     large_out_ = target;
@@ -238,13 +241,91 @@ bool Connection::write_pending() noexcept {
     return true;
 }
 
+// A body the handler wrote into the response view: its head goes into the room kept before it
+// (head and body then go out as one range, no byte copied), or after it when longer (two
+// ranges). A small body instead moves up to the head at the room's start, so that the response
+// joins the previous one's range: a pipelined batch then stays one send, and moving a few hundred
+// bytes costs less than a range of its own. When the head fits nowhere, the answer is a bare
+// 500 in the room: the response view cannot be reset under a body not yet sent.
+bool Connection::write_pending_in_place() noexcept {
+    http::Response& r = pending_response_;
+    if (out_count_ + 2u > kMaxOutRanges) return false;  // wait for the queued output to go
+    std::byte* room = r.head_room();
+    const bool with_body = http::sends_body(r, pending_context_);
+    const std::string_view body = r.body;
+    const std::size_t head_size = http::head_size(r, pending_context_);
+    if (head_size <= http::Response::kHeadRoom && (!with_body || body.size() <= kMoveBodyBelow)) {
+        const std::span<std::byte> head = http::write_head_at(room, r, pending_context_);
+        std::size_t kept = head.size();
+        if (with_body) {
+            std::memmove(room + kept, body.data(), body.size());
+            kept += body.size();
+        }
+        // The room's unused part and the body's old place are the view's last bytes: back.
+        (void)response_view_.deallocate(room + kept,
+                                        http::Response::kHeadRoom + body.size() - kept);
+        (void)queue_output({room, kept});
+        release_large(parser_.take_large());
+        return true;
+    }
+    std::span<std::byte> head =
+        http::write_head_before(room, http::Response::kHeadRoom, r, pending_context_);
+    if (!head.empty()) {
+        (void)queue_output({head.data(), head.size() + (with_body ? body.size() : 0)});
+    } else if (!(head = http::write_head(response_view_, r, pending_context_)).empty()) {
+        (void)queue_output(head);
+        if (with_body)
+            (void)queue_output(
+                {reinterpret_cast<std::byte*>(const_cast<char*>(body.data())), body.size()});
+    } else {
+        refuse_response("its head did not fit the response arena");
+        pending_context_.keep_alive = false;
+        (void)queue_output(
+            http::write_head_before(room, http::Response::kHeadRoom, r, pending_context_));
+    }
+    release_large(parser_.take_large());
+    return true;
+}
+
+bool Connection::queue_output(std::span<std::byte> bytes) noexcept {
+    if (bytes.empty()) return true;
+    if (out_count_ != 0) {
+        iovec& last = out_[out_count_ - 1];
+        if (static_cast<std::byte*>(last.iov_base) + last.iov_len == bytes.data()) {
+            last.iov_len += bytes.size();
+            return true;
+        }
+    }
+    if (out_count_ == kMaxOutRanges) return false;
+    out_[out_count_++] = iovec{bytes.data(), bytes.size()};
+    return true;
+}
+
+// `sent` bytes of the queued ranges went out. When all did, the response view is reset, unless
+// a pending response's written body still lives in it.
+void Connection::output_sent(std::size_t sent) noexcept {
+    while (sent != 0 && out_first_ < out_count_) {
+        iovec& v = out_[out_first_];
+        if (sent >= v.iov_len) {
+            sent -= v.iov_len;
+            ++out_first_;
+        } else {
+            v.iov_base = static_cast<std::byte*>(v.iov_base) + sent;
+            v.iov_len -= sent;
+            sent = 0;
+        }
+    }
+    if (out_first_ < out_count_) return;
+    out_first_ = out_count_ = 0;
+    if (!(pending_ && pending_response_.body_in_response_arena())) response_view_.reset();
+}
+
 void Connection::write_continue() noexcept {
     parser_.continue_answered();
     lake::DropletDyn d = response_view_.alloc_dyn(http::kContinueLine.size());
     if (!d) return;  // no room: the client sends its body after its own timeout anyway
     std::memcpy(d.data(), http::kContinueLine.data(), http::kContinueLine.size());
-    if (out_data_ == nullptr) out_data_ = d.data();
-    d.leak();
+    (void)queue_output(d.leak());
 }
 
 // Starts a send of what is queued, if nothing is in flight: the large response first.
@@ -258,14 +339,24 @@ void Connection::flush() noexcept {
         worker_.send(*this, large_response_.data() + large_sent_, in_flight_len_);
         return;
     }
-    const std::size_t queued = response_view_.used();
-    if (out_data_ != nullptr && out_sent_ < queued) {
+    if (output_pending()) {
         if (move_to_ != nullptr && !move_started_ && quiet()) begin_move();  // before the send
         sending_large_ = false;
         send_in_flight_ = true;
         send_progress_ = worker_.now();  // each send starts its own clock
-        in_flight_len_ = queued - out_sent_;
-        worker_.send(*this, out_data_ + out_sent_, in_flight_len_);
+        const unsigned ranges = out_count_ - out_first_;
+        const iovec& first = out_[out_first_];
+        if (ranges == 1) {
+            in_flight_len_ = first.iov_len;
+            worker_.send(*this, first.iov_base, first.iov_len);
+        } else {
+            in_flight_len_ = 0;
+            for (unsigned i = out_first_; i < out_count_; ++i) in_flight_len_ += out_[i].iov_len;
+            out_msg_ = msghdr{};
+            out_msg_.msg_iov = &out_[out_first_];
+            out_msg_.msg_iovlen = ranges;
+            worker_.send_msg(*this, &out_msg_);
+        }
         return;
     }
     if (state_ == State::Draining) {
@@ -299,12 +390,7 @@ void Connection::on_send(const io_uring_cqe& cqe) noexcept {
             large_out_ = nullptr;
         }
     } else {
-        out_sent_ += sent;
-        if (out_sent_ == response_view_.used()) {  // all sent: the responses' bytes go back
-            response_view_.reset();
-            out_data_ = nullptr;
-            out_sent_ = 0;
-        }
+        output_sent(sent);  // all sent: the responses' bytes go back
     }
     if (state_ == State::Open)
         pump();
@@ -346,6 +432,13 @@ void Connection::on_buffers_available() noexcept {
 }
 
 void Connection::drop_held() noexcept { worker_.buffers().drop_all(held_); }
+
+// The connection owns its views and the large buffers it borrows; the parser only uses them.
+void Connection::next_request() noexcept {
+    release_large(parser_.take_large());
+    request_view_.reset();
+    parser_.start();
+}
 
 // ---- large buffers: lent under the client's share, waited for briefly -------------------------
 
@@ -534,8 +627,7 @@ void Connection::cancel_move() noexcept {
 // new worker (which arms its own recv) and this slot is freed without closing it.
 void Connection::finish_move_if_ready() noexcept {
     if (!move_started_ || state_ != State::Open) return;
-    if (recv_armed_ || send_in_flight_ || out_data_ != nullptr || held_.count != 0 || pending_)
-        return;
+    if (recv_armed_ || send_in_flight_ || output_pending() || held_.count != 0 || pending_) return;
     if (waiting_for_buffers_ || !move_to_->adopt(fd_)) {  // it filled up or stopped: stay
         cancel_move();
         update_recv();

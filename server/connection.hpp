@@ -10,6 +10,8 @@
 #pragma once
 
 #include <liburing.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cstdint>
 #include <span>
@@ -17,9 +19,9 @@
 #include <lake/lake.hpp>
 
 #include "../config/server_config.hpp"
+#include "../handlers/response.hpp"
 #include "buffer_ring.hpp"
 #include "http/request_parser.hpp"
-#include "http/response.hpp"
 #include "http/response_writer.hpp"
 #include "large_buffers.hpp"
 
@@ -96,9 +98,14 @@ class Connection : private http::BodyBuffers {
     void stop_waiting_for_large_buffer() noexcept;
 
     void pump() noexcept;
+    void next_request() noexcept;
     void prepare_response() noexcept;
     void prepare_error(int status, const char* reason) noexcept;
     bool write_pending() noexcept;
+    bool write_pending_in_place() noexcept;
+    bool queue_output(std::span<std::byte> bytes) noexcept;
+    bool output_pending() const noexcept { return out_first_ < out_count_; }
+    void output_sent(std::size_t sent) noexcept;
     void write_continue() noexcept;
     void flush() noexcept;
     void begin_drain() noexcept;
@@ -143,10 +150,17 @@ class Connection : private http::BodyBuffers {
     http::Response pending_response_;
     http::ResponseContext pending_context_;
 
-    // Output: response_view_ bytes [0, used) are queued; [0, sent_) are sent; a response too big
-    // for the view lives in a large buffer and goes out first.
-    std::byte* out_data_ = nullptr;
-    std::size_t out_sent_ = 0;
+    // Output: ranges of the response view, queued in order (adjacent ones merged; a written
+    // body sits after room kept for its head, so its response starts a range of its own), sent
+    // with one send, or one sendmsg for several; the first range's start advances as it goes
+    // out. A response too big for the view lives in a large buffer and goes out first.
+    static constexpr unsigned kMaxOutRanges = 16;
+    // A written body up to this size moves next to its head instead of taking a range.
+    static constexpr std::size_t kMoveBodyBelow = 1024;
+    iovec out_[kMaxOutRanges];
+    std::uint8_t out_count_ = 0;  // ranges queued
+    std::uint8_t out_first_ = 0;  // the first one not sent whole
+    msghdr out_msg_{};
     lake::LakeView* large_out_ = nullptr;
     std::span<std::byte> large_response_;
     std::size_t large_sent_ = 0;

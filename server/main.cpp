@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
     app.add_option("--plugin", cli_plugins,
                    "Handler plugin to load, as path.so or path.so:argument (repeatable)");
     CLI11_PARSE(app, argc, argv);
-    config.plugins.insert(config.plugins.end(), cli_plugins.begin(), cli_plugins.end());
+    for (const std::string& spec : cli_plugins)
+        config.plugins.push_back(lake::handlers::plugin_from_spec(spec));
     if (config.request_view >= config.connection_arena)
         config.request_view = config.connection_arena / 2;
     if (config_error.empty()) config_error = lake::config::validate(config);
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "lake-server: built-in handlers: %s\n", err.c_str());
         return 2;
     }
-    for (const std::string& plugin : config.plugins) {
+    for (const lake::handlers::PluginConfig& plugin : config.plugins) {
         if (std::string err = lake::handlers::load_plugin(plugin, router); !err.empty()) {
             std::fprintf(stderr, "lake-server: %s\n", err.c_str());
             return 2;

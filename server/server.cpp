@@ -64,11 +64,16 @@ std::string Server::start() {
         threads_.emplace_back([this, i, w, cpu, p = std::move(promise)]() mutable {
             if (cpu >= 0) pin_current_thread(cpu);  // best effort: an unpinned worker still works
             std::string err = w->setup();           // the ring and lake belong to this thread
+            // Plugins' per-thread state is set up on the worker's thread, before it serves.
+            if (err.empty()) err = run_hooks([&] { router_.lifecycle().start_worker(i); });
             const bool ok = err.empty();
             p.set_value(std::move(err));
             if (ok) {
                 const std::string failure = w->run();
                 if (!failure.empty()) worker_failed(i, failure);
+                if (std::string e = run_hooks([&] { router_.lifecycle().stop_worker(i); });
+                    !e.empty())
+                    std::fprintf(stderr, "lake-server: worker %u: %s\n", i, e.c_str());
             }
             w->teardown();
         });
@@ -123,10 +128,27 @@ void Server::stop() {
     for (auto& w : workers_) w->request_stop();
     for (auto& t : threads_)
         if (t.joinable()) t.join();
+    const bool started = !threads_.empty();
     threads_.clear();
     for (int fd : listeners_) ::close(fd);
     listeners_.clear();
     running_ = false;
+    if (started) {  // once, after every worker has stopped
+        if (std::string e = run_hooks([&] { router_.lifecycle().shut_down(); }); !e.empty())
+            std::fprintf(stderr, "lake-server: %s\n", e.c_str());
+    }
+}
+
+// A plugin's hook that throws is reported, not let through a worker thread (std::terminate).
+std::string Server::run_hooks(const std::function<void()>& hooks) noexcept {
+    try {
+        hooks();
+        return {};
+    } catch (const std::exception& e) {
+        return std::string("a plugin's lifecycle hook threw: ") + e.what();
+    } catch (...) {
+        return "a plugin's lifecycle hook threw";
+    }
 }
 
 std::string Server::describe() const {

@@ -51,6 +51,7 @@ class Server {
   private:
     void raise_file_limit(unsigned workers);
     void worker_failed(unsigned index, const std::string& why);
+    static std::string run_hooks(const std::function<void()>& hooks) noexcept;
 
     config::ServerConfig config_;
     handlers::Router router_;

@@ -375,6 +375,12 @@ void Worker::send(Connection& c, const void* data, std::size_t len) noexcept {
     io_uring_sqe_set_data64(s, tag(Op::Send, c.index()));
 }
 
+void Worker::send_msg(Connection& c, const msghdr* msg) noexcept {
+    io_uring_sqe* s = ring_.sqe();
+    io_uring_prep_sendmsg(s, c.fd(), msg, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(s, tag(Op::Send, c.index()));
+}
+
 void Worker::cancel_recv(Connection& c) noexcept {
     io_uring_sqe* s = ring_.sqe();
     io_uring_prep_cancel64(s, tag(Op::Recv, c.index()), 0);

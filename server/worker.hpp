@@ -120,6 +120,7 @@ class Worker {
 
     void arm_recv(Connection& c) noexcept;
     void send(Connection& c, const void* data, std::size_t len) noexcept;
+    void send_msg(Connection& c, const msghdr* msg) noexcept;
     void cancel_recv(Connection& c) noexcept;
     void wait_for_buffers(Connection& c) noexcept;
     void release(Connection& c) noexcept;

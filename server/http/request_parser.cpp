@@ -1,5 +1,6 @@
 #include "request_parser.hpp"
 
+#include <cassert>
 #include <cstring>
 #include <new>
 
@@ -89,9 +90,7 @@ void RequestParser::reset_connection() noexcept {
 }
 
 void RequestParser::start() noexcept {
-    if (large_ != nullptr) pool_.release_body_buffer(large_);
-    large_ = nullptr;
-    view_.reset();
+    assert(large_ == nullptr && view_.used() == 0 && "the owner takes both back first");
     request_.reset();
     request_.arena = &view_;
     // Raw storage: slots are constructed one by one as fields arrive, not all up front.

@@ -10,9 +10,9 @@
 
 #include <lake/lake.hpp>
 
+#include "../../handlers/request.hpp"
 #include "body_buffers.hpp"
 #include "chunk_line.hpp"
-#include "request.hpp"
 #include "strict_head.hpp"
 
 namespace lake::http {
@@ -44,8 +44,10 @@ class RequestParser {
     RequestParser(const RequestParser&) = delete;
     RequestParser& operator=(const RequestParser&) = delete;
 
-    // Forgets the previous request, resets the request view and readies for the next message.
-    // reset_connection() also restarts llhttp (a new connection on this slot).
+    // Readies for the next message, in a request view its owner has just reset, after taking
+    // back any large buffer (take_large()): the parser borrows both and gives back neither, so
+    // that exactly one owner resets each view and returns each buffer. reset_connection() also
+    // restarts llhttp (a new connection on this slot).
     void start() noexcept;
     void reset_connection() noexcept;
 
@@ -66,7 +68,7 @@ class RequestParser {
     // body bytes have arrived so far.
     bool holds_large_buffer() const noexcept { return large_ != nullptr; }
     std::size_t body_received() const noexcept { return body_.len; }
-    // Hands the large buffer holding this request's body (if any) to the caller, who releases it.
+    // Hands the large buffer holding this request's body (if any) back to the owner.
     lake::LakeView* take_large() noexcept {
         lake::LakeView* v = large_;
         large_ = nullptr;

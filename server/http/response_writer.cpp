@@ -61,14 +61,15 @@ bool is_token(std::string_view v) noexcept {
 const char* response_problem(const Response& r) noexcept {
     if (r.status < 200 || r.status > 599) return "status is not a final response (200-599)";
     if (!is_field_value(r.content_type)) return "control character in the content type";
-    for (std::uint8_t i = 0; i < r.extra_count; ++i) {
-        if (!is_token(r.extra[i].name)) return "header name is not a token";
-        if (!is_field_value(r.extra[i].value)) return "control character in a header value";
+    for (const Header& h : r.headers()) {
+        if (!is_token(h.name)) return "header name is not a token";
+        if (!is_field_value(h.value)) return "control character in a header value";
     }
+    if (r.overflowed()) return "the body did not fit the connection's arenas";
     return nullptr;
 }
 
-std::size_t response_size(const Response& r, const ResponseContext& ctx) noexcept {
+std::size_t head_size(const Response& r, const ResponseContext& ctx) noexcept {
     std::size_t n = 9 + 4 + reason_phrase(r.status).size() + 2;  // "HTTP/1.1 200 OK\r\n"
     n += ctx.server_line.size() + ctx.date_line.size();
     if (!r.content_type.empty()) n += 14 + r.content_type.size() + 2;
@@ -77,19 +78,22 @@ std::size_t response_size(const Response& r, const ResponseContext& ctx) noexcep
         n += 19;  // "Connection: close\r\n"
     else if (ctx.http10)
         n += 24;  // "Connection: keep-alive\r\n"
-    for (std::uint8_t i = 0; i < r.extra_count; ++i)
-        n += r.extra[i].name.size() + 2 + r.extra[i].value.size() + 2;
-    n += 2;
-    if (has_body(r.status, ctx.head)) n += r.body.size();
-    return n;
+    for (const Header& h : r.headers()) n += h.name.size() + 2 + h.value.size() + 2;
+    return n + 2;
 }
 
-std::span<std::byte> write_response(lake::BasicArena& out, const Response& r,
-                                    const ResponseContext& ctx) noexcept {
-    const std::size_t size = response_size(r, ctx);
-    lake::DropletDyn d = out.alloc_dyn(size);
-    if (!d) return {};
-    Cursor c{reinterpret_cast<char*>(d.data())};
+bool sends_body(const Response& r, const ResponseContext& ctx) noexcept {
+    return has_body(r.status, ctx.head);
+}
+
+std::size_t response_size(const Response& r, const ResponseContext& ctx) noexcept {
+    return head_size(r, ctx) + (has_body(r.status, ctx.head) ? r.body.size() : 0);
+}
+
+namespace {
+
+char* put_head(char* at, const Response& r, const ResponseContext& ctx) noexcept {
+    Cursor c{at};
     c.put("HTTP/1.1 ");
     c.put_number(static_cast<std::size_t>(r.status));
     c.put(" ");
@@ -111,64 +115,50 @@ std::span<std::byte> write_response(lake::BasicArena& out, const Response& r,
         c.put("Connection: close\r\n");
     else if (ctx.http10)
         c.put("Connection: keep-alive\r\n");
-    for (std::uint8_t i = 0; i < r.extra_count; ++i) {
-        c.put(r.extra[i].name);
+    for (const Header& h : r.headers()) {
+        c.put(h.name);
         c.put(": ");
-        c.put(r.extra[i].value);
+        c.put(h.value);
         c.put("\r\n");
     }
     c.put("\r\n");
+    return c.p;
+}
+
+}  // namespace
+
+std::span<std::byte> write_response(lake::BasicArena& out, const Response& r,
+                                    const ResponseContext& ctx) noexcept {
+    const std::size_t size = response_size(r, ctx);
+    lake::DropletDyn d = out.alloc_dyn(size);
+    if (!d) return {};
+    Cursor c{put_head(reinterpret_cast<char*>(d.data()), r, ctx)};
     if (has_body(r.status, ctx.head)) c.put(r.body);
     return d.leak();
 }
 
-std::string_view reason_phrase(int status) noexcept {
-    switch (status) {
-        case 100:
-            return "Continue";
-        case 200:
-            return "OK";
-        case 201:
-            return "Created";
-        case 204:
-            return "No Content";
-        case 301:
-            return "Moved Permanently";
-        case 302:
-            return "Found";
-        case 304:
-            return "Not Modified";
-        case 400:
-            return "Bad Request";
-        case 403:
-            return "Forbidden";
-        case 404:
-            return "Not Found";
-        case 405:
-            return "Method Not Allowed";
-        case 408:
-            return "Request Timeout";
-        case 411:
-            return "Length Required";
-        case 413:
-            return "Content Too Large";
-        case 414:
-            return "URI Too Long";
-        case 417:
-            return "Expectation Failed";
-        case 431:
-            return "Request Header Fields Too Large";
-        case 500:
-            return "Internal Server Error";
-        case 501:
-            return "Not Implemented";
-        case 503:
-            return "Service Unavailable";
-        case 505:
-            return "HTTP Version Not Supported";
-        default:
-            return "Unknown";
-    }
+std::span<std::byte> write_head_before(std::byte* room, std::size_t room_size, const Response& r,
+                                       const ResponseContext& ctx) noexcept {
+    const std::size_t size = head_size(r, ctx);
+    if (size > room_size) return {};
+    std::byte* start = room + room_size - size;
+    put_head(reinterpret_cast<char*>(start), r, ctx);
+    return {start, size};
+}
+
+std::span<std::byte> write_head_at(std::byte* at, const Response& r,
+                                   const ResponseContext& ctx) noexcept {
+    char* end = put_head(reinterpret_cast<char*>(at), r, ctx);
+    return {at, static_cast<std::size_t>(reinterpret_cast<std::byte*>(end) - at)};
+}
+
+std::span<std::byte> write_head(lake::BasicArena& out, const Response& r,
+                                const ResponseContext& ctx) noexcept {
+    const std::size_t size = head_size(r, ctx);
+    lake::DropletDyn d = out.alloc_dyn(size);
+    if (!d) return {};
+    put_head(reinterpret_cast<char*>(d.data()), r, ctx);
+    return d.leak();
 }
 
 }  // namespace lake::http

@@ -6,7 +6,7 @@
 
 #include <lake/lake.hpp>
 
-#include "response.hpp"
+#include "../../handlers/response.hpp"
 
 namespace lake::http {
 
@@ -24,13 +24,26 @@ struct ResponseContext {
 // header name that is not a token.
 const char* response_problem(const Response& r) noexcept;
 
-// The exact number of bytes write_response() will produce.
+// The exact number of bytes write_response() will produce, and of them the head's.
 std::size_t response_size(const Response& r, const ResponseContext& ctx) noexcept;
+std::size_t head_size(const Response& r, const ResponseContext& ctx) noexcept;
+// Whether the body goes onto the wire (not for HEAD, 1xx, 204, 304).
+bool sends_body(const Response& r, const ResponseContext& ctx) noexcept;
 
 // Writes status line, headers and body into `out`. Returns the bytes (a leaked droplet: they
 // live until `out` is reset) or an empty span when `out` has no room.
 std::span<std::byte> write_response(lake::BasicArena& out, const Response& r,
                                     const ResponseContext& ctx) noexcept;
+
+// The head alone, for a body written in place: ending exactly at room + room_size (the room a
+// written body keeps before itself; empty when the head is longer), or at the end of `out`.
+std::span<std::byte> write_head_before(std::byte* room, std::size_t room_size, const Response& r,
+                                       const ResponseContext& ctx) noexcept;
+std::span<std::byte> write_head(lake::BasicArena& out, const Response& r,
+                                const ResponseContext& ctx) noexcept;
+// The head at `at` (room for head_size() bytes there is the caller's business).
+std::span<std::byte> write_head_at(std::byte* at, const Response& r,
+                                   const ResponseContext& ctx) noexcept;
 
 // "HTTP/1.1 100 Continue\r\n\r\n".
 inline constexpr std::string_view kContinueLine = "HTTP/1.1 100 Continue\r\n\r\n";

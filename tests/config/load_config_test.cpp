@@ -44,15 +44,58 @@ TEST(Config, TheShippedExampleIsExactlyTheDefaults) {
     EXPECT_EQ(loaded.linger_timeout_s, defaults.linger_timeout_s);
     EXPECT_EQ(loaded.ring_entries, defaults.ring_entries);
     EXPECT_EQ(loaded.server_name, defaults.server_name);
-    EXPECT_EQ(loaded.plugins, defaults.plugins);
+    EXPECT_EQ(loaded.plugins.size(), defaults.plugins.size());
 }
 
 TEST(Config, PluginsAreAListOfStrings) {
     ServerConfig c;
-    ASSERT_EQ(load_string("[plugins]\nload = [\"a.so\", \"b.so:x\"]\n", c, "t.toml"), "");
-    EXPECT_EQ(c.plugins, (std::vector<std::string>{"a.so", "b.so:x"}));
-    EXPECT_EQ(load_string("[plugins]\nload = \"a.so\"\n", c, "t.toml"),
+    ASSERT_EQ(load_string("[plugins]\nload = [\"a.so\", \"dir/libb.so:x\"]\n", c, "t.toml"), "");
+    ASSERT_EQ(c.plugins.size(), 2u);
+    EXPECT_EQ(c.plugins[0].path, "a.so");
+    EXPECT_EQ(c.plugins[1].name, "b");
+    EXPECT_EQ(c.plugins[1].path, "dir/libb.so");
+    EXPECT_EQ(c.plugins[1].argument, "x");
+    ServerConfig d;
+    EXPECT_EQ(load_string("[plugins]\nload = \"a.so\"\n", d, "t.toml"),
               "t.toml: 'plugins.load' must be an array of strings");
+}
+
+// [plugins.NAME]: a table per plugin, with its path and typed settings of its own; the load
+// list comes first, then the tables in the order of their names.
+TEST(Config, EachPluginHasItsOwnTableWithTypedSettings) {
+    ServerConfig c;
+    ASSERT_EQ(load_string("[plugins]\n"
+                          "load = [\"first.so\"]\n"
+                          "[plugins.zeta]\npath = \"libzeta.so\"\n"
+                          "[plugins.api]\n"
+                          "path = \"/opt/libapi.so\"\nargument = \"arg\"\n"
+                          "token = \"s3cret\"\nretries = 3\nratio = 0.5\nloud = true\n"
+                          "hosts = [\"a\", \"b\"]\n",
+                          c, "t.toml"),
+              "");
+    ASSERT_EQ(c.plugins.size(), 3u);
+    EXPECT_EQ(c.plugins[0].path, "first.so");
+    const handlers::PluginConfig& api = c.plugins[1];
+    EXPECT_EQ(api.name, "api");
+    EXPECT_EQ(api.path, "/opt/libapi.so");
+    EXPECT_EQ(api.argument, "arg");
+    EXPECT_EQ(api.get<std::string>("token"), "s3cret");
+    EXPECT_EQ(api.get<std::int64_t>("retries"), 3);
+    EXPECT_EQ(api.get<double>("retries"), 3.0);  // an integer reads as a number too
+    EXPECT_EQ(api.get<double>("ratio"), 0.5);
+    EXPECT_EQ(api.get<bool>("loud"), true);
+    EXPECT_EQ(api.get<std::vector<std::string>>("hosts"), (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(api.get<std::int64_t>("token"), std::nullopt);  // another type: absent
+    EXPECT_EQ(api.get_or<std::string>("missing", "fallback"), "fallback");
+    EXPECT_EQ(c.plugins[2].name, "zeta");
+
+    ServerConfig d;
+    EXPECT_EQ(load_string("[plugins.api]\ntoken = \"x\"\n", d, "t.toml"),
+              "t.toml: 'plugins.api' has no path (path = \"libapi.so\")");
+    EXPECT_EQ(load_string("[plugins.api]\npath = 3\n", d, "t.toml"),
+              "t.toml: 'plugins.api.path' must be a string");
+    EXPECT_EQ(load_string("[plugins.api]\npath = \"a.so\"\nlist = [1, 2]\n", d, "t.toml"),
+              "t.toml: 'plugins.api.list' must be an array of strings");
 }
 
 TEST(Config, KeysInTheFileReplaceTheDefaults) {

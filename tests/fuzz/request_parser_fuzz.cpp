@@ -4,23 +4,18 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "../../server/http/request_parser.hpp"
+#include "parser_fixture.hpp"
 
 namespace {
 
-struct Fixture {
-    lake::Lake lake{std::size_t{8} << 20};
-    lake::server::LargeBufferPool pool{lake, 2, 2 * 65536 + 65536};
-    lake::LakeView view{lake, 32 * 1024};
-    lake::http::RequestParser parser{view, pool, lake::http::ParseLimits{2048, 8192, 32, 65536}};
-};
+using Fixture = lake::fuzz::ParserFixture;
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static Fixture f;
     if (size == 0) return 0;
-    f.parser.reset_connection();
+    f.new_connection();
     const std::size_t read_size = 1 + data[0] % 97;  // the first byte picks the read size
     const char* p = reinterpret_cast<const char*>(data + 1);
     std::size_t left = size - 1;
@@ -33,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             volatile std::size_t touch = r.path.size() + r.body.size() + r.headers.size();
             for (const auto& h : r.headers) touch = touch + h.name.size() + h.value.size();
             (void)touch;
-            f.parser.start();
+            f.next_request();
         } else if (step.consumed == 0) {
             break;
         }

@@ -10,16 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "../../server/http/request_parser.hpp"
+#include "parser_fixture.hpp"
 
 namespace {
 
-struct Fixture {
-    lake::Lake lake{std::size_t{8} << 20};
-    lake::server::LargeBufferPool pool{lake, 2, 2 * 65536 + 65536};
-    lake::LakeView view{lake, 32 * 1024};
-    lake::http::RequestParser parser{view, pool, lake::http::ParseLimits{2048, 8192, 32, 65536}};
-};
+using Fixture = lake::fuzz::ParserFixture;
 
 struct Outcome {
     std::vector<std::string> requests;  // one line per complete request
@@ -48,7 +43,7 @@ std::string describe(const lake::http::Request& r) {
 // Feeds `data` in pieces whose sizes come from `cuts` (cycled; 0 there means "the rest").
 Outcome run(Fixture& f, const char* data, std::size_t size, const std::vector<std::size_t>& cuts) {
     Outcome o;
-    f.parser.reset_connection();
+    f.new_connection();
     std::size_t at = 0, cut = 0;
     std::size_t piece_end = 0;
     while (at < size) {
@@ -67,7 +62,7 @@ Outcome run(Fixture& f, const char* data, std::size_t size, const std::vector<st
         if (step.event == lake::http::ParseEvent::Complete) {
             o.requests.push_back(describe(f.parser.request()));
             if (f.parser.must_close()) return o;  // the stream is not HTTP any more
-            f.parser.start();
+            f.next_request();
         } else if (step.consumed == 0) {
             break;
         }

@@ -6,8 +6,8 @@
 #include <utility>
 #include <vector>
 
-#include "../../server/http/request.hpp"
-#include "../../server/http/url_encoded.hpp"
+#include "../../handlers/request.hpp"
+#include "../../handlers/url_encoded.hpp"
 
 namespace lake::http {
 namespace {

@@ -1,9 +1,15 @@
 // Loading handler plugins: the happy path, its argument, and each way it can go wrong.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
+#include "../../handlers/builtin.hpp"
 #include "../../handlers/plugin.hpp"
+#include "../../server/server.hpp"
+#include "../server/test_client.hpp"
 
 namespace lake::handlers {
 namespace {
@@ -20,6 +26,8 @@ http::Response get(const Router& router, std::string_view path) {
     req.path = path;
     req.arena = &arena;
     http::Response res;
+    lake::Lake out(4096);
+    res.bind(&arena, &out);
     router.dispatch(req, res);
     if (!res.body.empty()) {  // copy out before the arena goes away
         static thread_local std::string keep;
@@ -42,21 +50,36 @@ TEST(Plugin, RegistersItsRoutesWithItsArgument) {
 TEST(Plugin, AMissingFileIsAnError) {
     Router router;
     const std::string err = load_plugin("/nonexistent/libnothing.so", router);
-    EXPECT_NE(err.find("cannot load plugin /nonexistent/libnothing.so"), std::string::npos) << err;
+    EXPECT_NE(err.find("cannot load plugin 'nothing' (/nonexistent/libnothing.so)"),
+              std::string::npos)
+        << err;
 }
 
 TEST(Plugin, ALibraryWithoutTheEntryPointsIsRefused) {
     if (module("LAKE_NO_SYMBOLS_PLUGIN").empty()) GTEST_SKIP() << "LAKE_NO_SYMBOLS_PLUGIN not set";
     Router router;
     const std::string err = load_plugin(module("LAKE_NO_SYMBOLS_PLUGIN"), router);
-    EXPECT_NE(err.find("does not export lake_plugin_abi_version"), std::string::npos) << err;
+    EXPECT_NE(err.find("does not export lake_plugin_abi and lake_plugin_init"), std::string::npos)
+        << err;
 }
 
 TEST(Plugin, APluginBuiltForAnotherAbiIsRefused) {
     if (module("LAKE_WRONG_ABI_PLUGIN").empty()) GTEST_SKIP() << "LAKE_WRONG_ABI_PLUGIN not set";
     Router router;
     const std::string err = load_plugin(module("LAKE_WRONG_ABI_PLUGIN"), router);
-    EXPECT_NE(err.find("was built for plugin ABI 3; this lake-server speaks 2"), std::string::npos)
+    EXPECT_NE(err.find("was built for plugin ABI 4; this lake-server speaks 3"), std::string::npos)
+        << err;
+}
+
+TEST(Plugin, APluginBuiltWithAnotherCompilerIsRefusedSayingWhatDiffers) {
+    if (module("LAKE_FOREIGN_TOOLCHAIN_PLUGIN").empty())
+        GTEST_SKIP() << "LAKE_FOREIGN_TOOLCHAIN_PLUGIN not set";
+    Router router;
+    const std::string err = load_plugin(module("LAKE_FOREIGN_TOOLCHAIN_PLUGIN"), router);
+    EXPECT_NE(err.find(std::string("was built with clang 99 and ") + LAKE_PLUGIN_STDLIB +
+                       ", this lake-server with " + LAKE_PLUGIN_COMPILER + " and " +
+                       LAKE_PLUGIN_STDLIB + " (the compiler differs)"),
+              std::string::npos)
         << err;
 }
 
@@ -73,8 +96,8 @@ TEST(Plugin, ARouteThatConflictsStopsTheStartNamingThePluginAndTheRoute) {
     Router router;
     ASSERT_EQ(load_plugin(module("LAKE_HELLO_PLUGIN"), router), "");
     const std::string err = load_plugin(module("LAKE_HELLO_PLUGIN"), router);  // /hello again
-    EXPECT_NE(err.find("plugin " + module("LAKE_HELLO_PLUGIN") +
-                       ": route '/hello': GET is "
+    EXPECT_NE(err.find("plugin 'hello-plugin' (" + module("LAKE_HELLO_PLUGIN") +
+                       "): route '/hello': GET is "
                        "already registered"),
               std::string::npos)
         << err;
@@ -84,18 +107,83 @@ TEST(Plugin, APluginThatRefusesStopsTheStart) {
     if (module("LAKE_HELLO_PLUGIN").empty()) GTEST_SKIP() << "LAKE_HELLO_PLUGIN not set";
     Router router;
     const std::string err = load_plugin(module("LAKE_HELLO_PLUGIN") + ":refuse", router);
-    EXPECT_NE(err.find("refused to start (lake_plugin_init returned 7)"), std::string::npos) << err;
+    EXPECT_NE(err.find("refused to start (lake_plugin_init returned 7: asked to)"),
+              std::string::npos)
+        << err;
+}
+
+// A plugin's own table reaches it typed; its worker hooks run on each worker's thread (the
+// per-thread state they set is what that worker's handler sees), stop hooks when the workers
+// stop, and the shutdown hook once, last.
+TEST(Plugin, GetsItsSettingsAndItsWorkerAndShutdownHooksRun) {
+    if (module("LAKE_LIFECYCLE_PLUGIN").empty()) GTEST_SKIP() << "LAKE_LIFECYCLE_PLUGIN not set";
+    char log_path[] = "/tmp/lake-lifecycle-XXXXXX";
+    const int fd = ::mkstemp(log_path);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    PluginConfig plugin;
+    plugin.name = "lifecycle";
+    plugin.path = module("LAKE_LIFECYCLE_PLUGIN");
+    plugin.settings["greeting"] = std::string("hi");
+    plugin.settings["times"] = std::int64_t{3};
+    plugin.settings["log"] = std::string(log_path);
+    Router router;
+    add_builtin_handlers(router);
+    ASSERT_EQ(load_plugin(plugin, router), "");
+
+    config::ServerConfig c;
+    c.host = "127.0.0.1";
+    c.port = 0;
+    c.workers = 2;
+    c.pin_workers = false;
+    c.steer_by_cpu = false;
+    c.max_connections_per_worker = 64;
+    c.recv_buffers = 64;
+    c.large_buffers_per_worker = 1;
+    {
+        server::Server s(c, std::move(router));
+        ASSERT_EQ(s.start(), "");
+        test::Client client(s.port());
+        ASSERT_TRUE(client.send(test::get("/lifecycle")));
+        const test::HttpResponse r = client.read_response();
+        EXPECT_EQ(r.status, 200);
+        EXPECT_TRUE(r.body == "hi x3 worker=0" || r.body == "hi x3 worker=1") << r.body;
+        s.stop();
+    }
+    std::ifstream in(log_path);
+    std::stringstream all;
+    all << in.rdbuf();
+    const std::string log = all.str();
+    ::unlink(log_path);
+    for (const char* line : {"start 0\n", "start 1\n", "stop 0\n", "stop 1\n"})
+        EXPECT_NE(log.find(line), std::string::npos) << line << " missing from:\n" << log;
+    EXPECT_EQ(log.rfind("shutdown\n"), log.size() - 9) << "shutdown must come once, last:\n" << log;
+    EXPECT_EQ(log.find("shutdown"), log.rfind("shutdown"));
+}
+
+TEST(Plugin, APluginThatRefusesSaysWhy) {
+    if (module("LAKE_LIFECYCLE_PLUGIN").empty()) GTEST_SKIP() << "LAKE_LIFECYCLE_PLUGIN not set";
+    PluginConfig plugin = plugin_from_spec(module("LAKE_LIFECYCLE_PLUGIN"));
+    plugin.settings["refuse"] = true;
+    Router router;
+    const std::string err = load_plugin(plugin, router);
+    EXPECT_NE(err.find("plugin 'lifecycle-plugin' ("), std::string::npos) << err;
+    EXPECT_NE(err.find("refused to start (lake_plugin_init returned 1: the settings say refuse = "
+                       "true)"),
+              std::string::npos)
+        << err;
 }
 
 // The api_example plugin, request by request (its routes are the README's contract).
 struct ApiCall {
     lake::Lake arena{16384};
+    lake::Lake out{16384};
     http::Header headers[2];
     http::Request req;
     http::Response res;
     std::string header(std::string_view name) const {
-        for (std::uint8_t i = 0; i < res.extra_count; ++i)
-            if (http::iequals(res.extra[i].name, name)) return std::string(res.extra[i].value);
+        for (const http::Header& h : res.headers())
+            if (http::iequals(h.name, name)) return std::string(h.value);
         return {};
     }
 };
@@ -106,6 +194,7 @@ void call(const Router& router, ApiCall& c, http::Method m, std::string_view pat
     c.req.path = path;
     c.req.query = query;
     c.req.arena = &c.arena;
+    c.res.bind(&c.arena, &c.out);
     router.dispatch(c.req, c.res);
 }
 

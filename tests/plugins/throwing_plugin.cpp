@@ -3,7 +3,7 @@
 
 #include "../../handlers/plugin.hpp"
 
-extern "C" const int lake_plugin_abi_version = LAKE_PLUGIN_ABI_VERSION;
-extern "C" int lake_plugin_init(lake::handlers::Router&, const char*) {
+LAKE_PLUGIN_DECLARE_ABI();
+extern "C" int lake_plugin_init(lake::handlers::PluginHost&) {
     throw std::runtime_error("no config for me");
 }

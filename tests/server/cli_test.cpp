@@ -222,11 +222,45 @@ TEST(Cli, TheApiExamplePluginServesItsRoutes) {
     ::close(child.out);
 }
 
+// A plugin loaded from its own table in the config file gets that table's settings: the token
+// the example's before-hook expects comes from `token`.
+TEST(Cli, APluginTableInTheConfigFileConfiguresThePlugin) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    const char* plugin = std::getenv("LAKE_API_EXAMPLE_PLUGIN");
+    if (plugin == nullptr) GTEST_SKIP() << "LAKE_API_EXAMPLE_PLUGIN not set";
+    char path[] = "/tmp/lake-config-XXXXXX";
+    const int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    const std::string text =
+        "[plugins.api_example]\npath = \"" + std::string(plugin) + "\"\ntoken = \"s3cret\"\n";
+    ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    ::close(fd);
+    const Child child =
+        spawn({"--config", path, "--host", "127.0.0.1", "--port", "0", "--workers", "1"});
+    ASSERT_GT(child.pid, 0);
+    std::smatch m;
+    const std::string line = read_line(child.out);
+    ::unlink(path);
+    ASSERT_TRUE(std::regex_search(line, m, std::regex(R"(listening on 127\.0\.0\.1:(\d+))")))
+        << line;
+    Client c(static_cast<std::uint16_t>(std::stoi(m[1])));
+    ASSERT_TRUE(c.send(get("/admin/ping", "Authorization: Bearer letmein\r\n")));
+    EXPECT_EQ(c.read_response().status, 401);
+    ASSERT_TRUE(c.send(get("/admin/ping", "Authorization: Bearer s3cret\r\n")));
+    const HttpResponse r = c.read_response();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "pong");
+    ::kill(child.pid, SIGTERM);
+    EXPECT_EQ(exit_status(child.pid), 0);
+    ::close(child.out);
+}
+
 TEST(Cli, APluginThatCannotLoadStopsTheStart) {
     if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
     const Output o = run("--port 0 --plugin /nonexistent/libx.so");
     EXPECT_EQ(o.status, 2);
-    EXPECT_NE(o.text.find("cannot load plugin /nonexistent/libx.so"), std::string::npos) << o.text;
+    EXPECT_NE(o.text.find("cannot load plugin 'x' (/nonexistent/libx.so)"), std::string::npos)
+        << o.text;
 }
 
 TEST(Cli, PrintsOneStartupLineServesAndStopsOnSigterm) {

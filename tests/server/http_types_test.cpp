@@ -2,8 +2,11 @@
 // freshly constructed one has, or the next request would see the previous one's leftovers.
 #include <gtest/gtest.h>
 
-#include "../../server/http/request.hpp"
-#include "../../server/http/response.hpp"
+#include <cstring>
+#include <string>
+
+#include "../../handlers/request.hpp"
+#include "../../handlers/response.hpp"
 
 namespace lake::test {
 namespace {
@@ -45,11 +48,58 @@ TEST(HttpTypes, ResetResponseEqualsAFreshOne) {
     EXPECT_EQ(r.content_type, fresh.content_type);
     EXPECT_EQ(r.body, fresh.body);
     EXPECT_EQ(r.close, fresh.close);
-    EXPECT_EQ(r.extra_count, 0);
-    // Room for all extra headers again.
-    for (std::size_t i = 0; i < http::Response::kMaxExtraHeaders; ++i)
-        EXPECT_TRUE(r.add_header("X", "y"));
-    EXPECT_FALSE(r.add_header("X", "y"));
+    EXPECT_TRUE(r.headers().empty());
+    EXPECT_FALSE(r.body_in_response_arena());
+}
+
+// Headers are not bounded by a fixed array: past the inline ones they move to the request arena
+// (without one, the inline ones are all there is).
+TEST(HttpTypes, AResponseTakesAnyNumberOfHeaders) {
+    lake::Lake scratch(16384);
+    http::Response r;
+    r.bind(&scratch, nullptr);
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE(r.add_header("X-N", i % 2 ? "odd" : "even")) << i;
+    ASSERT_EQ(r.headers().size(), 100u);
+    EXPECT_EQ(r.headers()[99].value, "odd");
+    const http::Response copy = r;
+    EXPECT_EQ(copy.headers().size(), 100u);
+    http::Response unbound;
+    int added = 0;
+    while (unbound.add_header("X", "y") && added < 100) ++added;
+    EXPECT_EQ(added, 8);
+}
+
+// A written body goes into the response arena after room for the head; when that arena is full
+// it continues in the request arena with the bytes so far; when neither holds it, overflowed().
+TEST(HttpTypes, AWrittenBodyGoesToTheResponseArenaThenTheRequestArena) {
+    lake::Lake scratch(8192);
+    lake::Lake out(2048);
+    http::Response r;
+    r.bind(&scratch, &out);
+    ASSERT_TRUE(r.append("hello "));
+    ASSERT_TRUE(r.append("world"));
+    EXPECT_TRUE(r.body_in_response_arena());
+    EXPECT_EQ(r.body, "hello world");
+    EXPECT_EQ(reinterpret_cast<const std::byte*>(r.body.data()),
+              r.head_room() + http::Response::kHeadRoom);  // right after the head's room
+    const std::string big(3000, 'b');                      // more than the response arena has left
+    ASSERT_TRUE(r.append(big));
+    EXPECT_FALSE(r.body_in_response_arena());
+    EXPECT_EQ(r.body, "hello world" + big);
+    EXPECT_EQ(out.used(), 0u);  // the response arena got back what it lent
+    EXPECT_FALSE(r.append(std::string(8192, 'x')));
+    EXPECT_TRUE(r.overflowed());
+
+    http::Response p;
+    p.bind(&scratch, &out);
+    p.reset();
+    scratch.reset();
+    const std::span<char> room = p.prepare(100);
+    ASSERT_EQ(room.size(), 100u);
+    std::memcpy(room.data(), "abc", 3);
+    p.commit(3);
+    EXPECT_EQ(p.body, "abc");
+    EXPECT_EQ(out.used(), http::Response::kHeadRoom + 3);  // the unused 97 went back
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// server/http/request.hpp — a parsed request: views into the connection's request arena.
+// handlers/request.hpp — a parsed request: views into the connection's request arena.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// server/http/url_encoded.hpp — application/x-www-form-urlencoded text (query strings and form
+// handlers/url_encoded.hpp — application/x-www-form-urlencoded text (query strings and form
 // bodies): name=value pairs split on '&', each percent-decoded ('+' is a space) into an arena.
 #pragma once
 

@@ -1,0 +1,206 @@
+#include "response.hpp"
+
+#include <cassert>
+#include <cstring>
+
+namespace lake::http {
+
+Response& Response::operator=(const Response& other) noexcept {
+    if (this == &other) return *this;
+    status = other.status;
+    content_type = other.content_type;
+    body = other.body;
+    close = other.close;
+    scratch_ = other.scratch_;
+    out_ = other.out_;
+    header_count_ = other.header_count_;
+    header_capacity_ = other.header_capacity_;
+    if (other.headers_ == other.inline_headers_) {
+        for (std::uint32_t i = 0; i < header_count_; ++i) inline_headers_[i] = other.headers_[i];
+        headers_ = inline_headers_;
+    } else {
+        headers_ = other.headers_;  // in the request arena: shared, read-only once answered
+    }
+    place_ = other.place_;
+    overflowed_ = other.overflowed_;
+    head_room_ = other.head_room_;
+    prepared_ = other.prepared_;
+    return *this;
+}
+
+bool Response::add_header(std::string_view name, std::string_view value) noexcept {
+    if (header_count_ == header_capacity_) {
+        // Double into the request arena (the old array stays there until it is reset).
+        if (scratch_ == nullptr) return false;
+        const std::uint32_t capacity = header_capacity_ * 2;
+        auto* more =
+            static_cast<Header*>(scratch_->allocate(sizeof(Header) * capacity, alignof(Header)));
+        if (more == nullptr) return false;
+        for (std::uint32_t i = 0; i < header_count_; ++i) more[i] = headers_[i];
+        headers_ = more;
+        header_capacity_ = capacity;
+    }
+    headers_[header_count_++] = Header{name, value};
+    return true;
+}
+
+bool Response::append(std::string_view bytes) noexcept {
+    char* p = grow(bytes.size());
+    if (p == nullptr) return false;
+    if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());
+    return true;
+}
+
+std::span<char> Response::prepare(std::size_t n) noexcept {
+    char* p = grow(n);
+    if (p == nullptr) return {};
+    prepared_ = n;
+    return {p, n};
+}
+
+void Response::commit(std::size_t n) noexcept {
+    assert(n <= prepared_);
+    const std::size_t unused = prepared_ - n;
+    prepared_ = 0;
+    if (unused == 0) return;
+    // The unused tail is the arena's last allocation: it goes back.
+    char* tail = const_cast<char*>(body.data()) + body.size() - unused;
+    lake::BasicArena* arena = place_ == Place::ResponseArena ? out_ : scratch_;
+    if (arena != nullptr) (void)arena->deallocate(tail, unused);
+    body = std::string_view(body.data(), body.size() - unused);
+}
+
+// `n` more bytes at the body's end, contiguous with it; body grows to cover them.
+char* Response::grow(std::size_t n) noexcept {
+    if (overflowed_) return nullptr;
+    if (place_ == Place::None) {
+        // A body set as a view before the first write becomes the start of the written one.
+        const std::string_view before = body;
+        if (out_ != nullptr && out_->remaining() >= kHeadRoom + before.size() + n) {
+            auto* room = static_cast<std::byte*>(out_->allocate(kHeadRoom + before.size(), 1));
+            if (room != nullptr) {
+                char* start = reinterpret_cast<char*>(room + kHeadRoom);
+                if (!before.empty()) std::memcpy(start, before.data(), before.size());
+                head_room_ = room;
+                body = std::string_view(start, before.size());
+                place_ = Place::ResponseArena;
+            }
+        }
+        if (place_ == Place::None) {
+            place_ = Place::RequestArena;
+            body = {};
+            if (!before.empty()) {
+                char* p = grow_in_request_arena(before.size());
+                if (p == nullptr) return nullptr;
+                std::memcpy(p, before.data(), before.size());
+            }
+        }
+    }
+    if (place_ == Place::ResponseArena) {
+        char* end = const_cast<char*>(body.data()) + body.size();
+        if (n == 0) return end;
+        auto* p = static_cast<char*>(out_->allocate(n, 1));
+        if (p != nullptr) {
+            // Contiguous: nothing else allocates in the response arena while a handler runs.
+            assert(p == end);
+            body = std::string_view(body.data(), body.size() + n);
+            return p;
+        }
+        // The response arena is full: the body so far moves to the request arena, and the
+        // response arena gets back what it lent.
+        const std::string_view so_far = body;
+        place_ = Place::RequestArena;
+        body = {};
+        char* q = grow_in_request_arena(so_far.size() + n);
+        if (q != nullptr && !so_far.empty()) std::memcpy(q, so_far.data(), so_far.size());
+        (void)out_->deallocate(head_room_, kHeadRoom + so_far.size());
+        head_room_ = nullptr;
+        return q == nullptr ? nullptr : q + so_far.size();
+    }
+    return grow_in_request_arena(n);
+}
+
+char* Response::grow_in_request_arena(std::size_t n) noexcept {
+    char* end = const_cast<char*>(body.data()) + body.size();
+    auto* p = scratch_ != nullptr ? static_cast<char*>(scratch_->allocate(n, 1)) : nullptr;
+    if (p != nullptr && (body.empty() || p == end)) {
+        if (body.empty()) body = std::string_view(p, 0);
+        body = std::string_view(body.data(), body.size() + n);
+        return p;
+    }
+    // Something else was allocated after the body (the handler's own scratch): move it.
+    auto* moved =
+        scratch_ != nullptr ? static_cast<char*>(scratch_->allocate(body.size() + n, 1)) : nullptr;
+    if (moved == nullptr) {
+        overflowed_ = true;
+        return nullptr;
+    }
+    if (!body.empty()) std::memmove(moved, body.data(), body.size());
+    body = std::string_view(moved, body.size() + n);
+    return moved + body.size() - n;
+}
+
+std::string_view reason_phrase(int status) noexcept {
+    switch (status) {
+        case 100:
+            return "Continue";
+        case 200:
+            return "OK";
+        case 201:
+            return "Created";
+        case 204:
+            return "No Content";
+        case 301:
+            return "Moved Permanently";
+        case 302:
+            return "Found";
+        case 303:
+            return "See Other";
+        case 304:
+            return "Not Modified";
+        case 307:
+            return "Temporary Redirect";
+        case 308:
+            return "Permanent Redirect";
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 408:
+            return "Request Timeout";
+        case 411:
+            return "Length Required";
+        case 413:
+            return "Content Too Large";
+        case 414:
+            return "URI Too Long";
+        case 415:
+            return "Unsupported Media Type";
+        case 417:
+            return "Expectation Failed";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 500:
+            return "Internal Server Error";
+        case 501:
+            return "Not Implemented";
+        case 502:
+            return "Bad Gateway";
+        case 503:
+            return "Service Unavailable";
+        case 504:
+            return "Gateway Timeout";
+        case 505:
+            return "HTTP Version Not Supported";
+        default:
+            return "Unknown";
+    }
+}
+
+}  // namespace lake::http

@@ -1,0 +1,119 @@
+// handlers/response.hpp — what a handler fills in; the connection serializes it.
+//
+// The body comes one of two ways:
+//   - `body = view`: bytes that live elsewhere (static data, the request arena, the request
+//     itself); the connection copies them into its send buffer with the head.
+//   - written: append(), format() (handlers/response_format.hpp, with {fmt}) and json()
+//     (handlers/arena_json.hpp) write straight into the connection's response arena, right
+//     after room kept for the head, so the bytes a handler writes are the bytes sent: no copy.
+//     When the response arena cannot hold the body it continues in the request arena (and is
+//     copied like a viewed body); when neither can, overflowed() and the answer is 500.
+// Headers are any number, kept in the request arena once the first few are used.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include <lake/lake.hpp>
+
+#include "request.hpp"
+
+namespace lake::http {
+
+class Response {
+  public:
+    Response() = default;
+    // Copies keep their headers (inline ones are re-pointed at the copy's own array).
+    Response(const Response& other) noexcept { *this = other; }
+    Response& operator=(const Response& other) noexcept;
+
+    // Bytes kept before a written body for the status line and headers (a longer head goes
+    // after the body, sent as a second piece).
+    static constexpr std::size_t kHeadRoom = 512;
+
+    int status = 200;
+    std::string_view content_type;  // empty: no Content-Type header
+    std::string_view body;          // see above; kept up to date while the body is written
+    bool close = false;             // ask for the connection to close after this response
+
+    // ---- headers ----------------------------------------------------------------------------
+    // The views must outlive the handler call (static or request-arena memory). false only
+    // when the request arena has no room for more.
+    bool add_header(std::string_view name, std::string_view value) noexcept;
+    std::span<const Header> headers() const noexcept { return {headers_, header_count_}; }
+
+    // ---- the body, written ------------------------------------------------------------------
+    // Appends bytes to the body. false (and overflowed()) when no arena can hold them.
+    bool append(std::string_view bytes) noexcept;
+    // Room for up to `n` more bytes at the body's end (empty when there is none); commit(k)
+    // keeps the first k written there. For writers that produce bytes in place ({fmt}, JSON).
+    std::span<char> prepare(std::size_t n) noexcept;
+    void commit(std::size_t n) noexcept;
+    // Where the body's writer failed (no arena could hold it).
+    bool overflowed() const noexcept { return overflowed_; }
+
+    // ---- helpers ----------------------------------------------------------------------------
+    // `status` with a text body (a view, as `body`).
+    void text(int status_code, std::string_view text_body,
+              std::string_view type = "text/plain") noexcept {
+        status = status_code;
+        content_type = type;
+        body = text_body;
+    }
+    // A redirect (301, 302, 303, 307, 308) to `location` (a view, as a header's).
+    void redirect(int status_code, std::string_view location) noexcept {
+        status = status_code;
+        body = {};
+        add_header("Location", location);
+    }
+
+    // ---- for the engine ---------------------------------------------------------------------
+    // Where headers and spilled bodies go (the request arena) and where written bodies go
+    // (the response arena; nullptr: the request arena only). Set before each dispatch.
+    void bind(lake::BasicArena* scratch, lake::BasicArena* out) noexcept {
+        scratch_ = scratch;
+        out_ = out;
+    }
+    // Back to a fresh Response, in place (the arenas stay bound).
+    void reset() noexcept {
+        status = 200;
+        content_type = {};
+        body = {};
+        close = false;
+        headers_ = inline_headers_;
+        header_count_ = 0;
+        header_capacity_ = kInlineHeaders;
+        place_ = Place::None;
+        overflowed_ = false;
+        head_room_ = nullptr;
+    }
+    // The body was written into the response arena, just after kHeadRoom bytes that start at
+    // head_room(): the head can go there, and the body need not be copied.
+    bool body_in_response_arena() const noexcept { return place_ == Place::ResponseArena; }
+    std::byte* head_room() const noexcept { return head_room_; }
+
+  private:
+    static constexpr std::uint32_t kInlineHeaders = 8;
+    enum class Place : std::uint8_t { None, ResponseArena, RequestArena };
+
+    char* grow(std::size_t n) noexcept;
+    char* grow_in_request_arena(std::size_t n) noexcept;
+
+    lake::BasicArena* scratch_ = nullptr;
+    lake::BasicArena* out_ = nullptr;
+    Header* headers_ = inline_headers_;
+    std::uint32_t header_count_ = 0;
+    std::uint32_t header_capacity_ = kInlineHeaders;
+    Place place_ = Place::None;
+    bool overflowed_ = false;
+    std::byte* head_room_ = nullptr;
+    std::size_t prepared_ = 0;  // bytes handed out by prepare() and not yet committed
+    Header inline_headers_[kInlineHeaders];
+};
+
+// The reason phrase of a status code ("Not Found"), or "Unknown".
+std::string_view reason_phrase(int status) noexcept;
+
+}  // namespace lake::http

@@ -1,0 +1,141 @@
+// Bodies written by handlers straight into the connection's response arena (append, {fmt}, JSON):
+// their head goes into the room kept before them (one range), or after them when it is longer
+// (two ranges, one sendmsg); pipelined ones go out in order; a body too big for the response
+// arena continues in the request arena; one too big for both is a 500. Over real sockets.
+#include <string>
+
+#include "../../handlers/arena_json.hpp"
+#include "../../handlers/response_format.hpp"
+#include "server_fixture.hpp"
+
+namespace lake::test {
+namespace {
+
+void formatted(const http::Request& q, http::Response& r, void*) {
+    r.content_type = "text/plain";
+    const std::string_view n = q.query_param("n");
+    format(r, "n={} twice={}{}\n", n, n, n);
+}
+
+void many_headers(const http::Request&, http::Response& r, void*) {
+    for (int i = 0; i < 40; ++i) r.add_header("X-Padding", "0123456789abcdef");  // > 512 bytes
+    r.append("body after a long head");
+}
+
+void kilobytes(const http::Request& q, http::Response& r, void*) {
+    const std::string_view kb = q.param("kb");
+    const int n = std::stoi(std::string(kb));
+    const std::string piece(1024, 'k');
+    for (int i = 0; i < n; ++i) r.append(piece);
+}
+
+void redirect(const http::Request&, http::Response& r, void*) { r.redirect(302, "/elsewhere"); }
+
+void routes(handlers::Router& router) {
+    router.add(http::Method::Get, "/fmt", handlers::Handler{&formatted, nullptr});
+    router.add(http::Method::Get, "/many-headers", handlers::Handler{&many_headers, nullptr});
+    router.add(http::Method::Get, "/kb/{kb}", handlers::Handler{&kilobytes, nullptr});
+    router.add(http::Method::Get, "/redirect", handlers::Handler{&redirect, nullptr});
+}
+
+TEST(ResponseWriter, AFormattedBodyGoesOutWithItsHead) {
+    RunningServer s(test_config(), &routes);
+    ASSERT_EQ(s.error(), "");
+    Client c(s.port());
+    ASSERT_TRUE(c.send(get("/fmt?n=4%202")));
+    const HttpResponse r = c.read_response();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("content-type"), "text/plain");
+    EXPECT_EQ(r.body, "n=4 2 twice=4 24 2\n");
+    EXPECT_EQ(r.header("content-length"), std::to_string(r.body.size()));
+    // HEAD: the same head, no body.
+    ASSERT_TRUE(c.send("HEAD /fmt?n=4%202 HTTP/1.1\r\nHost: t\r\n\r\n"));
+    const HttpResponse h = c.read_response(true);
+    EXPECT_EQ(h.status, 200);
+    EXPECT_EQ(h.header("content-length"), std::to_string(r.body.size()));
+    ASSERT_TRUE(c.send(get("/fmt?n=x")));  // the connection is still in step
+    EXPECT_EQ(c.read_response().body, "n=x twice=xx\n");
+}
+
+TEST(ResponseWriter, PipelinedWrittenBodiesComeBackInOrder) {
+    RunningServer s(test_config(), &routes);
+    ASSERT_EQ(s.error(), "");
+    Client c(s.port());
+    std::string batch;
+    for (int i = 0; i < 40; ++i) {
+        batch += get("/fmt?n=" + std::to_string(i));
+        if (i % 3 == 0) batch += get("/json");
+        if (i % 5 == 0) batch += get("/plaintext");
+    }
+    ASSERT_TRUE(c.send(batch));
+    for (int i = 0; i < 40; ++i) {
+        const std::string n = std::to_string(i);
+        EXPECT_EQ(c.read_response().body, "n=" + n + " twice=" + n + n + "\n") << i;
+        if (i % 3 == 0) {
+            EXPECT_EQ(c.read_response().body, R"({"message":"Hello, World!"})");
+        }
+        if (i % 5 == 0) {
+            EXPECT_EQ(c.read_response().body, "Hello, World!");
+        }
+    }
+}
+
+// Bodies of 2 KiB keep their place (head in the room before them): each response is a range of
+// its own, and a batch of them goes out through sendmsg, more ranges than one send can take.
+TEST(ResponseWriter, PipelinedLargerBodiesGoOutAsRangesInOrder) {
+    RunningServer s(test_config(), &routes);
+    ASSERT_EQ(s.error(), "");
+    Client c(s.port());
+    std::string batch;
+    for (int i = 0; i < 30; ++i) batch += get(i % 2 ? "/kb/2" : "/plaintext");
+    ASSERT_TRUE(c.send(batch));
+    for (int i = 0; i < 30; ++i) {
+        const HttpResponse r = c.read_response();
+        ASSERT_EQ(r.status, 200) << i;
+        EXPECT_EQ(r.body, i % 2 ? std::string(2048, 'k') : "Hello, World!") << i;
+    }
+}
+
+TEST(ResponseWriter, AHeadLongerThanItsRoomGoesAfterTheBody) {
+    RunningServer s(test_config(), &routes);
+    ASSERT_EQ(s.error(), "");
+    Client c(s.port());
+    ASSERT_TRUE(c.send(get("/many-headers") + get("/many-headers")));
+    for (int i = 0; i < 2; ++i) {
+        const HttpResponse r = c.read_response();
+        EXPECT_EQ(r.status, 200);
+        EXPECT_EQ(r.count("x-padding"), 40u);
+        EXPECT_EQ(r.body, "body after a long head");
+    }
+}
+
+TEST(ResponseWriter, BodiesBeyondTheResponseArenaContinueInTheRequestArenaThenFail) {
+    RunningServer s(test_config(), &routes);  // 32 KiB response view, 32 KiB request view
+    ASSERT_EQ(s.error(), "");
+    Client c(s.port());
+    for (int kb : {20, 31}) {
+        ASSERT_TRUE(c.send(get("/kb/" + std::to_string(kb))));
+        const HttpResponse r = c.read_response();
+        EXPECT_EQ(r.status, 200) << kb;
+        EXPECT_EQ(r.body, std::string(kb * 1024u, 'k')) << kb;
+    }
+    ASSERT_TRUE(c.send(get("/kb/80")));
+    EXPECT_EQ(c.read_response().status, 500);
+    ASSERT_TRUE(c.send(get("/kb/1")));  // and the connection goes on
+    EXPECT_EQ(c.read_response().body, std::string(1024, 'k'));
+}
+
+TEST(ResponseWriter, ARedirectCarriesItsLocation) {
+    RunningServer s(test_config(), &routes);
+    ASSERT_EQ(s.error(), "");
+    Client c(s.port());
+    ASSERT_TRUE(c.send(get("/redirect")));
+    const HttpResponse r = c.read_response();
+    EXPECT_EQ(r.status, 302);
+    EXPECT_EQ(r.reason, "Found");
+    EXPECT_EQ(r.header("location"), "/elsewhere");
+    EXPECT_EQ(r.header("content-length"), "0");
+}
+
+}  // namespace
+}  // namespace lake::test
