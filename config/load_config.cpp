@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <type_traits>
+#include <utility>
 
 namespace lake::config {
 
@@ -154,6 +155,7 @@ const std::map<std::string, Integer>& integers() {
             integer("timeouts.keepalive", &ServerConfig::keepalive_timeout_s, 1, 86400));
         add("timeouts.send", integer("timeouts.send", &ServerConfig::send_timeout_s, 1, 3600));
         add("timeouts.linger", integer("timeouts.linger", &ServerConfig::linger_timeout_s, 0, 60));
+        add("timeouts.drain", integer("timeouts.drain", &ServerConfig::drain_timeout_s, 1, 3600));
         add("timeouts.idle_release",
             integer("timeouts.idle_release", &ServerConfig::idle_release_s, 1, 86400));
         return m;
@@ -168,6 +170,9 @@ const std::map<std::string, Reader>& readers() {
             {"server.pin_workers", boolean(&ServerConfig::pin_workers)},
             {"server.steer_by_cpu", boolean(&ServerConfig::steer_by_cpu)},
             {"server.name", text(&ServerConfig::server_name)},
+            {"health.live", text(&ServerConfig::health_live_path)},
+            {"health.ready", text(&ServerConfig::health_ready_path)},
+            {"metrics.path", text(&ServerConfig::metrics_path)},
             {"plugins.load", &read_plugin_list},
         };
         for (const auto& [key, i] : integers()) m.emplace(key, i.read);
@@ -229,6 +234,13 @@ std::string validate(const ServerConfig& c) {
         const auto u = static_cast<unsigned char>(ch);
         if (u < 0x20 || u == 0x7F)  // CR, LF, NUL...: a header injected into every response
             return "'server.name' must not contain control characters (CR, LF, NUL, ...)";
+    }
+    for (const auto& [key, path] :
+         {std::pair<const char*, const std::string&>{"health.live", c.health_live_path},
+          {"health.ready", c.health_ready_path},
+          {"metrics.path", c.metrics_path}}) {
+        if (!path.empty() && path.front() != '/')
+            return std::string("'") + key + "' must be a path starting with '/' (or \"\" for none)";
     }
     if (c.recv_buffers * c.recv_buffer_size > kMaxReceiveRing)
         return "'io.recv_buffers' x 'io.recv_buffer_size' must be at most " +

@@ -49,6 +49,14 @@ struct ServerConfig {
     unsigned send_timeout_s = 30;       // a client that does not read its responses
     unsigned linger_timeout_s = 2;      // draining input after the last response of a connection
     unsigned idle_release_s = 2;        // an idle connection's arena pages go back to the kernel
+    unsigned drain_timeout_s = 10;      // SIGTERM: requests in flight get this long to finish
+
+    // Health endpoints ("" turns one off): alive while the process serves; ready while it
+    // accepts new connections (503 once it drains).
+    std::string health_live_path = "/healthz";
+    std::string health_ready_path = "/readyz";
+    // The Prometheus page ("" turns it off).
+    std::string metrics_path = "/metrics";
 
     std::string server_name = "lake";
 

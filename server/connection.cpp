@@ -62,6 +62,7 @@ void Connection::on_recv(const io_uring_cqe& cqe) noexcept {
     if (res > 0) {
         const auto bid = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
         worker_.buffers().lent();
+        worker_.counters().received_bytes += static_cast<std::uint64_t>(res);
         last_activity_ = worker_.now();
         no_byte_yet_ = false;
         pages_released_ = false;
@@ -112,6 +113,7 @@ void Connection::pump() noexcept {
         if (pending_) {
             if (!write_pending()) break;  // no room: resume when the send completes
             pending_ = false;
+            count_response();
             if (!pending_context_.keep_alive) {
                 begin_drain();
                 break;
@@ -123,6 +125,7 @@ void Connection::pump() noexcept {
         BufferRing::Record& h = worker_.buffers().record(held_.head);
         if (!parser_.in_progress()) {
             request_started_ = worker_.now();
+            request_started_ns_ = worker_.loop_ns();
             body_at_tick_ = 0;
             slow_body_ticks_ = 0;
         }
@@ -164,7 +167,7 @@ void Connection::prepare_response() noexcept {
     if (const char* problem = http::response_problem(pending_response_)) refuse_response(problem);
     pending_context_ = http::ResponseContext{
         worker_.date_line(), worker_.server_line(), req.method == http::Method::Head,
-        req.keep_alive && !pending_response_.close && !parser_.must_close(),
+        req.keep_alive && !pending_response_.close && !parser_.must_close() && !worker_.draining(),
         req.version_minor == 0};
     pending_ = true;
     ++worker_.counters().requests;
@@ -188,6 +191,7 @@ void Connection::refuse_response(const char* problem) noexcept {
 }
 
 void Connection::prepare_error(int status, const char* reason) noexcept {
+    ++worker_.counters().parse_errors[parse_error_index(status)];
     pending_response_.reset();
     pending_response_.status = status;
     pending_response_.content_type = "text/plain; charset=utf-8";
@@ -382,6 +386,7 @@ void Connection::on_send(const io_uring_cqe& cqe) noexcept {
     last_activity_ = worker_.now();
     if (cqe.res > 0) send_progress_ = last_activity_;
     const auto sent = static_cast<std::size_t>(cqe.res);
+    worker_.counters().sent_bytes += sent;
     if (sent < in_flight_len_) ++worker_.counters().short_sends;  // flush() sends the rest
     if (sending_large_) {
         large_sent_ += sent;
@@ -432,6 +437,27 @@ void Connection::on_buffers_available() noexcept {
 }
 
 void Connection::drop_held() noexcept { worker_.buffers().drop_all(held_); }
+
+// ---- metrics ----------------------------------------------------------------------------------
+
+// A response handed to the kernel (its send is submitted in this loop pass): by status class and
+// method, and the time since its request's first byte arrived.
+void Connection::count_response() noexcept {
+    WorkerCounters& m = worker_.counters();
+    const int cls = pending_response_.status / 100;
+    const http::Request& req = parser_.request();
+    // A request refused before its request line was read has no method yet: "other".
+    const auto method =
+        static_cast<std::size_t>(req.method_name.empty() ? http::Method::Other : req.method);
+    if (cls >= 1 && cls <= 5 && method < kMethodCount) ++m.responses[cls - 1][method];
+    const std::uint64_t took = worker_.loop_ns() - request_started_ns_;
+    ++m.duration_buckets[duration_bucket(took)];
+    m.duration_sum_ns += took;
+}
+
+void Connection::count_timeout(TimeoutKind kind) noexcept {
+    ++worker_.counters().timeouts[static_cast<std::size_t>(kind)];
+}
 
 // The connection owns its views and the large buffers it borrows; the parser only uses them.
 void Connection::next_request() noexcept {
@@ -501,6 +527,7 @@ void Connection::on_tick(std::uint32_t now) noexcept {
         case State::Open:
             if (send_in_flight_ && now - send_progress_ >= config_.send_timeout_s &&
                 !send_moved_on(now)) {
+                count_timeout(TimeoutKind::Send);
                 abort();  // the client stopped reading
 
             } else if (parser_.in_progress() && !pending_) {
@@ -510,9 +537,11 @@ void Connection::on_tick(std::uint32_t now) noexcept {
                     prepare_error(503, "no large buffer free for this body");
                     pump();
                 } else if (body_too_slow_for_a_large_buffer()) {
+                    count_timeout(TimeoutKind::Body);
                     prepare_error(408, "request body too slow to hold a large buffer");
                     pump();
                 } else if (now - request_started_ >= config_.header_timeout_s) {
+                    count_timeout(TimeoutKind::Header);
                     if (send_in_flight_) {
                         abort();  // neither reading our response nor finishing its request
                     } else {
@@ -520,18 +549,25 @@ void Connection::on_tick(std::uint32_t now) noexcept {
                         pump();
                     }
                 }
+            } else if (worker_.draining() && idle()) {
+                abort();  // answered before the drain began, and idle since
             } else if (!send_in_flight_ && held_.count == 0 && !pending_ &&
                        response_view_.used() == 0) {
-                if (no_byte_yet_ && now - request_started_ >= config_.header_timeout_s)
+                if (no_byte_yet_ && now - request_started_ >= config_.header_timeout_s) {
+                    count_timeout(TimeoutKind::FirstByte);
                     abort();  // connected and never sent a byte: bounded like any request
-                else if (now - last_activity_ >= config_.keepalive_timeout_s)
+                } else if (now - last_activity_ >= config_.keepalive_timeout_s) {
+                    count_timeout(TimeoutKind::Keepalive);
                     abort();  // idle too long
-                else if (now - last_activity_ >= config_.idle_release_s)
+                } else if (now - last_activity_ >= config_.idle_release_s)
                     release_pages();
             }
             break;
         case State::Draining:
-            if (now - send_progress_ >= config_.send_timeout_s && !send_moved_on(now)) abort();
+            if (now - send_progress_ >= config_.send_timeout_s && !send_moved_on(now)) {
+                count_timeout(TimeoutKind::Send);
+                abort();
+            }
             break;
         case State::Lingering:
             if (now >= linger_deadline_) abort();
@@ -581,6 +617,17 @@ void Connection::release_pages() noexcept {
         ::madvise(r.data(), r.size(), MADV_DONTNEED);
     }
     pages_released_ = true;
+}
+
+// Nothing begun and nothing owed: no partial request, no unparsed input, no response pending,
+// queued or in flight.
+bool Connection::idle() const noexcept {
+    return state_ == State::Open && !parser_.in_progress() && held_.count == 0 && !pending_ &&
+           !output_pending() && large_out_ == nullptr && !send_in_flight_;
+}
+
+void Connection::on_drain() noexcept {
+    if (idle()) abort();
 }
 
 void Connection::abort() noexcept {

@@ -24,6 +24,7 @@
 #include "http/request_parser.hpp"
 #include "http/response_writer.hpp"
 #include "large_buffers.hpp"
+#include "metrics.hpp"
 
 namespace lake::server {
 
@@ -57,6 +58,9 @@ class Connection : private http::BodyBuffers {
     bool waiting_for_large_buffer() const noexcept { return waiting_large_since_ != 0; }
     // Closes at once (server stopping, reset by peer, timeouts).
     void abort() noexcept;
+    // The worker drains: an idle connection closes now; a busy one finishes its request, and
+    // its answer says `Connection: close`.
+    void on_drain() noexcept;
     // Asks to move this connection to another worker (whose CPU its packets now arrive on). It
     // happens at the next quiet moment: when a response is about to go out and nothing else is
     // pending, the recv is cancelled before the send, so the client's next bytes wait in the
@@ -79,6 +83,9 @@ class Connection : private http::BodyBuffers {
     std::uint32_t index() const noexcept { return index_; }
     int fd() const noexcept { return fd_; }
     bool waiting_for_buffers() const noexcept { return waiting_for_buffers_; }
+    std::size_t arena_bytes_in_use() const noexcept {
+        return request_view_.used() + response_view_.used();
+    }
 
   private:
     // Back-pressure: a connection holding Worker::hold_limit() unparsed buffers stops its recv
@@ -99,6 +106,8 @@ class Connection : private http::BodyBuffers {
 
     void pump() noexcept;
     void next_request() noexcept;
+    void count_response() noexcept;
+    void count_timeout(TimeoutKind kind) noexcept;
     void prepare_response() noexcept;
     void prepare_error(int status, const char* reason) noexcept;
     bool write_pending() noexcept;
@@ -117,6 +126,7 @@ class Connection : private http::BodyBuffers {
     bool body_too_slow_for_a_large_buffer() noexcept;
     void refuse_response(const char* problem) noexcept;
     bool quiet() const noexcept;
+    bool idle() const noexcept;
     void begin_move() noexcept;
     void cancel_move() noexcept;
     void finish_move_if_ready() noexcept;
@@ -183,6 +193,7 @@ class Connection : private http::BodyBuffers {
     // send timeout from the last send that made progress, whatever the client sends meanwhile.
     std::uint32_t last_activity_ = 0;
     std::uint32_t request_started_ = 0;
+    std::uint64_t request_started_ns_ = 0;  // the loop pass that brought its first byte
     std::uint32_t send_progress_ = 0;
     std::uint64_t acked_seen_ = 0;  // TCP bytes the peer had acknowledged at the last look
     std::size_t body_at_tick_ = 0;  // body bytes received at the last tick

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 
@@ -42,6 +43,10 @@ int main(int argc, char** argv) {
     std::vector<std::string> cli_plugins;
     app.add_option("--plugin", cli_plugins,
                    "Handler plugin to load, as path.so or path.so:argument (repeatable)");
+    bool check_only = false;
+    app.add_flag("-t,--check-config", check_only,
+                 "Read the configuration, apply the command line, load the plugins, then exit: 0 "
+                 "when all is well, 2 with the reason otherwise (like nginx -t)");
     CLI11_PARSE(app, argc, argv);
     for (const std::string& spec : cli_plugins)
         config.plugins.push_back(lake::handlers::plugin_from_spec(spec));
@@ -66,6 +71,22 @@ int main(int argc, char** argv) {
         }
     }
 
+    if (check_only) {
+        // The health endpoints are the server's own routes: check them against the plugins'.
+        lake::handlers::add_health_handlers(router, config.health_live_path,
+                                            config.health_ready_path, nullptr);
+        if (!config.metrics_path.empty())
+            router.add(lake::http::Method::Get, config.metrics_path,
+                       {+[](const lake::http::Request&, lake::http::Response&, void*) {}, nullptr});
+        if (std::string err = router.take_error(); !err.empty()) {
+            std::fprintf(stderr, "lake-server: health and metrics endpoints: %s\n", err.c_str());
+            return 2;
+        }
+        std::printf("lake-server: the configuration is valid (%zu plugin%s loaded)\n",
+                    config.plugins.size(), config.plugins.size() == 1 ? "" : "s");
+        return 0;
+    }
+
     // Workers inherit this mask, so SIGINT/SIGTERM reach only the main thread's sigwait.
     sigset_t signals;
     sigemptyset(&signals);
@@ -86,8 +107,22 @@ int main(int argc, char** argv) {
     std::printf("%s\n", server.describe().c_str());
     std::fflush(stdout);
 
+    // The first SIGTERM/SIGINT drains: listeners close, requests in flight are finished and
+    // answered, then the process exits, at the latest after [timeouts] drain; a second signal
+    // stops at once.
     int sig = 0;
     sigwait(&signals, &sig);
+    server.drain();
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(config.drain_timeout_s);
+    const timespec poll{0, 50 * 1000 * 1000};
+    bool second_signal = false;
+    while (!server.workers_done() && std::chrono::steady_clock::now() < deadline) {
+        if (sigtimedwait(&signals, nullptr, &poll) > 0) {
+            second_signal = true;
+            break;
+        }
+    }
     server.stop();
     const lake::server::WorkerCounters c = server.counters();
     std::string per_worker;
@@ -97,12 +132,14 @@ int main(int argc, char** argv) {
     }
     std::fprintf(
         stderr,
-        "lake-server: stopped by signal %d after %llu connections, %llu requests "
+        "lake-server: stopped by signal %d%s: %llu connections drained, %llu cut; after %llu "
+        "connections, %llu requests "
         "(per worker: %s; moved to the worker on their CPU: %llu; handed to a sibling with "
         "room: %llu; refused for lack of a "
         "slot: %llu, refused at the file limit: %llu, receive pauses: %llu, ENOBUFS: %llu, "
         "accept errors: %llu, handler responses refused: %llu)\n",
-        sig, static_cast<unsigned long long>(c.accepted),
+        sig, second_signal ? " (and a second one)" : "", static_cast<unsigned long long>(c.drained),
+        static_cast<unsigned long long>(c.cut), static_cast<unsigned long long>(c.accepted),
         static_cast<unsigned long long>(c.requests), per_worker.c_str(),
         static_cast<unsigned long long>(c.moved_out), static_cast<unsigned long long>(c.handed_off),
         static_cast<unsigned long long>(c.refused_no_slot),

@@ -8,15 +8,29 @@
 #include <cstdio>
 #include <future>
 
+#include "../handlers/builtin.hpp"
 #include "cpu_affinity.hpp"
 #include "listener.hpp"
+#include "prometheus.hpp"
 
 namespace lake::server {
 
 Server::Server(config::ServerConfig config, handlers::Router router)
-    : config_(std::move(config)), router_(std::move(router)) {}
+    : config_(std::move(config)), router_(std::move(router)) {
+    handlers::add_health_handlers(router_, config_.health_live_path, config_.health_ready_path,
+                                  &draining_);
+    if (!config_.metrics_path.empty())
+        router_.add(http::Method::Get, config_.metrics_path, {&Server::serve_metrics, this});
+}
+
+// GET /metrics: every worker's counters, summed now (each is written by its worker alone).
+void Server::serve_metrics(const http::Request&, http::Response& response, void* self) {
+    write_prometheus(response, static_cast<const Server*>(self)->workers_);
+}
 
 std::string Server::start() {
+    if (std::string err = router_.take_error(); !err.empty())
+        return "health and metrics endpoints: " + err;
     // Workers default to one per CPU this process may use, and are pinned round-robin to those
     // CPUs (not to CPU i of the machine, which may lie outside a taskset or cpuset).
     const std::vector<int> cpus = allowed_cpus();
@@ -76,6 +90,7 @@ std::string Server::start() {
                     std::fprintf(stderr, "lake-server: worker %u: %s\n", i, e.c_str());
             }
             w->teardown();
+            finished_workers_.fetch_add(1, std::memory_order_release);
         });
     }
     running_ = true;
@@ -122,6 +137,14 @@ void Server::worker_failed(unsigned index, const std::string& why) {
                  index, why.c_str(), static_cast<unsigned>(workers_.size()) - failed,
                  workers_.size());
     if (failed == workers_.size() && on_all_workers_failed_) on_all_workers_failed_();
+}
+
+void Server::drain() {
+    if (draining_.exchange(true)) return;
+    // Out of the SO_REUSEPORT group at once: new clients are refused here and go elsewhere
+    // (another instance, or the new generation of a restart). The fds are closed by stop().
+    for (int fd : listeners_) ::shutdown(fd, SHUT_RDWR);
+    for (auto& w : workers_) w->request_drain();
 }
 
 void Server::stop() {
@@ -196,6 +219,8 @@ WorkerCounters Server::counters() const {
         sum.accept_errors += c.accept_errors;
         sum.bad_responses += c.bad_responses;
         sum.refused_fd_limit += c.refused_fd_limit;
+        sum.drained += c.drained;
+        sum.cut += c.cut;
     }
     return sum;
 }

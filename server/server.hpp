@@ -25,8 +25,19 @@ class Server {
     // Binds the port, starts every worker and waits until each has its ring, lake and slots.
     // Returns an empty string, or what went wrong (then nothing is left running).
     std::string start();
-    // Stops the workers, joins them and closes the listeners. Idempotent.
+    // Stops the workers, joins them and closes the listeners. Idempotent. Connections still
+    // open are cut.
     void stop();
+    // Graceful stop, begun: the listeners close at once (readiness turns 503), idle keep-alive
+    // connections close, every request already begun is finished and answered with
+    // `Connection: close`; each worker ends when its last connection is gone. Then stop() joins
+    // them (call it when workers_done(), at the drain deadline, or at a second signal).
+    void drain();
+    bool draining() const noexcept { return draining_.load(std::memory_order_relaxed); }
+    // Every worker thread has ended (after drain(): every connection is gone).
+    bool workers_done() const noexcept {
+        return finished_workers_.load(std::memory_order_acquire) == threads_.size();
+    }
 
     std::uint16_t port() const noexcept { return port_; }
     unsigned workers() const noexcept { return static_cast<unsigned>(workers_.size()); }
@@ -52,8 +63,11 @@ class Server {
     void raise_file_limit(unsigned workers);
     void worker_failed(unsigned index, const std::string& why);
     static std::string run_hooks(const std::function<void()>& hooks) noexcept;
+    static void serve_metrics(const http::Request& request, http::Response& response, void* self);
 
     config::ServerConfig config_;
+    std::atomic<bool> draining_{false};
+    std::atomic<std::size_t> finished_workers_{0};
     handlers::Router router_;
     std::vector<int> listeners_;
     std::vector<std::unique_ptr<Worker>> workers_;

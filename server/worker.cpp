@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 #include "op_tag.hpp"
 
@@ -91,6 +92,12 @@ void Worker::request_stop() noexcept {
     if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof(one));
 }
 
+void Worker::request_drain() noexcept {
+    drain_requested_.store(true, std::memory_order_release);
+    const std::uint64_t one = 1;
+    if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof(one));
+}
+
 void Worker::inject_failure() noexcept {
     failure_injected_.store(true, std::memory_order_release);
     request_stop();
@@ -111,6 +118,10 @@ std::string Worker::run() {
             failure = std::string("io_uring_submit_and_wait: ") + std::strerror(-rc);
             break;
         }
+        timespec t{};
+        ::clock_gettime(CLOCK_MONOTONIC, &t);
+        loop_ns_ = static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u +
+                   static_cast<std::uint64_t>(t.tv_nsec);
         unsigned head = 0;
         unsigned seen = 0;
         io_uring_cqe* cqe = nullptr;
@@ -124,10 +135,16 @@ std::string Worker::run() {
         if (io_uring_cq_has_overflow(ring)) ++counters_.cq_overflows;
         rearm_waiting();
         wake_large_waiters();
+        if (draining_ && all_connections_gone()) break;
     }
     if (failure_injected_.load(std::memory_order_acquire)) failure = "failure injected by a test";
     close_inbox();
-    for (Connection& c : connections_) c.abort();
+    for (Connection& c : connections_) {
+        if (c.state() != Connection::State::Free) ++counters_.cut;
+        c.abort();
+    }
+    if (draining_)
+        counters_.drained.set(open_at_drain_ - std::min(open_at_drain_, counters_.cut.get()));
     return failure;
 }
 
@@ -148,6 +165,7 @@ void Worker::dispatch(const io_uring_cqe& cqe) noexcept {
             break;
         case Op::Wake:
             drain_inbox();
+            if (!draining_ && drain_requested_.load(std::memory_order_acquire)) begin_drain();
             if (stop_requested_.load(std::memory_order_acquire))
                 stopping_ = true;
             else
@@ -178,7 +196,7 @@ void Worker::on_accept(const io_uring_cqe& cqe) noexcept {
         shed_backlog();
         if (reserve_fd_ < 0) return;
     }
-    if (!accept_armed_) arm_accept();
+    if (!accept_armed_ && !draining_) arm_accept();
 }
 
 // At the file-descriptor limit: the reserve descriptor makes room for one accept at a time, each
@@ -258,6 +276,27 @@ void Worker::drain_inbox() noexcept {
 }
 
 // After the loop: sockets still offered are closed, and no more are taken.
+// A graceful stop: no more accepts (the listener is already out of the group) or hand-offs
+// (the sockets already handed over are served), idle connections close now, busy ones after
+// their answer (Connection::on_drain, and `Connection: close` on every response from now on).
+void Worker::begin_drain() noexcept {
+    draining_ = true;
+    {
+        std::lock_guard lock(inbox_mutex_);
+        inbox_closed_ = true;
+        free_hint_.store(0, std::memory_order_relaxed);
+    }
+    drain_inbox();
+    if (accept_armed_) {
+        io_uring_sqe* s = ring_.sqe();
+        io_uring_prep_cancel64(s, tag(Op::Accept), 0);
+        io_uring_sqe_set_data64(s, tag(Op::Cancel));
+    }
+    open_at_drain_ = connections_.size() - free_slots_.size();
+    for (Connection& c : connections_)
+        if (c.state() != Connection::State::Free) c.on_drain();
+}
+
 void Worker::close_inbox() noexcept {
     std::lock_guard lock(inbox_mutex_);
     inbox_closed_ = true;
@@ -322,7 +361,7 @@ void Worker::refuse(int fd) noexcept {
 void Worker::on_tick() noexcept {
     ++now_;
     date_.refresh();
-    if (!accept_armed_) arm_accept();
+    if (!accept_armed_ && !draining_) arm_accept();
     for (Connection& c : connections_) {
         if (c.state() != Connection::State::Free)
             c.on_tick(now_);
@@ -330,7 +369,22 @@ void Worker::on_tick() noexcept {
             c.on_free_tick(now_);
     }
     plan_moves();
+    sample_gauges();
     arm_timer();
+}
+
+// Once a tick: what is open and how much of the worker's memory it holds right now.
+void Worker::sample_gauges() noexcept {
+    std::uint64_t open = 0, in_use = 0;
+    for (const Connection& c : connections_) {
+        if (c.state() == Connection::State::Free) continue;
+        ++open;
+        in_use += c.arena_bytes_in_use();
+    }
+    counters_.connections_open.set(open);
+    counters_.arena_bytes_in_use.set(in_use);
+    if (in_use > counters_.arena_high_water) counters_.arena_high_water.set(in_use);
+    counters_.large_buffers_in_use.set(large_->size() - large_->available());
 }
 
 // ---- SQE preparation ----------------------------------------------------------------------

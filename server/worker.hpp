@@ -19,27 +19,47 @@
 #include "../handlers/router.hpp"
 #include "buffer_ring.hpp"
 #include "connection.hpp"
+#include "counter.hpp"
 #include "date_clock.hpp"
 #include "large_buffers.hpp"
+#include "metrics.hpp"
 #include "ring.hpp"
 
 namespace lake::server {
 
-// Plain counters, written only by the worker thread; read them after the worker has stopped.
+// What a worker counts: written only by its own thread, read by any (a metrics scrape while it
+// runs, the stop summary after). Counters and, at the end, gauges sampled once a second.
 struct WorkerCounters {
-    std::uint64_t accepted = 0;
-    std::uint64_t requests = 0;
-    std::uint64_t refused_no_slot = 0;   // answered 503: no free connection arena here or anywhere
-    std::uint64_t handed_off = 0;        // accepted while full, given to a sibling with room
-    std::uint64_t adopted = 0;           // taken over from a sibling (full, or moving it here)
-    std::uint64_t moved_out = 0;         // open connections moved to the worker on their CPU
-    std::uint64_t enobufs = 0;           // recv stopped because the buffer ring ran dry
-    std::uint64_t recv_pauses = 0;       // recv paused: the connection held too many buffers
-    std::uint64_t short_sends = 0;       // sends the kernel completed only in part (resumed)
-    std::uint64_t cq_overflows = 0;      // loop passes that found the completion queue overflowed
-    std::uint64_t accept_errors = 0;     // EMFILE, ENFILE, ...
-    std::uint64_t refused_fd_limit = 0;  // answered 503 at the file-descriptor limit
-    std::uint64_t bad_responses = 0;     // handler responses refused (answered 500 instead)
+    Counter accepted;
+    Counter requests;
+    Counter refused_no_slot;   // answered 503: no free connection arena here or anywhere
+    Counter handed_off;        // accepted while full, given to a sibling with room
+    Counter adopted;           // taken over from a sibling (full, or moving it here)
+    Counter moved_out;         // open connections moved to the worker on their CPU
+    Counter enobufs;           // recv stopped because the buffer ring ran dry
+    Counter recv_pauses;       // recv paused: the connection held too many buffers
+    Counter short_sends;       // sends the kernel completed only in part (resumed)
+    Counter cq_overflows;      // loop passes that found the completion queue overflowed
+    Counter accept_errors;     // EMFILE, ENFILE, ...
+    Counter refused_fd_limit;  // answered 503 at the file-descriptor limit
+    Counter bad_responses;     // handler responses refused (answered 500 instead)
+    Counter drained;           // open at a graceful stop, closed after their answers
+    Counter cut;               // still open when the worker stopped (drain deadline)
+
+    // Responses by status class (1xx..5xx) and method, and how long requests took.
+    Counter responses[5][kMethodCount];
+    Counter duration_buckets[kDurationBuckets.size() + 1];  // the last one: +Inf
+    Counter duration_sum_ns;
+    Counter received_bytes;
+    Counter sent_bytes;
+    Counter parse_errors[kParseErrorCodes.size()];  // answered by the server, by status
+    Counter timeouts[kTimeoutKinds.size()];
+
+    // Gauges, sampled every tick.
+    Counter connections_open;
+    Counter arena_bytes_in_use;  // request and response views of open connections, in use
+    Counter arena_high_water;    // the most arena_bytes_in_use seen
+    Counter large_buffers_in_use;
 };
 
 class Worker {
@@ -61,6 +81,9 @@ class Worker {
     void teardown() noexcept;
     // Thread-safe: wakes the loop and makes run() return.
     void request_stop() noexcept;
+    // Thread-safe: stop accepting and taking hand-offs, close idle connections, answer the rest
+    // with `Connection: close`; run() returns once the last connection is gone.
+    void request_drain() noexcept;
     // Thread-safe, for tests: makes run() return as if its ring had failed.
     void inject_failure() noexcept;
 
@@ -93,6 +116,9 @@ class Worker {
     std::string_view date_line() const noexcept { return date_.line(); }
     std::string_view server_line() const noexcept { return server_line_; }
     std::uint32_t now() const noexcept { return now_; }
+    // CLOCK_MONOTONIC in ns, read once per loop pass (for request durations).
+    std::uint64_t loop_ns() const noexcept { return loop_ns_; }
+    bool draining() const noexcept { return draining_; }
     BufferRing& buffers() noexcept { return buffers_; }
 
     // Large buffers, lent under each client's share; a connection that got none waits for one
@@ -140,6 +166,9 @@ class Worker {
     void close_inbox() noexcept;
     void plan_moves() noexcept;
     void rearm_waiting() noexcept;
+    void begin_drain() noexcept;
+    void sample_gauges() noexcept;
+    bool all_connections_gone() const noexcept { return free_slots_.size() == connections_.size(); }
     void wake_large_waiters() noexcept;
 
     unsigned index_;
@@ -190,7 +219,11 @@ class Worker {
     std::uint32_t now_ = 0;
     bool accept_armed_ = false;
     bool stopping_ = false;
+    bool draining_ = false;
+    std::uint64_t loop_ns_ = 0;
+    std::uint64_t open_at_drain_ = 0;
     std::atomic<bool> stop_requested_{false};
+    std::atomic<bool> drain_requested_{false};
     std::atomic<bool> failure_injected_{false};
 
     Ring ring_;  // torn down first in teardown(): it may point into the lake

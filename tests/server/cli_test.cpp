@@ -18,83 +18,12 @@
 
 #include "../../server/cpu_affinity.hpp"
 #include "../../server/ring.hpp"
+#include "child_process.hpp"
 #include "pinned_thread.hpp"
 #include "server_fixture.hpp"
 
 namespace lake::test {
 namespace {
-
-std::string binary() {
-    const char* p = std::getenv("LAKE_SERVER_BIN");
-    return p != nullptr ? p : "";
-}
-
-struct Output {
-    std::string text;
-    int status = -1;
-};
-
-Output run(const std::string& args) {
-    Output out;
-    FILE* p = ::popen((binary() + " " + args + " 2>&1").c_str(), "r");
-    if (p == nullptr) return out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.text.append(buf, n);
-    const int st = ::pclose(p);
-    out.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return out;
-}
-
-// lake-server in a child process, its stdout and stderr on one pipe. `before_exec` runs in the
-// child first (to install a seccomp filter, say). argv is built before fork(): the child only
-// makes async-signal-safe calls.
-struct Child {
-    pid_t pid = -1;
-    int out = -1;
-};
-
-Child spawn(const std::vector<std::string>& args, void (*before_exec)() = nullptr) {
-    std::vector<std::string> words{binary()};
-    words.insert(words.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& w : words) argv.push_back(w.data());
-    argv.push_back(nullptr);
-    int p[2];
-    if (::pipe(p) != 0) return {};
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        ::dup2(p[1], 1);
-        ::dup2(p[1], 2);
-        ::close(p[0]);
-        if (before_exec != nullptr) before_exec();
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-    }
-    ::close(p[1]);
-    return {pid, p[0]};
-}
-
-std::string read_line(int fd) {
-    std::string line;
-    char ch;
-    while (::read(fd, &ch, 1) == 1 && ch != '\n') line += ch;
-    return line;
-}
-
-std::string read_all(int fd) {
-    std::string text;
-    char buf[1024];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof(buf))) > 0) text.append(buf, static_cast<std::size_t>(n));
-    return text;
-}
-
-int exit_status(pid_t pid) {
-    int st = 0;
-    ::waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 TEST(Cli, VersionAndHelp) {
     if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
@@ -288,7 +217,9 @@ TEST(Cli, PrintsOneStartupLineServesAndStopsOnSigterm) {
     const std::string farewell = read_all(child.out);
     EXPECT_EQ(exit_status(child.pid), 0);
     ::close(child.out);
-    EXPECT_NE(farewell.find("stopped by signal 15 after 1 connections"), std::string::npos)
+    EXPECT_NE(
+        farewell.find("stopped by signal 15: 1 connections drained, 0 cut; after 1 connections"),
+        std::string::npos)
         << farewell;
     // Two workers, one connection with one (or two) requests: one worker served them all.
     EXPECT_TRUE(std::regex_search(farewell, std::regex(R"(per worker: (0/[12]|[12]/0);)")))

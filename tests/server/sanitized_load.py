@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """lake-server built with ASan + UBSan (or TSan) under load: wrk (plaintext, pipelined, echo
 bodies) and clients that disconnect mid-request and mid-response. Passes when every wrk run
 had no socket errors, the server stopped cleanly on SIGTERM, and its stderr holds no sanitizer
@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -55,6 +56,35 @@ def wrk(port, seconds, path, script=None, args=()):
         if "requests in" in line:
             requests = int(line.split()[0])
     return requests, errors, out
+
+
+def scrape_while(port, busy):
+    """Scrapes /metrics while `busy` (a thread) runs: the page is read from every worker's
+    counters while they write them (a data race here is TSan's to find). Returns the last page,
+    checked by the Prometheus text-format parser when python3-prometheus-client is there."""
+    page = ""
+    while busy.is_alive():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                data = b""
+                while chunk := s.recv(65536):
+                    data += chunk
+            page = data.split(b"\r\n\r\n", 1)[1].decode()
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return page
+
+
+def check_metrics_page(page):
+    try:
+        from prometheus_client.parser import text_string_to_metric_families
+    except ImportError:
+        return "lake_http_requests_total" in page, "(prometheus_client not installed)"
+    names = {f.name for f in text_string_to_metric_families(page)}
+    return "lake_http_requests" in names and "lake_http_request_duration_seconds" in names, \
+        f"({len(names)} families parsed)"
 
 
 def rude_clients(port, rounds=300):
@@ -103,7 +133,18 @@ def main():
             for name, path, script, args in (("plaintext", "/plaintext", None, ()),
                                              ("pipelined x16", "/plaintext", "pipeline.lua", (16,)),
                                              ("echo 4 KiB", "/echo", "post.lua", (4096,))):
-                requests, errors, out = wrk(port, seconds, path, script, args)
+                result = {}
+                busy = threading.Thread(target=lambda: result.update(
+                    out=wrk(port, seconds, path, script, args)))
+                busy.start()
+                page = scrape_while(port, busy)
+                busy.join()
+                requests, errors, out = result["out"]
+                ok, how = check_metrics_page(page)
+                print(f"sanitized load {name}: /metrics scraped under load {how}")
+                if not ok:
+                    failures.append(f"metrics page under {name}")
+                    print(page[:2000])
                 print(f"sanitized load {name}: {requests} requests, {errors} socket errors")
                 if requests == 0 or errors != 0:
                     failures.append(name)

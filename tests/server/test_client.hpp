@@ -125,6 +125,7 @@ class Client {
         const ssize_t n = ::recv(fd_, tmp, sizeof(tmp), 0);
         if (n <= 0) return false;
         buf_.append(tmp, static_cast<std::size_t>(n));
+        received_ += static_cast<std::size_t>(n);
         return true;
     }
 
@@ -154,6 +155,11 @@ class Client {
     int timeout_ms_;
     bool connected_ = false;
     std::string buf_;
+    std::size_t received_ = 0;
+
+  public:
+    // Every byte received on this connection so far.
+    std::size_t bytes_received() const { return received_; }
 };
 
 // A plain blocking socket connected to 127.0.0.1:port (-1 if it cannot connect), with a

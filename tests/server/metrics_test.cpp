@@ -1,0 +1,84 @@
+// GET /metrics: the workers' counters summed at scrape time, in the Prometheus text format. The
+// values must match the traffic sent: responses by status class and method, bytes both ways,
+// errors the server answered itself.
+#include <regex>
+#include <string>
+
+#include "server_fixture.hpp"
+
+namespace lake::test {
+namespace {
+
+// The value of the sample `name` (with its labels, exactly as printed), or -1.
+long long sample(const std::string& page, const std::string& name) {
+    const std::size_t at = page.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stoll(page.substr(at + name.size() + 2));
+}
+
+TEST(Metrics, CountWhatWasSentAndAnswered) {
+    RunningServer s;  // two workers
+    ASSERT_EQ(s.error(), "");
+    std::size_t sent = 0;
+    auto exchange = [&](Client& c, const std::string& raw) {
+        sent += raw.size();
+        EXPECT_TRUE(c.send(raw));
+        return c.read_response();
+    };
+    Client a(s.port());
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(exchange(a, get("/plaintext")).status, 200);
+    EXPECT_EQ(
+        exchange(a, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello").status,
+        200);
+    EXPECT_EQ(exchange(a, get("/nowhere")).status, 404);
+    Client b(s.port());
+    EXPECT_EQ(exchange(b, "BROKEN\r\n\r\n").status, 400);
+
+    const std::size_t received = a.bytes_received() + b.bytes_received();
+    Client m(s.port());
+    const std::string scrape = get("/metrics");
+    sent += scrape.size();
+    ASSERT_TRUE(m.send(scrape));
+    const HttpResponse r = m.read_response();
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+    const std::string& page = r.body;
+    EXPECT_EQ(sample(page, "lake_http_requests_total{code=\"2xx\",method=\"GET\"}"), 3) << page;
+    EXPECT_EQ(sample(page, "lake_http_requests_total{code=\"2xx\",method=\"POST\"}"), 1);
+    EXPECT_EQ(sample(page, "lake_http_requests_total{code=\"4xx\",method=\"GET\"}"), 1);
+    EXPECT_EQ(sample(page, "lake_http_requests_total{code=\"4xx\",method=\"other\"}"), 1);
+    EXPECT_EQ(sample(page, "lake_parse_errors_total{code=\"400\"}"), 1);
+    EXPECT_EQ(sample(page, "lake_http_request_duration_seconds_count"), 6);
+    EXPECT_EQ(sample(page, "lake_http_request_duration_seconds_bucket{le=\"+Inf\"}"), 6);
+    EXPECT_EQ(sample(page, "lake_http_received_bytes_total"), static_cast<long long>(sent));
+    EXPECT_EQ(sample(page, "lake_http_sent_bytes_total"), static_cast<long long>(received));
+    EXPECT_EQ(sample(page, "lake_connections_accepted_total"), 3);
+    for (const char* family :
+         {"lake_connections_open", "lake_connections_refused_total", "lake_connections_moved_total",
+          "lake_timeouts_total{kind=\"header\"}", "lake_recv_pauses_total", "lake_enobufs_total",
+          "lake_arena_bytes_in_use{worker=\"0\"}", "lake_arena_high_water_bytes{worker=\"1\"}",
+          "lake_large_buffers_in_use"})
+        EXPECT_GE(sample(page, family), 0) << family << " missing";
+    // Every sample line belongs to a family announced by # TYPE.
+    EXPECT_TRUE(std::regex_search(page, std::regex("# TYPE lake_http_request_duration_seconds "
+                                                   "histogram\n")));
+}
+
+TEST(Metrics, ThePageCanBeMovedOrTurnedOff) {
+    config::ServerConfig c = test_config();
+    c.metrics_path = "/internal/metrics";
+    RunningServer moved(c);
+    ASSERT_EQ(moved.error(), "");
+    Client a(moved.port());
+    ASSERT_TRUE(a.send(get("/internal/metrics")));
+    EXPECT_EQ(a.read_response().status, 200);
+    c.metrics_path = "";
+    RunningServer off(c);
+    ASSERT_EQ(off.error(), "");
+    Client b(off.port());
+    ASSERT_TRUE(b.send(get("/metrics")));
+    EXPECT_EQ(b.read_response().status, 404);
+}
+
+}  // namespace
+}  // namespace lake::test

@@ -1,0 +1,194 @@
+// Operating lake-server: a graceful drain on SIGTERM (requests in flight finish whole, idle
+// connections close, new ones are refused, exit 0), its deadline, a second signal, the health
+// endpoints and --check-config. The real binary, over real sockets.
+#include <arpa/inet.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "child_process.hpp"
+#include "test_client.hpp"
+
+namespace lake::test {
+namespace {
+
+std::string config_file(const std::string& text) {
+    char path[] = "/tmp/lake-ops-XXXXXX";
+    const int fd = ::mkstemp(path);
+    if (fd < 0) return {};
+    (void)!::write(fd, text.data(), text.size());
+    ::close(fd);
+    return path;
+}
+
+struct Running {
+    Child child;
+    std::uint16_t port = 0;
+};
+
+Running start(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--host", "127.0.0.1", "--port", "0", "--no-pin"});
+    Running r;
+    r.child = spawn(args);
+    if (r.child.pid > 0) r.port = port_of_start_line(read_line(r.child.out));
+    return r;
+}
+
+bool can_connect(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    ::close(fd);
+    return ok;
+}
+
+std::string post_head(std::size_t length) {
+    return "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(length) +
+           "\r\n\r\n";
+}
+
+TEST(Operations, SigtermFinishesRequestsInFlightClosesIdleOnesAndExits0) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    Running s = start({"--workers", "2"});
+    ASSERT_NE(s.port, 0);
+    // Idle keep-alive connections, each answered once.
+    std::vector<std::unique_ptr<Client>> idle;
+    for (int i = 0; i < 5; ++i) {
+        idle.push_back(std::make_unique<Client>(s.port));
+        ASSERT_TRUE(idle.back()->send(get("/plaintext")));
+        ASSERT_EQ(idle.back()->read_response().status, 200);
+    }
+    // Large echo bodies half sent, and a readiness probe whose head is not finished yet.
+    const std::string body(200 * 1024, 'e');
+    std::vector<std::unique_ptr<Client>> busy;
+    for (int i = 0; i < 5; ++i) {
+        busy.push_back(std::make_unique<Client>(s.port));
+        ASSERT_TRUE(busy.back()->send(post_head(body.size()) + body.substr(0, body.size() / 2)));
+    }
+    Client probe(s.port);
+    ASSERT_TRUE(probe.send("GET /readyz HTTP/1.1\r\nHost: t\r\n"));
+    ::usleep(200 * 1000);
+
+    ::kill(s.child.pid, SIGTERM);
+    ::usleep(300 * 1000);
+    for (auto& c : idle) EXPECT_TRUE(c->closed_by_server()) << "an idle connection stayed open";
+    EXPECT_FALSE(can_connect(s.port)) << "the listener still accepts";
+    for (auto& c : busy) {
+        ASSERT_TRUE(c->send(body.substr(body.size() / 2)));
+        const HttpResponse r = c->read_response();
+        EXPECT_EQ(r.status, 200);
+        EXPECT_EQ(r.body.size(), body.size());
+        EXPECT_EQ(r.header("connection"), "close");
+    }
+    ASSERT_TRUE(probe.send("\r\n"));
+    const HttpResponse ready = probe.read_response();
+    EXPECT_EQ(ready.status, 503);  // draining: not ready
+    EXPECT_EQ(ready.header("connection"), "close");
+
+    const std::string farewell = read_all(s.child.out);
+    EXPECT_EQ(exit_status(s.child.pid), 0);
+    ::close(s.child.out);
+    EXPECT_NE(farewell.find("11 connections drained, 0 cut"), std::string::npos) << farewell;
+}
+
+TEST(Operations, TheDrainDeadlineCutsWhatIsLeft) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    const std::string cfg = config_file("[timeouts]\ndrain = 1\nheader = 60\n");
+    Running s = start({"--config", cfg, "--workers", "1"});
+    ::unlink(cfg.c_str());
+    ASSERT_NE(s.port, 0);
+    Client stuck(s.port);
+    ASSERT_TRUE(stuck.send("GET /plaintext HTTP/1.1\r\nHost: t\r\n"));  // never finished
+    ::usleep(100 * 1000);
+    const auto t0 = std::chrono::steady_clock::now();
+    ::kill(s.child.pid, SIGTERM);
+    const std::string farewell = read_all(s.child.out);
+    EXPECT_EQ(exit_status(s.child.pid), 0);
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    ::close(s.child.out);
+    EXPECT_NE(farewell.find("0 connections drained, 1 cut"), std::string::npos) << farewell;
+    EXPECT_LT(waited, std::chrono::seconds(5));  // the deadline, not the 60 s header timeout
+}
+
+TEST(Operations, ASecondSignalStopsAtOnce) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    const std::string cfg = config_file("[timeouts]\ndrain = 60\nheader = 60\n");
+    Running s = start({"--config", cfg, "--workers", "1"});
+    ::unlink(cfg.c_str());
+    ASSERT_NE(s.port, 0);
+    Client stuck(s.port);
+    ASSERT_TRUE(stuck.send("GET /plaintext HTTP/1.1\r\nHost: t\r\n"));
+    ::usleep(100 * 1000);
+    const auto t0 = std::chrono::steady_clock::now();
+    ::kill(s.child.pid, SIGTERM);
+    ::usleep(200 * 1000);
+    ::kill(s.child.pid, SIGINT);
+    const std::string farewell = read_all(s.child.out);
+    EXPECT_EQ(exit_status(s.child.pid), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+    ::close(s.child.out);
+    EXPECT_NE(farewell.find("(and a second one): 0 connections drained, 1 cut"), std::string::npos)
+        << farewell;
+}
+
+TEST(Operations, HealthEndpointsAnswerAndCanBeMovedOrTurnedOff) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    {
+        Running s = start({"--workers", "1"});
+        ASSERT_NE(s.port, 0);
+        Client c(s.port);
+        ASSERT_TRUE(c.send(get("/healthz")));
+        EXPECT_EQ(c.read_response().status, 200);
+        ASSERT_TRUE(c.send(get("/readyz")));
+        EXPECT_EQ(c.read_response().body, "ready\n");
+        ::kill(s.child.pid, SIGTERM);
+        EXPECT_EQ(exit_status(s.child.pid), 0);
+        ::close(s.child.out);
+    }
+    const std::string cfg = config_file("[health]\nlive = \"/alive\"\nready = \"\"\n");
+    Running s = start({"--config", cfg, "--workers", "1"});
+    ::unlink(cfg.c_str());
+    ASSERT_NE(s.port, 0);
+    Client c(s.port);
+    ASSERT_TRUE(c.send(get("/alive")));
+    EXPECT_EQ(c.read_response().body, "ok\n");
+    ASSERT_TRUE(c.send(get("/readyz")));
+    EXPECT_EQ(c.read_response().status, 404);
+    ::kill(s.child.pid, SIGTERM);
+    EXPECT_EQ(exit_status(s.child.pid), 0);
+    ::close(s.child.out);
+}
+
+TEST(Operations, CheckConfigSaysWhetherTheConfigurationIsValid) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    const Output ok = run("-t --workers 1");
+    EXPECT_EQ(ok.status, 0) << ok.text;
+    EXPECT_NE(ok.text.find("the configuration is valid"), std::string::npos) << ok.text;
+    const std::string bad = config_file("[limits]\nmax_body = -5\n");
+    const Output refused = run("--check-config --config " + bad);
+    ::unlink(bad.c_str());
+    EXPECT_EQ(refused.status, 2);
+    EXPECT_NE(refused.text.find("limits.max_body"), std::string::npos) << refused.text;
+    const Output no_plugin = run("-t --plugin /nonexistent/libx.so");
+    EXPECT_EQ(no_plugin.status, 2);
+    EXPECT_NE(no_plugin.text.find("cannot load plugin 'x'"), std::string::npos) << no_plugin.text;
+    const std::string clash = config_file("[health]\nlive = \"/plaintext\"\n");
+    const Output clashing = run("-t --config " + clash);
+    ::unlink(clash.c_str());
+    EXPECT_EQ(clashing.status, 2);
+    EXPECT_NE(clashing.text.find("health and metrics endpoints: route '/plaintext'"),
+              std::string::npos)
+        << clashing.text;
+}
+
+}  // namespace
+}  // namespace lake::test
