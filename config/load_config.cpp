@@ -173,6 +173,8 @@ const std::map<std::string, Reader>& readers() {
             {"health.live", text(&ServerConfig::health_live_path)},
             {"health.ready", text(&ServerConfig::health_ready_path)},
             {"metrics.path", text(&ServerConfig::metrics_path)},
+            {"log.access", text(&ServerConfig::access_log)},
+            {"log.access_format", text(&ServerConfig::access_log_format)},
             {"plugins.load", &read_plugin_list},
         };
         for (const auto& [key, i] : integers()) m.emplace(key, i.read);
@@ -242,6 +244,9 @@ std::string validate(const ServerConfig& c) {
         if (!path.empty() && path.front() != '/')
             return std::string("'") + key + "' must be a path starting with '/' (or \"\" for none)";
     }
+    if (c.access_log_format != "combined" && c.access_log_format != "json")
+        return "'log.access_format' must be \"combined\" or \"json\" (is \"" + c.access_log_format +
+               "\")";
     if (c.recv_buffers * c.recv_buffer_size > kMaxReceiveRing)
         return "'io.recv_buffers' x 'io.recv_buffer_size' must be at most " +
                std::to_string(kMaxReceiveRing / kMiB) + " MiB per worker (is " +

@@ -58,6 +58,10 @@ struct ServerConfig {
     // The Prometheus page ("" turns it off).
     std::string metrics_path = "/metrics";
 
+    // The access log: a file ("" for none), one line per answered request, "combined" or "json".
+    std::string access_log;
+    std::string access_log_format = "combined";
+
     std::string server_name = "lake";
 
     // Handler plugins loaded at start-up, in order: [plugins] load (and --plugin) first, then

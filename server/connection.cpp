@@ -1,5 +1,6 @@
 #include "connection.hpp"
 
+#include <arpa/inet.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
@@ -50,6 +51,7 @@ void Connection::open(int fd) noexcept {
     last_activity_ = request_started_ = send_progress_ = worker_.now();
     acked_seen_ = 0;  // a new socket: its peer has acknowledged nothing yet
     client_known_ = false;
+    client_text_len_ = 0;
     waiting_large_since_ = 0;
     no_byte_yet_ = true;
     update_recv();
@@ -453,6 +455,34 @@ void Connection::count_response() noexcept {
     const std::uint64_t took = worker_.loop_ns() - request_started_ns_;
     ++m.duration_buckets[duration_bucket(took)];
     m.duration_sum_ns += took;
+    AccessLog& log = worker_.access_log();
+    if (log.enabled()) {
+        const bool json = log.format() == AccessLog::Format::Json;
+        log.record(AccessLog::Entry{
+            client_text(), json ? worker_.clock().iso_time() : worker_.clock().clf_time(),
+            req.method_name.empty() ? nullptr : &req, pending_response_.status,
+            pending_context_.head ? 0 : pending_response_.body.size(), took});
+    }
+}
+
+// The peer's address as text, for the access log: looked up once per connection.
+std::string_view Connection::client_text() noexcept {
+    if (client_text_len_ == 0) {
+        sockaddr_storage a{};
+        socklen_t len = sizeof(a);
+        const char* text = nullptr;
+        if (fd_ >= 0 && ::getpeername(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+            if (a.ss_family == AF_INET)
+                text = ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(a).sin_addr,
+                                   client_text_, sizeof(client_text_));
+            else if (a.ss_family == AF_INET6)
+                text = ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(a).sin6_addr,
+                                   client_text_, sizeof(client_text_));
+        }
+        if (text == nullptr) std::memcpy(client_text_, "-", 2);
+        client_text_len_ = static_cast<std::uint8_t>(std::strlen(client_text_));
+    }
+    return {client_text_, client_text_len_};
 }
 
 void Connection::count_timeout(TimeoutKind kind) noexcept {

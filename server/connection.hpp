@@ -108,6 +108,7 @@ class Connection : private http::BodyBuffers {
     void next_request() noexcept;
     void count_response() noexcept;
     void count_timeout(TimeoutKind kind) noexcept;
+    std::string_view client_text() noexcept;
     void prepare_response() noexcept;
     void prepare_error(int status, const char* reason) noexcept;
     bool write_pending() noexcept;
@@ -181,6 +182,9 @@ class Connection : private http::BodyBuffers {
     // The client, for its share of the large buffers (looked up at the first one it takes).
     ClientKey client_key_ = 0;
     bool client_known_ = false;
+    // Its address as text, for the access log (looked up at its first line).
+    std::uint8_t client_text_len_ = 0;
+    char client_text_[46];
     // The tick (+1, so never 0) since which the body waits for a large buffer; 0: not waiting.
     std::uint32_t waiting_large_since_ = 0;
 

@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGUSR1);  // reopen the access log
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 
@@ -111,14 +112,16 @@ int main(int argc, char** argv) {
     // answered, then the process exits, at the latest after [timeouts] drain; a second signal
     // stops at once.
     int sig = 0;
-    sigwait(&signals, &sig);
+    while (sigwait(&signals, &sig) == 0 && sig == SIGUSR1) server.reopen_logs();
     server.drain();
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds(config.drain_timeout_s);
     const timespec poll{0, 50 * 1000 * 1000};
     bool second_signal = false;
     while (!server.workers_done() && std::chrono::steady_clock::now() < deadline) {
-        if (sigtimedwait(&signals, nullptr, &poll) > 0) {
+        const int got = sigtimedwait(&signals, nullptr, &poll);
+        if (got == SIGUSR1) server.reopen_logs();
+        if (got > 0 && got != SIGUSR1) {
             second_signal = true;
             break;
         }

@@ -5,7 +5,7 @@
 
 namespace lake::server {
 
-enum class Op : std::uint8_t { Accept = 1, Recv, Send, Cancel, Timer, Wake };
+enum class Op : std::uint8_t { Accept = 1, Recv, Send, Cancel, Timer, Wake, LogWrite };
 
 constexpr std::uint64_t tag(Op op, std::uint32_t connection = 0) noexcept {
     return (std::uint64_t{static_cast<std::uint8_t>(op)} << 32) | connection;

@@ -1,5 +1,7 @@
 #include "prometheus.hpp"
 
+#include <tuple>
+
 #include "../handlers/response_format.hpp"
 
 namespace lake::server {
@@ -106,6 +108,23 @@ void write_prometheus(http::Response& r, const std::vector<std::unique_ptr<Worke
     single(r, workers, "lake_large_buffers_in_use", "gauge",
            "Large buffers lent to bodies and responses (sampled every second).",
            &WorkerCounters::large_buffers_in_use);
+
+    using LogField = Counter AccessLog::*;
+    for (const auto& [name, help, field] :
+         {std::tuple<std::string_view, std::string_view, LogField>{
+              "lake_access_log_lines_total", "Access log lines written or queued.",
+              &AccessLog::lines},
+          {"lake_access_log_dropped_total",
+           "Access log lines dropped: the disk was behind and both buffers were full.",
+           &AccessLog::dropped},
+          {"lake_access_log_write_errors_total",
+           "Access log writes that failed (a full disk...); their lines are lost.",
+           &AccessLog::write_errors}}) {
+        family(r, name, "counter", help);
+        std::uint64_t n = 0;
+        for (const auto& w : workers) n += (w->access_log().*field).get();
+        format(r, "{} {}\n", name, n);
+    }
 }
 
 }  // namespace lake::server

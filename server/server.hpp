@@ -34,6 +34,10 @@ class Server {
     // them (call it when workers_done(), at the drain deadline, or at a second signal).
     void drain();
     bool draining() const noexcept { return draining_.load(std::memory_order_relaxed); }
+    // SIGUSR1: every worker reopens the access log (after logrotate moved it).
+    void reopen_logs() {
+        for (auto& w : workers_) w->request_log_reopen();
+    }
     // Every worker thread has ended (after drain(): every connection is gone).
     bool workers_done() const noexcept {
         return finished_workers_.load(std::memory_order_acquire) == threads_.size();

@@ -28,6 +28,7 @@ Worker::~Worker() {
 }
 
 void Worker::teardown() noexcept {
+    access_log_.flush_blocking();
     for (Connection& c : connections_)
         if (c.fd() >= 0) ::close(c.fd());
     ring_.close();  // first: nothing in flight may point into the lake any more
@@ -46,7 +47,8 @@ std::string Worker::setup() {
     const std::size_t capacity =
         config_.recv_buffers * (config_.recv_buffer_size + 16) + 2 * 4096 +
         config_.max_connections_per_worker * (config_.connection_arena + 2 * 4096) +
-        config_.large_buffers_per_worker * (large_size + 4096);
+        config_.large_buffers_per_worker * (large_size + 4096) +
+        (config_.access_log.empty() ? 0 : 2 * AccessLog::kBufferBytes + 128);
     // The worker's lake is its thread's lake (lake::thread_lake_init): it lives and dies with
     // the worker thread, which is the only one that ever touches it.
     try {
@@ -62,6 +64,13 @@ std::string Worker::setup() {
     large_ = std::make_unique<LargeBufferPool>(lake, config_.large_buffers_per_worker, large_size,
                                                config_.large_buffers_per_client);
     hold_limit_ = std::clamp(config_.recv_buffers / 16, 2u, 8u);
+    if (std::string err =
+            access_log_.open(config_.access_log,
+                             config_.access_log_format == "json" ? AccessLog::Format::Json
+                                                                 : AccessLog::Format::Combined,
+                             lake);
+        !err.empty())
+        return err;
     recv_byte_budget_ = static_cast<std::uint32_t>(hold_limit_ * config_.recv_buffer_size);
 
     free_slots_.reserve(config_.max_connections_per_worker);
@@ -90,6 +99,23 @@ void Worker::request_stop() noexcept {
     stop_requested_.store(true, std::memory_order_release);
     const std::uint64_t one = 1;
     if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof(one));
+}
+
+void Worker::request_log_reopen() noexcept {
+    reopen_requested_.store(true, std::memory_order_release);
+    const std::uint64_t one = 1;
+    if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof(one));
+}
+
+// After each loop pass (and, with `all`, each tick): what the access log gathered goes to the
+// kernel in one write once there is enough of it.
+void Worker::write_access_log(bool all) noexcept {
+    const std::span<const char> batch = access_log_.take_batch(all);
+    if (batch.empty()) return;
+    io_uring_sqe* s = ring_.sqe();
+    io_uring_prep_write(s, access_log_.fd(), batch.data(), static_cast<unsigned>(batch.size()),
+                        static_cast<__u64>(-1));  // the file's position: O_APPEND's end
+    io_uring_sqe_set_data64(s, tag(Op::LogWrite));
 }
 
 void Worker::request_drain() noexcept {
@@ -135,6 +161,7 @@ std::string Worker::run() {
         if (io_uring_cq_has_overflow(ring)) ++counters_.cq_overflows;
         rearm_waiting();
         wake_large_waiters();
+        write_access_log(false);
         if (draining_ && all_connections_gone()) break;
     }
     if (failure_injected_.load(std::memory_order_acquire)) failure = "failure injected by a test";
@@ -166,12 +193,17 @@ void Worker::dispatch(const io_uring_cqe& cqe) noexcept {
         case Op::Wake:
             drain_inbox();
             if (!draining_ && drain_requested_.load(std::memory_order_acquire)) begin_drain();
+            if (reopen_requested_.exchange(false, std::memory_order_acq_rel))
+                access_log_.request_reopen();
             if (stop_requested_.load(std::memory_order_acquire))
                 stopping_ = true;
             else
                 arm_wake();
             break;
         case Op::Cancel:
+            break;
+        case Op::LogWrite:
+            access_log_.written(cqe.res);
             break;
     }
 }
@@ -370,6 +402,7 @@ void Worker::on_tick() noexcept {
     }
     plan_moves();
     sample_gauges();
+    write_access_log(true);
     arm_timer();
 }
 

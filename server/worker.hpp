@@ -17,6 +17,7 @@
 
 #include "../config/server_config.hpp"
 #include "../handlers/router.hpp"
+#include "access_log.hpp"
 #include "buffer_ring.hpp"
 #include "connection.hpp"
 #include "counter.hpp"
@@ -84,6 +85,8 @@ class Worker {
     // Thread-safe: stop accepting and taking hand-offs, close idle connections, answer the rest
     // with `Connection: close`; run() returns once the last connection is gone.
     void request_drain() noexcept;
+    // Thread-safe: the access log file is reopened (after logrotate moved it).
+    void request_log_reopen() noexcept;
     // Thread-safe, for tests: makes run() return as if its ring had failed.
     void inject_failure() noexcept;
 
@@ -110,9 +113,11 @@ class Worker {
 
     const std::string& ring_features() const noexcept { return ring_.features(); }
     const WorkerCounters& counters() const noexcept { return counters_; }
+    const AccessLog& access_log() const noexcept { return access_log_; }
 
     // ---- for Connection -------------------------------------------------------------------
     const handlers::Router& router() const noexcept { return router_; }
+    const config::ServerConfig& config() const noexcept { return config_; }
     std::string_view date_line() const noexcept { return date_.line(); }
     std::string_view server_line() const noexcept { return server_line_; }
     std::uint32_t now() const noexcept { return now_; }
@@ -143,6 +148,8 @@ class Worker {
         return true;
     }
     WorkerCounters& counters() noexcept { return counters_; }
+    AccessLog& access_log() noexcept { return access_log_; }
+    const DateClock& clock() const noexcept { return date_; }
 
     void arm_recv(Connection& c) noexcept;
     void send(Connection& c, const void* data, std::size_t len) noexcept;
@@ -168,6 +175,7 @@ class Worker {
     void rearm_waiting() noexcept;
     void begin_drain() noexcept;
     void sample_gauges() noexcept;
+    void write_access_log(bool all) noexcept;
     bool all_connections_gone() const noexcept { return free_slots_.size() == connections_.size(); }
     void wake_large_waiters() noexcept;
 
@@ -199,6 +207,7 @@ class Worker {
     std::uint32_t recv_byte_budget_ = 0;
     DateClock date_;
     WorkerCounters counters_;
+    AccessLog access_log_;
 
     // Sockets handed over by full siblings, opened on the next wake. Both vectors are reserved
     // to the slot count at set-up: handing over never allocates.
@@ -224,6 +233,7 @@ class Worker {
     std::uint64_t open_at_drain_ = 0;
     std::atomic<bool> stop_requested_{false};
     std::atomic<bool> drain_requested_{false};
+    std::atomic<bool> reopen_requested_{false};
     std::atomic<bool> failure_injected_{false};
 
     Ring ring_;  // torn down first in teardown(): it may point into the lake

@@ -2,6 +2,7 @@
 // malloc, calloc, realloc and operator new with counting versions and counts only what the
 // server's worker threads allocate. (Built without sanitizers, which replace malloc themselves.)
 #include <pthread.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -51,8 +52,10 @@ void exchange(Client& c, const std::string& batch, int responses, int status = 2
     for (int i = 0; i < responses; ++i) ASSERT_EQ(c.read_response().status, status);
 }
 
-TEST(HeapAllocations, NonePerRequestInSteadyState) {
+// The whole built-in workload; `access_log`: a file for the access log ("" for none).
+void expect_no_allocations_per_request(const std::string& access_log) {
     config::ServerConfig cfg = test_config();
+    cfg.access_log = access_log;
     RunningServer s(cfg);
     ASSERT_EQ(s.error(), "");
     std::string pipelined;
@@ -81,6 +84,16 @@ TEST(HeapAllocations, NonePerRequestInSteadyState) {
     workload();  // 8 x (20 + 160 + 10 + 5) = 1,560 requests
     const std::uint64_t after = g_worker_allocations.load();
     EXPECT_EQ(after - before, 0u) << "heap allocations on worker threads during 1,560 requests";
+}
+
+TEST(HeapAllocations, NonePerRequestInSteadyState) { expect_no_allocations_per_request(""); }
+
+// Lines formatted into the worker's own buffers, written by io_uring: no allocation either.
+TEST(HeapAllocations, NonePerRequestWithTheAccessLogOn) {
+    char path[] = "/tmp/lake-heap-access-XXXXXX";
+    ::close(::mkstemp(path));
+    expect_no_allocations_per_request(path);
+    ::unlink(path);
 }
 
 std::string g_plugin_error;

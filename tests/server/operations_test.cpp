@@ -168,6 +168,45 @@ TEST(Operations, HealthEndpointsAnswerAndCanBeMovedOrTurnedOff) {
     ::close(s.child.out);
 }
 
+// logrotate moves the file away, then sends SIGUSR1: the next lines go into a new file.
+TEST(Operations, Sigusr1ReopensTheAccessLog) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    const std::string log = config_file("");
+    const std::string cfg = config_file("[log]\naccess = \"" + log + "\"\n");
+    Running s = start({"--config", cfg, "--workers", "1"});
+    ::unlink(cfg.c_str());
+    ASSERT_NE(s.port, 0);
+    Client c(s.port);
+    ASSERT_TRUE(c.send(get("/plaintext?before")));
+    ASSERT_EQ(c.read_response().status, 200);
+    ::usleep(200 * 1000);
+    const std::string rotated = log + ".1";
+    ASSERT_EQ(::rename(log.c_str(), rotated.c_str()), 0);
+    ::kill(s.child.pid, SIGUSR1);
+    ::usleep(200 * 1000);
+    ASSERT_TRUE(c.send(get("/plaintext?after")));
+    ASSERT_EQ(c.read_response().status, 200);
+    ::kill(s.child.pid, SIGTERM);  // what is buffered is written at the stop
+    EXPECT_EQ(exit_status(s.child.pid), 0);
+    ::close(s.child.out);
+    auto text = [](const std::string& path) {
+        std::string t;
+        if (FILE* f = std::fopen(path.c_str(), "r")) {
+            char buf[4096];
+            std::size_t n;
+            while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) t.append(buf, n);
+            std::fclose(f);
+        }
+        return t;
+    };
+    const std::string old_file = text(rotated), new_file = text(log);
+    ::unlink(rotated.c_str());
+    ::unlink(log.c_str());
+    EXPECT_NE(old_file.find("GET /plaintext?before"), std::string::npos) << old_file;
+    EXPECT_EQ(old_file.find("after"), std::string::npos) << old_file;
+    EXPECT_NE(new_file.find("GET /plaintext?after"), std::string::npos) << new_file;
+}
+
 TEST(Operations, CheckConfigSaysWhetherTheConfigurationIsValid) {
     if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
     const Output ok = run("-t --workers 1");

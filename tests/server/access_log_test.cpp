@@ -1,0 +1,142 @@
+// The access log: one line per answered request, in order per connection, combined or JSON,
+// request data escaped; a failing disk is counted and never stops the server.
+#include <rapidjson/document.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "server_fixture.hpp"
+
+namespace lake::test {
+namespace {
+
+std::string temp_path() {
+    char path[] = "/tmp/lake-access-XXXXXX";
+    const int fd = ::mkstemp(path);
+    ::close(fd);
+    return path;
+}
+
+std::vector<std::string> lines_of(const std::string& path) {
+    std::ifstream in(path);
+    std::vector<std::string> out;
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+TEST(AccessLog, OneCombinedLinePerRequestInOrderPerConnection) {
+    const std::string path = temp_path();
+    {
+        config::ServerConfig c = test_config();
+        c.access_log = path;
+        RunningServer s(c);
+        ASSERT_EQ(s.error(), "");
+        std::vector<std::unique_ptr<Client>> clients;
+        for (int k = 0; k < 3; ++k) clients.push_back(std::make_unique<Client>(s.port()));
+        for (int i = 0; i < 50; ++i)
+            for (int k = 0; k < 3; ++k) {
+                ASSERT_TRUE(clients[k]->send(
+                    get("/plaintext?c=" + std::to_string(k) + "&i=" + std::to_string(i))));
+                ASSERT_EQ(clients[k]->read_response().status, 200);
+            }
+        Client odd(s.port());
+        ASSERT_TRUE(odd.send(get("/missing", "User-Agent: a\"b\\c\xff\r\nReferer: http://r/\r\n")));
+        ASSERT_EQ(odd.read_response().status, 404);
+        Client broken(s.port());
+        ASSERT_TRUE(broken.send("BROKEN\r\n\r\n"));
+        ASSERT_EQ(broken.read_response().status, 400);
+        s.server().stop();  // what is still buffered is written at the workers' end
+    }
+    const std::vector<std::string> lines = lines_of(path);
+    ::unlink(path.c_str());
+    ASSERT_EQ(lines.size(), 152u);
+    const std::regex combined(
+        R"(^127\.0\.0\.1 - - \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET /plaintext\?c=(\d)&i=(\d+) HTTP/1\.1" 200 13 "-" "-"$)");
+    std::map<int, int> next;  // per connection, the i expected next
+    int plain = 0;
+    for (const std::string& line : lines) {
+        std::smatch m;
+        if (!std::regex_match(line, m, combined)) continue;
+        ++plain;
+        const int k = std::stoi(m[1]);
+        EXPECT_EQ(std::stoi(m[2]), next[k]++) << line;
+    }
+    EXPECT_EQ(plain, 150);
+    bool saw_odd = false, saw_broken = false;
+    for (const std::string& line : lines) {
+        if (line.find("\"GET /missing HTTP/1.1\" 404 ") != std::string::npos) {
+            saw_odd = true;
+            EXPECT_NE(line.find(R"("http://r/" "a\x22b\x5Cc\xFF")"), std::string::npos) << line;
+        }
+        if (line.find("\"-\" 400 ") != std::string::npos) saw_broken = true;
+    }
+    EXPECT_TRUE(saw_odd);
+    EXPECT_TRUE(saw_broken);
+}
+
+TEST(AccessLog, JsonLinesParseAndCarryTheRequest) {
+    const std::string path = temp_path();
+    {
+        config::ServerConfig c = test_config();
+        c.access_log = path;
+        c.access_log_format = "json";
+        RunningServer s(c);
+        ASSERT_EQ(s.error(), "");
+        Client cl(s.port());
+        ASSERT_TRUE(cl.send(get("/json?x=%22", "User-Agent: t\"\xff\r\n")));
+        ASSERT_EQ(cl.read_response().status, 200);
+        s.server().stop();
+    }
+    const std::vector<std::string> lines = lines_of(path);
+    ::unlink(path.c_str());
+    ASSERT_EQ(lines.size(), 1u);
+    rapidjson::Document d;
+    d.Parse(lines[0].c_str());
+    ASSERT_FALSE(d.HasParseError()) << lines[0];
+    EXPECT_STREQ(d["method"].GetString(), "GET");
+    EXPECT_STREQ(d["target"].GetString(), "/json?x=%22");
+    EXPECT_EQ(d["status"].GetInt(), 200);
+    EXPECT_EQ(d["bytes"].GetInt(), 27);
+    EXPECT_STREQ(d["client"].GetString(), "127.0.0.1");
+    EXPECT_EQ(std::string(d["user_agent"].GetString()), "t\"\xc3\xbf");  // \u00ff
+    EXPECT_TRUE(std::regex_match(std::string(d["time"].GetString()),
+                                 std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")));
+}
+
+// /dev/full refuses every write (ENOSPC): counted, reported, and the server goes on serving.
+TEST(AccessLog, AFullDiskIsCountedAndNeverStopsTheServer) {
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    c.access_log = "/dev/full";
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    Client cl(s.port());
+    for (int i = 0; i < 200; ++i) {
+        ASSERT_TRUE(cl.send(get("/plaintext")));
+        ASSERT_EQ(cl.read_response().status, 200) << i;
+    }
+    ::usleep(1500 * 1000);  // a few lines are written once a second
+    ASSERT_TRUE(cl.send(get("/metrics")));
+    const HttpResponse m = cl.read_response();
+    std::smatch errors;
+    ASSERT_TRUE(std::regex_search(m.body, errors,
+                                  std::regex(R"(\nlake_access_log_write_errors_total (\d+))")));
+    EXPECT_GT(std::stoi(errors[1]), 0) << m.body;
+}
+
+TEST(AccessLog, AnUnwritablePathIsRefusedAtStart) {
+    config::ServerConfig c = test_config();
+    c.access_log = "/nonexistent/dir/access.log";
+    RunningServer s(c);
+    EXPECT_NE(s.error().find("cannot open the access log /nonexistent/dir/access.log"),
+              std::string::npos)
+        << s.error();
+}
+
+}  // namespace
+}  // namespace lake::test
