@@ -175,6 +175,7 @@ const std::map<std::string, Reader>& readers() {
             {"metrics.path", text(&ServerConfig::metrics_path)},
             {"log.access", text(&ServerConfig::access_log)},
             {"log.access_format", text(&ServerConfig::access_log_format)},
+            {"log.level", text(&ServerConfig::log_level)},
             {"plugins.load", &read_plugin_list},
         };
         for (const auto& [key, i] : integers()) m.emplace(key, i.read);
@@ -244,6 +245,10 @@ std::string validate(const ServerConfig& c) {
         if (!path.empty() && path.front() != '/')
             return std::string("'") + key + "' must be a path starting with '/' (or \"\" for none)";
     }
+    if (c.log_level != "error" && c.log_level != "warn" && c.log_level != "info" &&
+        c.log_level != "debug")
+        return "'log.level' must be \"error\", \"warn\", \"info\" or \"debug\" (is \"" +
+               c.log_level + "\")";
     if (c.access_log_format != "combined" && c.access_log_format != "json")
         return "'log.access_format' must be \"combined\" or \"json\" (is \"" + c.access_log_format +
                "\")";

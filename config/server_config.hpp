@@ -61,6 +61,8 @@ struct ServerConfig {
     // The access log: a file ("" for none), one line per answered request, "combined" or "json".
     std::string access_log;
     std::string access_log_format = "combined";
+    // The error log on stderr: "error", "warn", "info" or "debug".
+    std::string log_level = "warn";
 
     std::string server_name = "lake";
 

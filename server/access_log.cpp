@@ -9,6 +9,8 @@
 
 #include <charconv>
 
+#include "log.hpp"
+
 namespace lake::server {
 
 namespace {
@@ -228,11 +230,10 @@ void AccessLog::written(int result) noexcept {
     if (result <= 0) {
         const std::uint64_t n = ++write_errors;
         if ((n & (n - 1)) == 0)
-            std::fprintf(stderr,
-                         "lake-server: the access log %s cannot be written: %s (%llu failed "
-                         "writes so far; their lines are lost, the server goes on)\n",
-                         path_.c_str(), result < 0 ? std::strerror(-result) : "wrote nothing",
-                         static_cast<unsigned long long>(n));
+            log::error(
+                "the access log {} cannot be written: {} ({} failed writes so far; their "
+                "lines are lost, the server goes on)",
+                path_, result < 0 ? std::strerror(-result) : "wrote nothing", n);
         used = 0;
         pending_ = -1;
         return;
@@ -272,10 +273,8 @@ void AccessLog::reopen_now() noexcept {
     const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
         ++write_errors;
-        std::fprintf(stderr,
-                     "lake-server: cannot reopen the access log %s: %s (still writing "
-                     "to the old file)\n",
-                     path_.c_str(), std::strerror(errno));
+        log::error("cannot reopen the access log {}: {} (still writing to the old file)", path_,
+                   std::strerror(errno));
         return;
     }
     if (fd_ >= 0) ::close(fd_);

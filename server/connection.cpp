@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "log.hpp"
 #include "worker.hpp"
 
 namespace lake::server {
@@ -184,11 +185,10 @@ void Connection::refuse_response(const char* problem) noexcept {
     const std::uint64_t n = ++worker_.counters().bad_responses;
     if ((n & (n - 1)) == 0) {
         const std::string_view path = parser_.request().path;
-        std::fprintf(stderr,
-                     "lake-server: a handler's response to %.*s was refused (%s; status %d) and "
-                     "answered 500 (%llu so far)\n",
-                     static_cast<int>(path.size() > 200 ? 200 : path.size()), path.data(), problem,
-                     status, static_cast<unsigned long long>(n));
+        log::error(
+            "a handler's response to {} was refused ({}; status {}) and answered 500 ({} "
+            "so far)",
+            path.substr(0, 200), problem, status, n);
     }
 }
 

@@ -10,6 +10,7 @@
 #include "../config/load_config.hpp"
 #include "../handlers/builtin.hpp"
 #include "../handlers/plugin.hpp"
+#include "log.hpp"
 #include "server.hpp"
 
 int main(int argc, char** argv) {
@@ -57,6 +58,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "lake-server: %s\n", config_error.c_str());
         return 2;
     }
+
+    lake::server::log::Level level = lake::server::log::Level::Warn;
+    (void)lake::server::log::parse_level(config.log_level, level);  // validated above
+    lake::server::log::set_level(level);
 
     lake::handlers::Router router;
     lake::handlers::add_builtin_handlers(router);
@@ -113,6 +118,7 @@ int main(int argc, char** argv) {
     // stops at once.
     int sig = 0;
     while (sigwait(&signals, &sig) == 0 && sig == SIGUSR1) server.reopen_logs();
+    lake::server::log::info("signal {}: draining (at most {} s)", sig, config.drain_timeout_s);
     server.drain();
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds(config.drain_timeout_s);

@@ -11,6 +11,7 @@
 #include "../handlers/builtin.hpp"
 #include "cpu_affinity.hpp"
 #include "listener.hpp"
+#include "log.hpp"
 #include "prometheus.hpp"
 
 namespace lake::server {
@@ -77,7 +78,8 @@ std::string Server::start() {
         const int cpu = worker_cpus_[i];
         threads_.emplace_back([this, i, w, cpu, p = std::move(promise)]() mutable {
             if (cpu >= 0) pin_current_thread(cpu);  // best effort: an unpinned worker still works
-            std::string err = w->setup();           // the ring and lake belong to this thread
+            log::set_thread_worker(static_cast<int>(i));
+            std::string err = w->setup();  // the ring and lake belong to this thread
             // Plugins' per-thread state is set up on the worker's thread, before it serves.
             if (err.empty()) err = run_hooks([&] { router_.lifecycle().start_worker(i); });
             const bool ok = err.empty();
@@ -87,7 +89,7 @@ std::string Server::start() {
                 if (!failure.empty()) worker_failed(i, failure);
                 if (std::string e = run_hooks([&] { router_.lifecycle().stop_worker(i); });
                     !e.empty())
-                    std::fprintf(stderr, "lake-server: worker %u: %s\n", i, e.c_str());
+                    log::error("{}", e);
             }
             w->teardown();
             finished_workers_.fetch_add(1, std::memory_order_release);
@@ -131,11 +133,10 @@ void Server::raise_file_limit(unsigned workers) {
 void Server::worker_failed(unsigned index, const std::string& why) {
     ::shutdown(listeners_[index], SHUT_RDWR);
     const unsigned failed = failed_workers_.fetch_add(1) + 1;
-    std::fprintf(stderr,
-                 "lake-server: worker %u stopped: %s; its listener is out of service and its "
-                 "connections were closed (%u of %zu workers left)\n",
-                 index, why.c_str(), static_cast<unsigned>(workers_.size()) - failed,
-                 workers_.size());
+    log::error(
+        "worker {} stopped: {}; its listener is out of service and its connections were "
+        "closed ({} of {} workers left)",
+        index, why, workers_.size() - failed, workers_.size());
     if (failed == workers_.size() && on_all_workers_failed_) on_all_workers_failed_();
 }
 
@@ -158,7 +159,7 @@ void Server::stop() {
     running_ = false;
     if (started) {  // once, after every worker has stopped
         if (std::string e = run_hooks([&] { router_.lifecycle().shut_down(); }); !e.empty())
-            std::fprintf(stderr, "lake-server: %s\n", e.c_str());
+            log::error("{}", e);
     }
 }
 

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -205,6 +206,35 @@ TEST(Operations, Sigusr1ReopensTheAccessLog) {
     EXPECT_NE(old_file.find("GET /plaintext?before"), std::string::npos) << old_file;
     EXPECT_EQ(old_file.find("after"), std::string::npos) << old_file;
     EXPECT_NE(new_file.find("GET /plaintext?after"), std::string::npos) << new_file;
+}
+
+// The error log: every line has a UTC timestamp, a level and who wrote it (a worker, or the
+// main thread); lines below [log] level are not written.
+TEST(Operations, TheErrorLogHasLevelsTimestampsAndWorkers) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    for (const char* level : {"info", "error"}) {
+        const std::string cfg =
+            config_file(std::string("[log]\nlevel = \"") + level + "\"\naccess = \"/dev/full\"\n");
+        Running s = start({"--config", cfg, "--workers", "1"});
+        ::unlink(cfg.c_str());
+        ASSERT_NE(s.port, 0);
+        Client c(s.port);
+        ASSERT_TRUE(c.send(get("/plaintext")));
+        ASSERT_EQ(c.read_response().status, 200);
+        ::usleep(1500 * 1000);  // the access log's write of that line fails: an error
+        ::kill(s.child.pid, SIGTERM);
+        const std::string text = read_all(s.child.out);
+        EXPECT_EQ(exit_status(s.child.pid), 0);
+        ::close(s.child.out);
+        const std::string stamp = R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z )";
+        EXPECT_TRUE(std::regex_search(
+            text, std::regex(stamp + "error worker 0: the access log /dev/full cannot be "
+                                     "written: No space left on device")))
+            << text;
+        const bool info_line =
+            std::regex_search(text, std::regex(stamp + "info lake-server: signal 15: draining"));
+        EXPECT_EQ(info_line, std::string(level) == "info") << level << "\n" << text;
+    }
 }
 
 TEST(Operations, CheckConfigSaysWhetherTheConfigurationIsValid) {
