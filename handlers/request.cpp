@@ -1,5 +1,7 @@
 #include "request.hpp"
 
+#include "short_compare.hpp"
+
 namespace lake::http {
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -21,7 +23,7 @@ std::string_view Request::header(std::string_view name) const noexcept {
 
 std::string_view Request::param(std::string_view name) const noexcept {
     for (const PathParam& p : params)
-        if (p.name == name) return p.value;
+        if (handlers::same_bytes(p.name, name)) return p.value;
     return {};
 }
 

@@ -1,5 +1,7 @@
 #include "route_tree.hpp"
 
+#include "short_compare.hpp"
+
 namespace lake::handlers {
 
 namespace {
@@ -30,7 +32,7 @@ std::uint32_t RouteTree::literal_child(const Node& n, std::string_view segment) 
         return it == n.by_segment.end() ? kNone : it->second;
     }
     for (const auto& [seg, child] : n.literals)
-        if (seg == segment) return child;
+        if (same_bytes(seg, segment)) return child;
     return kNone;
 }
 

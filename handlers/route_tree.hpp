@@ -50,7 +50,7 @@ class RouteTree {
             return std::hash<std::string_view>{}(s);
         }
     };
-    static constexpr std::size_t kScanUpTo = 8;  // literal children looked up by a scan
+    static constexpr std::size_t kScanUpTo = 16;  // literal children looked up by a scan
 
     struct Node {
         std::vector<std::pair<std::string, std::uint32_t>> literals;

@@ -1,5 +1,7 @@
 #include "router.hpp"
 
+#include "short_compare.hpp"
+
 namespace lake::handlers {
 
 namespace {
@@ -102,7 +104,7 @@ void Router::dispatch(http::Request& request, http::Response& response) const no
         // Before-hooks guard everything under their prefix, routed or not: an unknown path
         // under /admin/ is refused like a known one, not told apart by a 404.
         for (const PrefixHook& b : before_) {
-            if (!request.path.starts_with(b.prefix)) continue;
+            if (!starts_with_bytes(request.path, b.prefix)) continue;
             if (b.hook.fn(request, response, b.hook.context)) {
                 run_after_hooks(request, response);
                 return;
@@ -132,7 +134,8 @@ void Router::dispatch(http::Request& request, http::Response& response) const no
 
 void Router::run_after_hooks(const http::Request& request, http::Response& response) const {
     for (const PrefixHook& a : after_)
-        if (request.path.starts_with(a.prefix)) (void)a.hook.fn(request, response, a.hook.context);
+        if (starts_with_bytes(request.path, a.prefix))
+            (void)a.hook.fn(request, response, a.hook.context);
 }
 
 }  // namespace lake::handlers

@@ -501,7 +501,7 @@ void Connection::next_request() noexcept {
 lake::LakeView* Connection::acquire_large() noexcept { return worker_.acquire_large(client_key()); }
 
 void Connection::release_large(lake::LakeView* v) noexcept {
-    worker_.release_large(v, client_key());
+    if (v != nullptr) worker_.release_large(v, client_key());
 }
 
 // An IPv4 address, or the /64 of an IPv6 one (one host's share of addresses); looked up once per

@@ -19,7 +19,17 @@ void bad_name(const http::Request&, http::Response& r, void*) {
     r.add_header("Bad Name:", "x");
     r.body = "x";
 }
+// Values longer than a machine word: the check goes eight bytes at a time.
+void long_crlf(const http::Request&, http::Response& r, void*) {
+    r.add_header("X-Long", "0123456789abcdef\r\nX-Injected: 1");
+    r.body = "x";
+}
+void long_del(const http::Request&, http::Response& r, void*) {
+    r.add_header("X-Long", "0123456789abcdef\x7f");
+    r.body = "x";
+}
 void fine(const http::Request&, http::Response& r, void*) {
+    r.add_header("X-Long-Fine", "0123456789\tabcdef \xc3\xa9 0123456789");
     r.add_header("X-Fine", "a\tb c");
     r.content_type = "text/plain; charset=utf-8";
     r.body = "fine";
@@ -35,13 +45,16 @@ void routes(handlers::Router& router) {
     router.add(http::Method::Get, "/crlf-value", handlers::Handler{&crlf_in_value, nullptr});
     router.add(http::Method::Get, "/bad-name", handlers::Handler{&bad_name, nullptr});
     router.add(http::Method::Get, "/fine", handlers::Handler{&fine, nullptr});
+    router.add(http::Method::Get, "/long-crlf", handlers::Handler{&long_crlf, nullptr});
+    router.add(http::Method::Get, "/long-del", handlers::Handler{&long_del, nullptr});
 }
 
 TEST(HandlerOutput, UnsafeResponsesBecome500AndTheConnectionGoesOn) {
     RunningServer s(test_config(), &routes);
     ASSERT_EQ(s.error(), "");
     Client c(s.port());
-    for (const char* path : {"/101", "/199", "/crlf-type", "/crlf-value", "/bad-name"}) {
+    for (const char* path :
+         {"/101", "/199", "/crlf-type", "/crlf-value", "/bad-name", "/long-crlf", "/long-del"}) {
         ASSERT_TRUE(c.send(get(path)));
         const HttpResponse r = c.read_response();
         EXPECT_EQ(r.status, 500) << path;
@@ -52,8 +65,9 @@ TEST(HandlerOutput, UnsafeResponsesBecome500AndTheConnectionGoesOn) {
     const HttpResponse ok = c.read_response();
     EXPECT_EQ(ok.status, 200);
     EXPECT_EQ(ok.header("x-fine"), "a\tb c");
+    EXPECT_EQ(ok.header("x-long-fine"), "0123456789\tabcdef \xc3\xa9 0123456789");
     EXPECT_EQ(ok.body, "fine");
-    EXPECT_EQ(s.server().counters().bad_responses, 5u);
+    EXPECT_EQ(s.server().counters().bad_responses, 7u);
 }
 
 // RFC 9112 §3.2.2: for an absolute-form target, the target's authority is the Host.
