@@ -579,8 +579,8 @@ void Connection::on_tick(std::uint32_t now) noexcept {
                         pump();
                     }
                 }
-            } else if (worker_.draining() && idle()) {
-                abort();  // answered before the drain began, and idle since
+            } else if (worker_.draining() && idle() && now - last_activity_ >= 1) {
+                abort();  // answered before the drain began, and silent for a tick since
             } else if (!send_in_flight_ && held_.count == 0 && !pending_ &&
                        response_view_.used() == 0) {
                 if (no_byte_yet_ && now - request_started_ >= config_.header_timeout_s) {

@@ -11,6 +11,7 @@
 #include "../handlers/builtin.hpp"
 #include "../handlers/plugin.hpp"
 #include "log.hpp"
+#include "master.hpp"
 #include "server.hpp"
 
 int main(int argc, char** argv) {
@@ -44,6 +45,10 @@ int main(int argc, char** argv) {
     std::vector<std::string> cli_plugins;
     app.add_option("--plugin", cli_plugins,
                    "Handler plugin to load, as path.so or path.so:argument (repeatable)");
+    bool master = false;
+    app.add_flag("--master", master,
+                 "Run as a supervising master: SIGHUP then starts a new generation on the same "
+                 "sockets and drains the old one (zero-downtime restart)");
     bool check_only = false;
     app.add_flag("-t,--check-config", check_only,
                  "Read the configuration, apply the command line, load the plugins, then exit: 0 "
@@ -57,6 +62,13 @@ int main(int argc, char** argv) {
     if (!config_error.empty()) {
         std::fprintf(stderr, "lake-server: %s\n", config_error.c_str());
         return 2;
+    }
+
+    if (master && !check_only) {
+        std::vector<std::string> generation_argv;
+        for (int i = 0; i < argc; ++i)
+            if (std::string_view(argv[i]) != "--master") generation_argv.emplace_back(argv[i]);
+        return lake::server::run_master(config, generation_argv);
     }
 
     lake::server::log::Level level = lake::server::log::Level::Warn;
@@ -98,10 +110,12 @@ int main(int argc, char** argv) {
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGUSR1);  // reopen the access log
+    sigaddset(&signals, SIGUSR2);  // from the master: drain, the next generation takes over
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 
     lake::server::Server server(config, std::move(router));
+    server.inherit_listeners(lake::server::inherited_listeners());  // under --master
     // Every worker died: stop, and exit with a failure status (below) for the supervisor.
     server.on_all_workers_failed([] { ::kill(::getpid(), SIGTERM); });
     if (std::string err = server.start(); !err.empty()) {
@@ -112,6 +126,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "lake-server: %s", server.warnings().c_str());
     std::printf("%s\n", server.describe().c_str());
     std::fflush(stdout);
+    lake::server::tell_master_ready();
 
     // The first SIGTERM/SIGINT drains: listeners close, requests in flight are finished and
     // answered, then the process exits, at the latest after [timeouts] drain; a second signal
@@ -119,7 +134,7 @@ int main(int argc, char** argv) {
     int sig = 0;
     while (sigwait(&signals, &sig) == 0 && sig == SIGUSR1) server.reopen_logs();
     lake::server::log::info("signal {}: draining (at most {} s)", sig, config.drain_timeout_s);
-    server.drain();
+    server.drain(sig == SIGUSR2);
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds(config.drain_timeout_s);
     const timespec poll{0, 50 * 1000 * 1000};

@@ -43,10 +43,24 @@ std::string Server::start() {
     // Every worker gets its own SO_REUSEPORT listener on one port; with port 0 the first one
     // picks the port and the others join it.
     raise_file_limit(n);
-    std::string error = check_port_free(config_.host, config_.port);
-    if (!error.empty()) return error;
-    std::uint16_t port = config_.port;
-    for (unsigned i = 0; i < n; ++i) {
+    std::string error;
+    if (!inherited_.empty()) {
+        if (inherited_.size() != n)
+            return "the master holds " + std::to_string(inherited_.size()) +
+                   " listeners and this configuration needs " + std::to_string(n) +
+                   " workers: a change of the worker count needs a full restart";
+        const std::uint16_t inherited_port = bound_port(inherited_.front());
+        if (config_.port != 0 && config_.port != inherited_port)
+            return "the master listens on port " + std::to_string(inherited_port) +
+                   " and this configuration asks for " + std::to_string(config_.port) +
+                   ": a change of port needs a full restart";
+        listeners_ = inherited_;
+    } else {
+        error = check_port_free(config_.host, config_.port);
+        if (!error.empty()) return error;
+    }
+    std::uint16_t port = inherited_.empty() ? config_.port : bound_port(inherited_.front());
+    for (unsigned i = 0; inherited_.empty() && i < n; ++i) {
         const int fd = open_listener(config_.host, port, error);
         if (fd < 0) {
             stop();
@@ -140,12 +154,14 @@ void Server::worker_failed(unsigned index, const std::string& why) {
     if (failed == workers_.size() && on_all_workers_failed_) on_all_workers_failed_();
 }
 
-void Server::drain() {
+void Server::drain(bool handover) {
     if (draining_.exchange(true)) return;
     // Out of the SO_REUSEPORT group at once: new clients are refused here and go elsewhere
-    // (another instance, or the new generation of a restart). The fds are closed by stop().
-    for (int fd : listeners_) ::shutdown(fd, SHUT_RDWR);
-    for (auto& w : workers_) w->request_drain();
+    // (another instance). In a handover the sockets are the next generation's too: they stay,
+    // and only this generation's workers stop accepting. The fds are closed by stop().
+    if (!handover)
+        for (int fd : listeners_) ::shutdown(fd, SHUT_RDWR);
+    for (auto& w : workers_) w->request_drain(handover);
 }
 
 void Server::stop() {

@@ -22,6 +22,10 @@ class Server {
     Server& operator=(const Server&) = delete;
     ~Server() { stop(); }
 
+    // Listeners already open, one per worker, handed down by the master process (--master):
+    // start() uses them instead of binding the port, so that a new generation joins nothing and
+    // takes over the same SO_REUSEPORT group (CPU steering and all) from the old one.
+    void inherit_listeners(std::vector<int> fds) { inherited_ = std::move(fds); }
     // Binds the port, starts every worker and waits until each has its ring, lake and slots.
     // Returns an empty string, or what went wrong (then nothing is left running).
     std::string start();
@@ -32,7 +36,9 @@ class Server {
     // connections close, every request already begun is finished and answered with
     // `Connection: close`; each worker ends when its last connection is gone. Then stop() joins
     // them (call it when workers_done(), at the drain deadline, or at a second signal).
-    void drain();
+    // `handover`: the listeners stay open for the next generation, which accepts from them
+    // (a restart by the master process); otherwise they leave the group at once.
+    void drain(bool handover = false);
     bool draining() const noexcept { return draining_.load(std::memory_order_relaxed); }
     // SIGUSR1: every worker reopens the access log (after logrotate moved it).
     void reopen_logs() {
@@ -74,6 +80,7 @@ class Server {
     std::atomic<std::size_t> finished_workers_{0};
     handlers::Router router_;
     std::vector<int> listeners_;
+    std::vector<int> inherited_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;
     std::vector<int> worker_cpus_;  // the CPU each worker is pinned to, or -1

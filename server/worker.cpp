@@ -118,7 +118,8 @@ void Worker::write_access_log(bool all) noexcept {
     io_uring_sqe_set_data64(s, tag(Op::LogWrite));
 }
 
-void Worker::request_drain() noexcept {
+void Worker::request_drain(bool handover) noexcept {
+    handover_.store(handover, std::memory_order_relaxed);
     drain_requested_.store(true, std::memory_order_release);
     const std::uint64_t one = 1;
     if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof(one));
@@ -325,8 +326,9 @@ void Worker::begin_drain() noexcept {
         io_uring_sqe_set_data64(s, tag(Op::Cancel));
     }
     open_at_drain_ = connections_.size() - free_slots_.size();
-    for (Connection& c : connections_)
-        if (c.state() != Connection::State::Free) c.on_drain();
+    if (!handover_.load(std::memory_order_relaxed))
+        for (Connection& c : connections_)
+            if (c.state() != Connection::State::Free) c.on_drain();
 }
 
 void Worker::close_inbox() noexcept {

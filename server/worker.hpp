@@ -84,7 +84,10 @@ class Worker {
     void request_stop() noexcept;
     // Thread-safe: stop accepting and taking hand-offs, close idle connections, answer the rest
     // with `Connection: close`; run() returns once the last connection is gone.
-    void request_drain() noexcept;
+    // `handover` (a restart): idle keep-alive connections are not closed at once, which races
+    // with a client sending its next request on them; they are answered `Connection: close` on
+    // that request, or closed after a tick of silence.
+    void request_drain(bool handover = false) noexcept;
     // Thread-safe: the access log file is reopened (after logrotate moved it).
     void request_log_reopen() noexcept;
     // Thread-safe, for tests: makes run() return as if its ring had failed.
@@ -233,6 +236,7 @@ class Worker {
     std::uint64_t open_at_drain_ = 0;
     std::atomic<bool> stop_requested_{false};
     std::atomic<bool> drain_requested_{false};
+    std::atomic<bool> handover_{false};
     std::atomic<bool> reopen_requested_{false};
     std::atomic<bool> failure_injected_{false};
 
