@@ -173,6 +173,7 @@ const std::map<std::string, Reader>& readers() {
             {"health.live", text(&ServerConfig::health_live_path)},
             {"health.ready", text(&ServerConfig::health_ready_path)},
             {"metrics.path", text(&ServerConfig::metrics_path)},
+            {"metrics.listen", text(&ServerConfig::metrics_listen)},
             {"log.access", text(&ServerConfig::access_log)},
             {"log.access_format", text(&ServerConfig::access_log_format)},
             {"log.level", text(&ServerConfig::log_level)},

@@ -57,6 +57,8 @@ struct ServerConfig {
     std::string health_ready_path = "/readyz";
     // The Prometheus page ("" turns it off).
     std::string metrics_path = "/metrics";
+    // An address of its own for it ("127.0.0.1:9100"); "" serves it on the public port.
+    std::string metrics_listen;
 
     // The access log: a file ("" for none), one line per answered request, "combined" or "json".
     std::string access_log;

@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
         // The health endpoints are the server's own routes: check them against the plugins'.
         lake::handlers::add_health_handlers(router, config.health_live_path,
                                             config.health_ready_path, nullptr);
-        if (!config.metrics_path.empty())
+        if (!config.metrics_path.empty() && config.metrics_listen.empty())
             router.add(lake::http::Method::Get, config.metrics_path,
                        {+[](const lake::http::Request&, lake::http::Response&, void*) {}, nullptr});
         if (std::string err = router.take_error(); !err.empty()) {

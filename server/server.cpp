@@ -12,6 +12,7 @@
 #include "cpu_affinity.hpp"
 #include "listener.hpp"
 #include "log.hpp"
+#include "metrics_listener.hpp"
 #include "prometheus.hpp"
 
 namespace lake::server {
@@ -20,7 +21,7 @@ Server::Server(config::ServerConfig config, handlers::Router router)
     : config_(std::move(config)), router_(std::move(router)) {
     handlers::add_health_handlers(router_, config_.health_live_path, config_.health_ready_path,
                                   &draining_);
-    if (!config_.metrics_path.empty())
+    if (!config_.metrics_path.empty() && config_.metrics_listen.empty())
         router_.add(http::Method::Get, config_.metrics_path, {&Server::serve_metrics, this});
 }
 
@@ -114,6 +115,9 @@ std::string Server::start() {
         std::string err = f.get();
         if (!err.empty() && error.empty()) error = std::move(err);
     }
+    if (error.empty() && !config_.metrics_path.empty() && !config_.metrics_listen.empty())
+        error = metrics_listener_.start(config_.metrics_listen, config_.metrics_path, workers_,
+                                        !inherited_.empty());
     if (!error.empty()) stop();
     return error;
 }
@@ -165,6 +169,7 @@ void Server::drain(bool handover) {
 }
 
 void Server::stop() {
+    metrics_listener_.stop();
     for (auto& w : workers_) w->request_stop();
     for (auto& t : threads_)
         if (t.joinable()) t.join();
@@ -209,6 +214,10 @@ std::string Server::describe() const {
             }
         }
         if (steered_) s += "; connections steered to the worker on their CPU";
+        if (metrics_port() != 0)
+            s += "; metrics on " +
+                 config_.metrics_listen.substr(0, config_.metrics_listen.rfind(':')) + ":" +
+                 std::to_string(metrics_port()) + config_.metrics_path;
     }
     return s;
 }

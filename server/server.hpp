@@ -11,6 +11,7 @@
 
 #include "../config/server_config.hpp"
 #include "../handlers/router.hpp"
+#include "metrics_listener.hpp"
 #include "worker.hpp"
 
 namespace lake::server {
@@ -50,6 +51,8 @@ class Server {
     }
 
     std::uint16_t port() const noexcept { return port_; }
+    // The metrics page's own port ([metrics] listen), or 0.
+    std::uint16_t metrics_port() const noexcept { return metrics_listener_.port(); }
     unsigned workers() const noexcept { return static_cast<unsigned>(workers_.size()); }
     // One line for the start-up banner: address, workers and the io_uring features in use.
     std::string describe() const;
@@ -81,6 +84,7 @@ class Server {
     handlers::Router router_;
     std::vector<int> listeners_;
     std::vector<int> inherited_;
+    MetricsListener metrics_listener_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;
     std::vector<int> worker_cpus_;  // the CPU each worker is pinned to, or -1

@@ -72,6 +72,22 @@ TEST(Metrics, ThePageCanBeMovedOrTurnedOff) {
     Client a(moved.port());
     ASSERT_TRUE(a.send(get("/internal/metrics")));
     EXPECT_EQ(a.read_response().status, 200);
+    c.metrics_listen = "127.0.0.1:0";  // an address of its own: not on the public port
+    RunningServer own(c);
+    ASSERT_EQ(own.error(), "");
+    ASSERT_NE(own.server().metrics_port(), 0);
+    Client pub(own.port());
+    ASSERT_TRUE(pub.send(get("/internal/metrics")));
+    EXPECT_EQ(pub.read_response().status, 404);
+    Client scraper(own.server().metrics_port());
+    ASSERT_TRUE(scraper.send(get("/internal/metrics")));
+    const HttpResponse page = scraper.read_response();
+    EXPECT_EQ(page.status, 200);
+    // The public port's 404 is counted; the scrape itself is not a request of the workers.
+    EXPECT_NE(page.body.find("\nlake_http_requests_total{code=\"4xx\",method=\"GET\"} 1\n"),
+              std::string::npos)
+        << page.body;
+    c.metrics_listen = "";
     c.metrics_path = "";
     RunningServer off(c);
     ASSERT_EQ(off.error(), "");

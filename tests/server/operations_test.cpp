@@ -59,9 +59,15 @@ std::string post_head(std::size_t length) {
            "\r\n\r\n";
 }
 
+// 200 connections each with a request in flight when SIGTERM arrives (bodies half sent, 20 of
+// them large), 5 idle keep-alive ones and a readiness probe half sent: every response arrives
+// whole, idle connections close at once, the listener refuses new clients, the exit status is 0.
 TEST(Operations, SigtermFinishesRequestsInFlightClosesIdleOnesAndExits0) {
     if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
-    Running s = start({"--workers", "2"});
+    const std::string cfg =
+        config_file("[limits]\nlarge_buffers_per_worker = 16\nlarge_buffers_per_client = 0\n");
+    Running s = start({"--config", cfg, "--workers", "2"});
+    ::unlink(cfg.c_str());
     ASSERT_NE(s.port, 0);
     // Idle keep-alive connections, each answered once.
     std::vector<std::unique_ptr<Client>> idle;
@@ -70,37 +76,44 @@ TEST(Operations, SigtermFinishesRequestsInFlightClosesIdleOnesAndExits0) {
         ASSERT_TRUE(idle.back()->send(get("/plaintext")));
         ASSERT_EQ(idle.back()->read_response().status, 200);
     }
-    // Large echo bodies half sent, and a readiness probe whose head is not finished yet.
-    const std::string body(200 * 1024, 'e');
+    // Echo bodies half sent: 180 of 16 KiB, 20 of 200 KiB (in large buffers).
+    const std::string small(16 * 1024, 's'), large(200 * 1024, 'l');
     std::vector<std::unique_ptr<Client>> busy;
-    for (int i = 0; i < 5; ++i) {
+    std::vector<const std::string*> bodies;
+    for (int i = 0; i < 200; ++i) {
+        const std::string& body = i % 10 == 0 ? large : small;
         busy.push_back(std::make_unique<Client>(s.port));
+        bodies.push_back(&body);
         ASSERT_TRUE(busy.back()->send(post_head(body.size()) + body.substr(0, body.size() / 2)));
     }
     Client probe(s.port);
     ASSERT_TRUE(probe.send("GET /readyz HTTP/1.1\r\nHost: t\r\n"));
-    ::usleep(200 * 1000);
+    ::usleep(300 * 1000);
 
     ::kill(s.child.pid, SIGTERM);
     ::usleep(300 * 1000);
     for (auto& c : idle) EXPECT_TRUE(c->closed_by_server()) << "an idle connection stayed open";
     EXPECT_FALSE(can_connect(s.port)) << "the listener still accepts";
-    for (auto& c : busy) {
-        ASSERT_TRUE(c->send(body.substr(body.size() / 2)));
-        const HttpResponse r = c->read_response();
-        EXPECT_EQ(r.status, 200);
-        EXPECT_EQ(r.body.size(), body.size());
-        EXPECT_EQ(r.header("connection"), "close");
+    for (std::size_t i = 0; i < busy.size(); ++i) {
+        const std::string& body = *bodies[i];
+        ASSERT_TRUE(busy[i]->send(body.substr(body.size() / 2)));
+    }
+    for (std::size_t i = 0; i < busy.size(); ++i) {
+        const HttpResponse r = busy[i]->read_response();
+        EXPECT_EQ(r.status, 200) << i;
+        EXPECT_EQ(r.body.size(), bodies[i]->size()) << i;
+        EXPECT_EQ(r.header("connection"), "close") << i;
     }
     ASSERT_TRUE(probe.send("\r\n"));
     const HttpResponse ready = probe.read_response();
     EXPECT_EQ(ready.status, 503);  // draining: not ready
     EXPECT_EQ(ready.header("connection"), "close");
 
+    busy.clear();  // the clients close: nothing lingers
     const std::string farewell = read_all(s.child.out);
     EXPECT_EQ(exit_status(s.child.pid), 0);
     ::close(s.child.out);
-    EXPECT_NE(farewell.find("11 connections drained, 0 cut"), std::string::npos) << farewell;
+    EXPECT_NE(farewell.find("206 connections drained, 0 cut"), std::string::npos) << farewell;
 }
 
 TEST(Operations, TheDrainDeadlineCutsWhatIsLeft) {
