@@ -8,6 +8,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "server_fixture.hpp"
@@ -29,6 +30,7 @@ std::vector<std::string> lines_of(const std::string& path) {
     return out;
 }
 
+// Under load: 3 connections pipelining 1,000 requests each at once, then two odd requests.
 TEST(AccessLog, OneCombinedLinePerRequestInOrderPerConnection) {
     const std::string path = temp_path();
     {
@@ -36,14 +38,21 @@ TEST(AccessLog, OneCombinedLinePerRequestInOrderPerConnection) {
         c.access_log = path;
         RunningServer s(c);
         ASSERT_EQ(s.error(), "");
-        std::vector<std::unique_ptr<Client>> clients;
-        for (int k = 0; k < 3; ++k) clients.push_back(std::make_unique<Client>(s.port()));
-        for (int i = 0; i < 50; ++i)
-            for (int k = 0; k < 3; ++k) {
-                ASSERT_TRUE(clients[k]->send(
-                    get("/plaintext?c=" + std::to_string(k) + "&i=" + std::to_string(i))));
-                ASSERT_EQ(clients[k]->read_response().status, 200);
-            }
+        // Three connections at once, each pipelining its requests in batches of 25.
+        std::vector<std::thread> clients;
+        for (int k = 0; k < 3; ++k)
+            clients.emplace_back([&s, k] {
+                Client c(s.port());
+                for (int batch = 0; batch < 40; ++batch) {
+                    std::string raw;
+                    for (int j = 0; j < 25; ++j)
+                        raw += get("/plaintext?c=" + std::to_string(k) +
+                                   "&i=" + std::to_string(batch * 25 + j));
+                    ASSERT_TRUE(c.send(raw));
+                    for (int j = 0; j < 25; ++j) ASSERT_EQ(c.read_response().status, 200);
+                }
+            });
+        for (std::thread& t : clients) t.join();
         Client odd(s.port());
         ASSERT_TRUE(odd.send(get("/missing", "User-Agent: a\"b\\c\xff\r\nReferer: http://r/\r\n")));
         ASSERT_EQ(odd.read_response().status, 404);
@@ -54,7 +63,7 @@ TEST(AccessLog, OneCombinedLinePerRequestInOrderPerConnection) {
     }
     const std::vector<std::string> lines = lines_of(path);
     ::unlink(path.c_str());
-    ASSERT_EQ(lines.size(), 152u);
+    ASSERT_EQ(lines.size(), 3002u);
     const std::regex combined(
         R"(^127\.0\.0\.1 - - \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET /plaintext\?c=(\d)&i=(\d+) HTTP/1\.1" 200 13 "-" "-"$)");
     std::map<int, int> next;  // per connection, the i expected next
@@ -66,7 +75,7 @@ TEST(AccessLog, OneCombinedLinePerRequestInOrderPerConnection) {
         const int k = std::stoi(m[1]);
         EXPECT_EQ(std::stoi(m[2]), next[k]++) << line;
     }
-    EXPECT_EQ(plain, 150);
+    EXPECT_EQ(plain, 3000);
     bool saw_odd = false, saw_broken = false;
     for (const std::string& line : lines) {
         if (line.find("\"GET /missing HTTP/1.1\" 404 ") != std::string::npos) {
