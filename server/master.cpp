@@ -44,7 +44,10 @@ Generation spawn(const std::string& binary, const std::vector<std::string>& argv
     int ready[2];
     if (::pipe2(ready, O_CLOEXEC) != 0) return {};
     std::string fds;
-    for (int fd : listeners) fds += (fds.empty() ? "" : ",") + std::to_string(fd);
+    for (int fd : listeners) {
+        if (!fds.empty()) fds += ',';
+        fds += std::to_string(fd);
+    }
     std::vector<std::string> words = argv;
     words[0] = binary;
     std::vector<char*> args;
