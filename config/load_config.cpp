@@ -156,6 +156,8 @@ const std::map<std::string, Integer>& integers() {
         add("timeouts.send", integer("timeouts.send", &ServerConfig::send_timeout_s, 1, 3600));
         add("timeouts.linger", integer("timeouts.linger", &ServerConfig::linger_timeout_s, 0, 60));
         add("timeouts.drain", integer("timeouts.drain", &ServerConfig::drain_timeout_s, 1, 3600));
+        add("timeouts.handler",
+            integer("timeouts.handler", &ServerConfig::handler_timeout_s, 1, 86400));
         add("timeouts.idle_release",
             integer("timeouts.idle_release", &ServerConfig::idle_release_s, 1, 86400));
         return m;
@@ -185,8 +187,32 @@ const std::map<std::string, Reader>& readers() {
     return r;
 }
 
+// [[static]] prefix = "/files", root = "/srv/www": one table per mount.
+std::string read_static_mounts(const toml::array& mounts, ServerConfig& c) {
+    for (const toml::node& n : mounts) {
+        const toml::table* t = n.as_table();
+        if (t == nullptr) return "'static' must be [[static]] tables";
+        ServerConfig::StaticMount m;
+        for (const auto& [k, v] : *t) {
+            const std::string key(k.str());
+            if (key != "prefix" && key != "root") return "unknown setting 'static." + key + "'";
+            if (!v.is_string()) return "'static." + key + "' must be a string";
+            (key == "prefix" ? m.prefix : m.root) = *v.value<std::string>();
+        }
+        if (m.prefix.empty() || m.root.empty())
+            return "a [[static]] table needs prefix = \"/url/path\" and root = \"/directory\"";
+        c.static_mounts.push_back(std::move(m));
+    }
+    return {};
+}
+
 std::string apply(const toml::table& root, ServerConfig& config, const std::string& origin) {
     for (const auto& [section, node] : root) {
+        if (section.str() == "static" && node.is_array()) {
+            if (std::string err = read_static_mounts(*node.as_array(), config); !err.empty())
+                return origin + ": " + err;
+            continue;
+        }
         const toml::table* t = node.as_table();
         if (t == nullptr)
             return origin + ": '" + std::string(section.str()) + "' must be a [section]";
@@ -245,6 +271,14 @@ std::string validate(const ServerConfig& c) {
           {"metrics.path", c.metrics_path}}) {
         if (!path.empty() && path.front() != '/')
             return std::string("'") + key + "' must be a path starting with '/' (or \"\" for none)";
+    }
+    for (const ServerConfig::StaticMount& m : c.static_mounts) {
+        if (m.prefix.front() != '/' || (m.prefix.size() > 1 && m.prefix.back() == '/') ||
+            m.prefix.find_first_of("{}") != std::string::npos)
+            return "[[static]] prefix '" + m.prefix +
+                   "' must be a path starting with '/', without a trailing '/' or braces";
+        if (m.root.front() != '/')
+            return "[[static]] root '" + m.root + "' must be an absolute directory path";
     }
     if (c.log_level != "error" && c.log_level != "warn" && c.log_level != "info" &&
         c.log_level != "debug")

@@ -50,6 +50,7 @@ struct ServerConfig {
     unsigned linger_timeout_s = 2;      // draining input after the last response of a connection
     unsigned idle_release_s = 2;        // an idle connection's arena pages go back to the kernel
     unsigned drain_timeout_s = 10;      // SIGTERM: requests in flight get this long to finish
+    unsigned handler_timeout_s = 30;    // a waiting handler that has not begun its answer: 504
 
     // Health endpoints ("" turns one off): alive while the process serves; ready while it
     // accepts new connections (503 once it drains).
@@ -71,6 +72,13 @@ struct ServerConfig {
     // Handler plugins loaded at start-up, in order: [plugins] load (and --plugin) first, then
     // the [plugins.NAME] tables in the order of their names.
     std::vector<handlers::PluginConfig> plugins;
+
+    // [[static]] tables: a directory served under a URL prefix, any number of them.
+    struct StaticMount {
+        std::string prefix;  // "/files"
+        std::string root;    // "/srv/www"
+    };
+    std::vector<StaticMount> static_mounts;
 };
 
 }  // namespace lake::config

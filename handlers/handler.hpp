@@ -3,18 +3,30 @@
 // A handler reads the Request and fills the Response. It runs on a worker thread, must not
 // block, and may use request.arena for scratch memory (reset when the next request starts).
 // It may throw: the connection answers 500 then. Plugins export handlers with the same shape.
+// A handler that must wait (a file, a timer, a response sent in parts) is a coroutine returning
+// a Task instead (handlers/task.hpp), registered with Handler::waiting().
 #pragma once
 
+#include "io.hpp"
 #include "request.hpp"
 #include "response.hpp"
+#include "task.hpp"
 
 namespace lake::handlers {
 
 using HandlerFn = void (*)(const http::Request& request, http::Response& response, void* context);
+using WaitingHandlerFn = Task (*)(const http::Request& request, http::Response& response,
+                                  void* context);
 
 struct Handler {
     HandlerFn fn = nullptr;
     void* context = nullptr;
+    WaitingHandlerFn waiting_fn = nullptr;  // instead of fn: a coroutine
+
+    static Handler waiting(WaitingHandlerFn f, void* context = nullptr) noexcept {
+        return Handler{nullptr, context, f};
+    }
+    bool empty() const noexcept { return fn == nullptr && waiting_fn == nullptr; }
 };
 
 // Middleware: runs around the handlers of the routes under a path prefix. A before-hook that

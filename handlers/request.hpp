@@ -9,6 +9,10 @@
 
 #include "url_encoded.hpp"
 
+namespace lake::handlers {
+class Io;
+}
+
 namespace lake::http {
 
 struct Header {
@@ -42,6 +46,8 @@ struct Request {
     bool keep_alive = true;
     // Scratch memory for the handler, reset with the request (e.g. to build a response body).
     lake::BasicArena* arena = nullptr;
+    // The worker's io_uring, for a waiting handler's co_await (handlers/io.hpp).
+    handlers::Io* io = nullptr;
 
     // The first header with this name (case-insensitive), or an empty view.
     std::string_view header(std::string_view name) const noexcept;
@@ -74,6 +80,7 @@ struct Request {
         params = {};
         keep_alive = true;
         arena = nullptr;
+        io = nullptr;
     }
 };
 

@@ -11,6 +11,7 @@ Response& Response::operator=(const Response& other) noexcept {
     content_type = other.content_type;
     body = other.body;
     close = other.close;
+    stream_length = other.stream_length;
     scratch_ = other.scratch_;
     out_ = other.out_;
     header_count_ = other.header_count_;
@@ -68,6 +69,14 @@ void Response::commit(std::size_t n) noexcept {
     lake::BasicArena* arena = place_ == Place::ResponseArena ? out_ : scratch_;
     if (arena != nullptr) (void)arena->deallocate(tail, unused);
     body = std::string_view(body.data(), body.size() - unused);
+}
+
+std::size_t Response::room() const noexcept {
+    if (out_ == nullptr || overflowed_) return 0;
+    if (place_ == Place::ResponseArena) return out_->remaining();
+    if (place_ != Place::None) return 0;
+    const std::size_t need = kHeadRoom + body.size();
+    return out_->remaining() > need ? out_->remaining() - need : 0;
 }
 
 // `n` more bytes at the body's end, contiguous with it; body grows to cover them.

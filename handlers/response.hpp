@@ -37,6 +37,9 @@ class Response {
     std::string_view content_type;  // empty: no Content-Type header
     std::string_view body;          // see above; kept up to date while the body is written
     bool close = false;             // ask for the connection to close after this response
+    // A body sent in parts (co_await io.send(response), handlers/io.hpp): its whole length when
+    // known (Content-Length), or -1 (Transfer-Encoding: chunked).
+    std::int64_t stream_length = -1;
 
     // ---- headers ----------------------------------------------------------------------------
     // The views must outlive the handler call (static or request-arena memory). false only
@@ -53,6 +56,9 @@ class Response {
     void commit(std::size_t n) noexcept;
     // Where the body's writer failed (no arena could hold it).
     bool overflowed() const noexcept { return overflowed_; }
+    // How many bytes the body can still grow in the response arena, in place (what a file read
+    // straight into prepare() can take).
+    std::size_t room() const noexcept;
 
     // ---- helpers ----------------------------------------------------------------------------
     // `status` with a text body (a view, as `body`).
@@ -82,6 +88,7 @@ class Response {
         content_type = {};
         body = {};
         close = false;
+        stream_length = -1;
         headers_ = inline_headers_;
         header_count_ = 0;
         header_capacity_ = kInlineHeaders;
@@ -93,6 +100,13 @@ class Response {
     // head_room(): the head can go there, and the body need not be copied.
     bool body_in_response_arena() const noexcept { return place_ == Place::ResponseArena; }
     std::byte* head_room() const noexcept { return head_room_; }
+    // A part of a streamed body was sent and the response arena reset: the body starts anew.
+    void restart_body() noexcept {
+        body = {};
+        place_ = Place::None;
+        head_room_ = nullptr;
+        prepared_ = 0;
+    }
 
   private:
     static constexpr std::uint32_t kInlineHeaders = 8;

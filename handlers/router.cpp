@@ -31,13 +31,13 @@ void Router::add(http::Method method, std::string path, Handler handler) {
     Route& route = routes_[index];
     Handler& slot = route.by_method[index_of(method)];
     const bool implicit_head = method == http::Method::Head && route.head_from_get;
-    if (slot.fn != nullptr && !implicit_head)
+    if (!slot.empty() && !implicit_head)
         return refuse(std::string(kMethodNames[index_of(method)]) + " is already registered" +
                       (route.path != path ? " as '" + route.path + "'" : std::string()));
     slot = handler;
     if (method == http::Method::Head) route.head_from_get = false;
     Handler& head = route.by_method[index_of(http::Method::Head)];
-    if (method == http::Method::Get && head.fn == nullptr) {
+    if (method == http::Method::Get && head.empty()) {
         head = handler;
         route.head_from_get = true;
     }
@@ -69,21 +69,21 @@ std::string Router::take_error() {
 void Router::rebuild_allow(Route& route) {
     route.allow.clear();
     for (int m = 0; m < index_of(http::Method::Other); ++m) {
-        if (route.by_method[m].fn == nullptr && m != index_of(http::Method::Options)) continue;
+        if (route.by_method[m].empty() && m != index_of(http::Method::Options)) continue;
         if (!route.allow.empty()) route.allow += ", ";
         route.allow += kMethodNames[m];
     }
 }
 
-void Router::dispatch(http::Request& request, http::Response& response) const noexcept {
+Task Router::dispatch(http::Request& request, http::Response& response) const noexcept {
     if (request.method == http::Method::Other) {
         text(response, 501, "Not Implemented\n");
-        return;
+        return {};
     }
     if (request.path == "*") {  // OPTIONS * : what the server as a whole supports
         response.status = 204;
         response.add_header("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH");
-        return;
+        return {};
     }
     RouteTree::Match match;
     const Route* route = tree_.find(request.path, match) ? &routes_[match.route] : nullptr;
@@ -95,7 +95,7 @@ void Router::dispatch(http::Request& request, http::Response& response) const no
                 : lake::Slice<http::PathParam>();
         if (!params) {
             text(response, 500, "Internal Server Error\n");
-            return;
+            return {};
         }
         for (std::size_t i = 0; i < match.param_count; ++i) params[i] = match.params[i];
         request.params = params.span();
@@ -107,24 +107,41 @@ void Router::dispatch(http::Request& request, http::Response& response) const no
             if (!starts_with_bytes(request.path, b.prefix)) continue;
             if (b.hook.fn(request, response, b.hook.context)) {
                 run_after_hooks(request, response);
-                return;
+                return {};
             }
         }
         if (route == nullptr) {
             text(response, 404, "Not Found\n");
-            return;
+            return {};
         }
         const Handler& h = route->by_method[index_of(request.method)];
-        if (h.fn == nullptr) {
+        if (h.empty()) {
             if (request.method == http::Method::Options) {
                 response.status = 204;
             } else {
                 text(response, 405, "Method Not Allowed\n");
             }
             response.add_header("Allow", route->allow);
-            return;
+            return {};
+        }
+        if (h.waiting_fn != nullptr) {
+            // The frame comes from the request arena (frame_arena(), set by the engine): no
+            // room there is 503, like any other full arena.
+            Task task = h.waiting_fn(request, response, h.context);
+            if (!task) text(response, 503, "Service Unavailable\n");
+            return task;
         }
         h.fn(request, response, h.context);
+        run_after_hooks(request, response);
+    } catch (...) {
+        response.reset();
+        text(response, 500, "Internal Server Error\n");
+    }
+    return {};
+}
+
+void Router::finish(const http::Request& request, http::Response& response) const noexcept {
+    try {
         run_after_hooks(request, response);
     } catch (...) {
         response.reset();

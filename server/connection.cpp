@@ -1,6 +1,7 @@
 #include "connection.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
@@ -12,6 +13,7 @@
 #include <cstring>
 
 #include "log.hpp"
+#include "op_tag.hpp"
 #include "worker.hpp"
 
 namespace lake::server {
@@ -55,6 +57,9 @@ void Connection::open(int fd) noexcept {
     client_text_len_ = 0;
     waiting_large_since_ = 0;
     no_byte_yet_ = true;
+    io_op_ = nullptr;
+    io_on_ring_ = part_waiting_ = task_cancelled_ = task_timed_out_ = stream_started_ = head_out_ =
+        false;
     update_recv();
 }
 
@@ -113,6 +118,7 @@ void Connection::on_recv(const io_uring_cqe& cqe) noexcept {
 // Parses what was received, one request at a time, answering each before the next.
 void Connection::pump() noexcept {
     while (state_ == State::Open) {
+        if (task_) break;  // a handler waits: the requests behind it wait their turn
         if (pending_) {
             if (!write_pending()) break;  // no room: resume when the send completes
             pending_ = false;
@@ -148,6 +154,10 @@ void Connection::pump() noexcept {
             if (step.event == http::ParseEvent::Complete) prepare_response();
         }
     }
+    if (state_ == State::Open && peer_closed_ && task_) {
+        abort();  // the client left while its handler waits: cancelled, nothing to answer
+        return;
+    }
     if (state_ == State::Open && peer_closed_ && held_.count == 0 && !pending_) {
         // The client sent all it will send: answer what we have, then close.
         if (parser_.in_progress()) prepare_error(400, "connection closed mid-request");
@@ -161,19 +171,298 @@ void Connection::pump() noexcept {
     update_recv();
 }
 
-// Runs the handler for the complete request and queues its response.
+// Runs the handler for the complete request and queues its response; a waiting handler is
+// started and the response queued when it returns.
 void Connection::prepare_response() noexcept {
     http::Request& req = parser_.request();
     pending_response_.reset();
     pending_response_.bind(&request_view_, &response_view_);
-    worker_.router().dispatch(req, pending_response_);
+    req.io = this;
+    ++worker_.counters().requests;
+    {
+        handlers::FrameArenaScope frames(&request_view_);
+        task_ = worker_.router().dispatch(req, pending_response_);
+    }
+    if (task_)
+        start_task();
+    else
+        respond();
+}
+
+void Connection::respond() noexcept {
+    const http::Request& req = parser_.request();
     if (const char* problem = http::response_problem(pending_response_)) refuse_response(problem);
     pending_context_ = http::ResponseContext{
         worker_.date_line(), worker_.server_line(), req.method == http::Method::Head,
         req.keep_alive && !pending_response_.close && !parser_.must_close() && !worker_.draining(),
         req.version_minor == 0};
     pending_ = true;
-    ++worker_.counters().requests;
+}
+
+// ---- waiting handlers ---------------------------------------------------------------------------
+// A handler that is a coroutine runs until its first co_await; each operation it awaits is
+// started in start() (an SQE tagged Op::Handler, or a part of its response queued for sending)
+// and resumed from on_handler_io() (or part_sent()). Parsing stops meanwhile: pipelined requests
+// behind it are answered after it, in order. A client that leaves, or the handler deadline,
+// cancels the operation and destroys the frame once its CQE is in: nothing completes into it.
+
+void Connection::start_task() noexcept {
+    task_started_ = worker_.now();
+    task_cancelled_ = task_timed_out_ = stream_started_ = head_out_ = false;
+    stream_sent_ = 0;
+    {
+        handlers::FrameArenaScope frames(&request_view_);
+        task_.start();
+    }
+    if (task_.done()) finish_task();
+}
+
+bool Connection::start(handlers::IoOp& op) noexcept {
+    using Kind = handlers::IoOp::Kind;
+    if (io_op_ != nullptr || task_cancelled_ || state_ != State::Open) {
+        op.result = io_op_ != nullptr ? -EBUSY : -ECANCELED;  // one at a time; or leaving
+        return false;
+    }
+    if (op.kind == Kind::Send) return start_send_part(op);
+    io_uring_sqe* s = worker_.handler_sqe(*this);
+    switch (op.kind) {
+        case Kind::Sleep:
+            sleep_for_.tv_sec = static_cast<long long>(op.nanoseconds / 1'000'000'000u);
+            sleep_for_.tv_nsec = static_cast<long long>(op.nanoseconds % 1'000'000'000u);
+            io_uring_prep_timeout(s, &sleep_for_, 0, 0);
+            break;
+        case Kind::OpenBeneath:
+            open_how_ = open_how{};
+            open_how_.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+            open_how_.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+            io_uring_prep_openat2(s, op.fd, op.path, &open_how_);
+            break;
+        case Kind::Stat:
+            io_uring_prep_statx(s, op.fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS,
+                                static_cast<struct statx*>(op.buffer));
+            break;
+        case Kind::Read:
+            io_uring_prep_read(s, op.fd, op.buffer, op.length, op.offset);
+            break;
+        case Kind::Close:
+            io_uring_prep_close(s, op.fd);
+            break;
+        case Kind::Send:
+            break;
+    }
+    io_uring_sqe_set_data64(s, tag(Op::Handler, index_));
+    io_op_ = &op;
+    io_on_ring_ = true;
+    return true;
+}
+
+void Connection::on_handler_io(const io_uring_cqe& cqe) noexcept {
+    io_on_ring_ = false;
+    handlers::IoOp* op = std::exchange(io_op_, nullptr);
+    if (op == nullptr) return;
+    int res = cqe.res;
+    if (op->kind == handlers::IoOp::Kind::Sleep && res == -ETIME) res = 0;  // it slept
+    if (task_cancelled_ || state_ != State::Open) {
+        // Opened just before the cancel reached it: nobody will close it but us.
+        if (op->kind == handlers::IoOp::Kind::OpenBeneath && res >= 0) ::close(res);
+        end_task();
+        if (state_ == State::Open && task_timed_out_) answer_handler_timeout();
+        after_event();
+        return;
+    }
+    op->result = res;
+    resume(op->waiter);
+    after_event();
+}
+
+void Connection::resume(std::coroutine_handle<> waiter) noexcept {
+    {
+        handlers::FrameArenaScope frames(&request_view_);
+        waiter.resume();
+    }
+    if (task_.done()) finish_task();
+}
+
+// What follows any completion: the request path goes on where it can.
+void Connection::after_event() noexcept {
+    if (state_ == State::Open)
+        pump();
+    else if (state_ == State::Draining)
+        flush();
+    finish_move_if_ready();
+    release_if_idle();
+}
+
+// The handler returned (or threw): its response is queued like a plain handler's, or, when it
+// was sent in parts, its last part goes out.
+void Connection::finish_task() noexcept {
+    const std::exception_ptr failed = task_.exception();
+    end_task();
+    http::Response& r = pending_response_;
+    if (!stream_started_) {
+        if (failed) {
+            r.reset();
+            r.text(500, "Internal Server Error\n", "text/plain; charset=utf-8");
+        } else {
+            worker_.router().finish(parser_.request(), r);
+        }
+        respond();
+        return;
+    }
+    // Sent in parts: the head is out. A failure now can only be told by closing; so can a body
+    // that does not match the Content-Length it announced.
+    const bool with_body = http::sends_body(r, pending_context_);
+    const bool short_length = with_body && pending_context_.framing == http::Framing::Length &&
+                              stream_sent_ + r.body.size() != pending_context_.length;
+    if (failed || r.overflowed() || short_length || !queue_part(true)) {
+        abort();
+        return;
+    }
+    flush();
+    count_response();
+    if (!pending_context_.keep_alive)
+        begin_drain();
+    else
+        next_request();
+}
+
+void Connection::cancel_task() noexcept {
+    if (!task_ || task_cancelled_) return;
+    task_cancelled_ = true;
+    if (io_on_ring_)
+        worker_.cancel_handler_io(*this);  // the frame goes when its CQE is in
+    else
+        end_task();  // waiting for a part of its response to be sent: its bytes are not in it
+}
+
+void Connection::end_task() noexcept {
+    task_.reset();
+    if (!io_on_ring_) io_op_ = nullptr;
+    part_waiting_ = false;
+}
+
+void Connection::answer_handler_timeout() noexcept {
+    pending_response_.reset();
+    pending_response_.text(504, "Gateway Timeout: the handler did not answer in time\n",
+                           "text/plain; charset=utf-8");
+    respond();
+}
+
+// A part of a response sent as it is made: the head first (Content-Length when the handler
+// knows the whole length, chunked otherwise, or until close for HTTP/1.0), then the body so far.
+// The handler resumes once all of it is with the kernel (part_sent()).
+bool Connection::start_send_part(handlers::IoOp& op) noexcept {
+    http::Response& r = pending_response_;
+    if (op.buffer != &r || r.overflowed()) {
+        op.result = -EINVAL;
+        return false;
+    }
+    if (!stream_started_) {
+        const http::Request& req = parser_.request();
+        worker_.router().finish(req, r);  // after-hooks may add headers: the head is final now
+        if (http::response_problem(r) != nullptr) {
+            op.result = -EINVAL;
+            return false;
+        }
+        respond();
+        pending_ = false;  // respond() fills the context; the output is queued part by part
+        if (r.stream_length >= 0) {
+            pending_context_.framing = http::Framing::Length;
+            pending_context_.length = static_cast<std::uint64_t>(r.stream_length);
+        } else if (req.version_minor == 0) {
+            pending_context_.framing = http::Framing::UntilClose;
+            pending_context_.keep_alive = false;
+        } else {
+            pending_context_.framing = http::Framing::Chunked;
+        }
+        stream_started_ = true;
+    }
+    io_op_ = &op;
+    if (out_count_ + 4u > kMaxOutRanges) {
+        part_waiting_ = true;  // queued when the output before it has gone
+        return true;
+    }
+    if (!queue_part(false)) {
+        io_op_ = nullptr;
+        op.result = -ENOMEM;
+        return false;
+    }
+    if (!output_pending() && !send_in_flight_) {  // nothing to send: done at once
+        io_op_ = nullptr;
+        op.result = 0;
+        return false;
+    }
+    flush();
+    return true;
+}
+
+namespace {
+constexpr char kCrlf[] = "\r\n";
+constexpr char kLastChunk[] = "0\r\n\r\n";
+std::span<std::byte> bytes_of(const char* s, std::size_t n) {
+    return {reinterpret_cast<std::byte*>(const_cast<char*>(s)), n};
+}
+}  // namespace
+
+// Queues the head (the first time), then the body written since the last part, framed; `last`
+// adds the chunked body's end. The head and a chunk-size line go into the room kept before a
+// body written in the response view when they fit there: one range with the body.
+bool Connection::queue_part(bool last) noexcept {
+    http::Response& r = pending_response_;
+    const http::ResponseContext& ctx = pending_context_;
+    const bool with_body = http::sends_body(r, ctx);
+    const std::string_view part = with_body ? r.body : std::string_view();
+    const bool chunked = ctx.framing == http::Framing::Chunked && with_body;
+    char line[24];
+    std::size_t line_len = 0;
+    if (chunked && !part.empty())
+        line_len =
+            static_cast<std::size_t>(std::snprintf(line, sizeof(line), "%zx\r\n", part.size()));
+    const std::size_t head = head_out_ ? 0 : http::head_size(r, ctx);
+    if (r.body_in_response_arena() && head + line_len <= http::Response::kHeadRoom) {
+        std::byte* start = r.head_room() + http::Response::kHeadRoom - line_len - head;
+        if (head != 0) (void)http::write_head_at(start, r, ctx);
+        std::memcpy(start + head, line, line_len);
+        (void)queue_output({start, head + line_len + part.size()});
+    } else {
+        if (head + line_len != 0) {
+            lake::DropletDyn d = response_view_.alloc_dyn(head + line_len);
+            if (!d) return false;
+            if (head != 0) (void)http::write_head_at(d.data(), r, ctx);
+            std::memcpy(d.data() + head, line, line_len);
+            (void)queue_output(d.leak());
+        }
+        if (!part.empty()) (void)queue_output(bytes_of(part.data(), part.size()));
+    }
+    if (line_len != 0) (void)queue_output(bytes_of(kCrlf, 2));
+    if (last && chunked) (void)queue_output(bytes_of(kLastChunk, 5));
+    stream_sent_ += part.size();
+    head_out_ = true;
+    return true;
+}
+
+// Everything queued went out: a part the handler waits on is sent, and the response view, which
+// held only that part, starts afresh for the next one.
+void Connection::part_sent() noexcept {
+    if (io_op_ == nullptr || io_on_ring_ || io_op_->kind != handlers::IoOp::Kind::Send) return;
+    if (part_waiting_) {
+        if (out_count_ != 0) return;
+        part_waiting_ = false;
+        if (!queue_part(false)) {
+            handlers::IoOp* op = std::exchange(io_op_, nullptr);
+            op->result = -ENOMEM;
+            resume(op->waiter);
+            return;
+        }
+        flush();
+        return;
+    }
+    if (output_pending() || large_out_ != nullptr) return;
+    response_view_.reset();
+    pending_response_.restart_body();
+    handlers::IoOp* op = std::exchange(io_op_, nullptr);
+    op->result = 0;
+    resume(op->waiter);
 }
 
 // A handler's response that must not go onto the wire becomes a 500. Logged when the count is a
@@ -323,7 +612,8 @@ void Connection::output_sent(std::size_t sent) noexcept {
     }
     if (out_first_ < out_count_) return;
     out_first_ = out_count_ = 0;
-    if (!(pending_ && pending_response_.body_in_response_arena())) response_view_.reset();
+    // Not under a pending response's written body, nor under a waiting handler's (part_sent()).
+    if (!(pending_ && pending_response_.body_in_response_arena()) && !task_) response_view_.reset();
 }
 
 void Connection::write_continue() noexcept {
@@ -398,13 +688,9 @@ void Connection::on_send(const io_uring_cqe& cqe) noexcept {
         }
     } else {
         output_sent(sent);  // all sent: the responses' bytes go back
+        if (task_ && state_ == State::Open) part_sent();
     }
-    if (state_ == State::Open)
-        pump();
-    else if (state_ == State::Draining)
-        flush();
-    finish_move_if_ready();
-    release_if_idle();
+    after_event();
 }
 
 void Connection::begin_drain() noexcept {
@@ -461,7 +747,10 @@ void Connection::count_response() noexcept {
         log.record(AccessLog::Entry{
             client_text(), json ? worker_.clock().iso_time() : worker_.clock().clf_time(),
             req.method_name.empty() ? nullptr : &req, pending_response_.status,
-            pending_context_.head ? 0 : pending_response_.body.size(), took});
+            pending_context_.head ? 0
+            : stream_started_     ? stream_sent_
+                                  : pending_response_.body.size(),
+            took});
     }
 }
 
@@ -555,8 +844,17 @@ void Connection::on_large_buffer_free() noexcept {
 void Connection::on_tick(std::uint32_t now) noexcept {
     switch (state_) {
         case State::Open:
-            if (send_in_flight_ && now - send_progress_ >= config_.send_timeout_s &&
-                !send_moved_on(now)) {
+            if (task_ && !task_cancelled_ && !stream_started_ &&
+                now - task_started_ > config_.handler_timeout_s) {  // at least that long
+                count_timeout(TimeoutKind::Handler);
+                task_timed_out_ = true;
+                cancel_task();
+                if (!task_) {  // nothing on the ring: answered now, else when its CQE is in
+                    answer_handler_timeout();
+                    pump();
+                }
+            } else if (send_in_flight_ && now - send_progress_ >= config_.send_timeout_s &&
+                       !send_moved_on(now)) {
                 count_timeout(TimeoutKind::Send);
                 abort();  // the client stopped reading
 
@@ -581,7 +879,7 @@ void Connection::on_tick(std::uint32_t now) noexcept {
                 }
             } else if (worker_.draining() && idle() && now - last_activity_ >= 1) {
                 abort();  // answered before the drain began, and silent for a tick since
-            } else if (!send_in_flight_ && held_.count == 0 && !pending_ &&
+            } else if (!send_in_flight_ && held_.count == 0 && !pending_ && !task_ &&
                        response_view_.used() == 0) {
                 if (no_byte_yet_ && now - request_started_ >= config_.header_timeout_s) {
                     count_timeout(TimeoutKind::FirstByte);
@@ -653,7 +951,7 @@ void Connection::release_pages() noexcept {
 // queued or in flight.
 bool Connection::idle() const noexcept {
     return state_ == State::Open && !parser_.in_progress() && held_.count == 0 && !pending_ &&
-           !output_pending() && large_out_ == nullptr && !send_in_flight_;
+           !task_ && !output_pending() && large_out_ == nullptr && !send_in_flight_;
 }
 
 void Connection::on_drain() noexcept {
@@ -670,6 +968,7 @@ void Connection::abort() noexcept {
     ::shutdown(fd_, SHUT_RDWR);
     if (recv_armed_) worker_.cancel_recv(*this);
     pending_ = false;
+    cancel_task();
 }
 
 // ---- moving to another worker -----------------------------------------------------------------
@@ -682,7 +981,7 @@ void Connection::request_move(Worker& to) noexcept {
 // a live multishot recv whose cancellation will end it.
 bool Connection::quiet() const noexcept {
     return state_ == State::Open && recv_armed_ && !recv_cancelling_ && !waiting_for_buffers_ &&
-           !peer_closed_ && held_.count == 0 && !pending_ && !parser_.in_progress() &&
+           !peer_closed_ && held_.count == 0 && !pending_ && !task_ && !parser_.in_progress() &&
            large_out_ == nullptr;
 }
 
@@ -704,7 +1003,8 @@ void Connection::cancel_move() noexcept {
 // new worker (which arms its own recv) and this slot is freed without closing it.
 void Connection::finish_move_if_ready() noexcept {
     if (!move_started_ || state_ != State::Open) return;
-    if (recv_armed_ || send_in_flight_ || output_pending() || held_.count != 0 || pending_) return;
+    if (recv_armed_ || send_in_flight_ || output_pending() || held_.count != 0 || pending_ || task_)
+        return;
     if (waiting_for_buffers_ || !move_to_->adopt(fd_)) {  // it filled up or stopped: stay
         cancel_move();
         update_recv();
@@ -725,7 +1025,8 @@ void Connection::finish_move_if_ready() noexcept {
 
 // Frees the slot once the connection is closing and no operation can still complete on it.
 void Connection::release_if_idle() noexcept {
-    if (state_ != State::Closing || recv_armed_ || send_in_flight_) return;
+    if (state_ != State::Closing || recv_armed_ || send_in_flight_ || io_on_ring_) return;
+    end_task();  // before the views it lives in are reset
     ::close(fd_);
     fd_ = -1;
     release_large(large_out_);

@@ -7,9 +7,14 @@
 //
 // Pipelined requests that arrive in one read are all answered, in order, in one send. When the
 // response view is full the connection stops parsing until the send completes.
+//
+// A waiting handler (handlers/task.hpp) stops the request path at "handle": its frame lives in
+// the request view, its one operation at a time goes to the ring in start() and comes back in
+// on_handler_io(), which resumes it; parsing resumes when it returns (see "waiting handlers").
 #pragma once
 
 #include <liburing.h>
+#include <linux/openat2.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -19,7 +24,9 @@
 #include <lake/lake.hpp>
 
 #include "../config/server_config.hpp"
+#include "../handlers/io.hpp"
 #include "../handlers/response.hpp"
+#include "../handlers/task.hpp"
 #include "buffer_ring.hpp"
 #include "http/request_parser.hpp"
 #include "http/response_writer.hpp"
@@ -30,7 +37,7 @@ namespace lake::server {
 
 class Worker;
 
-class Connection : private http::BodyBuffers {
+class Connection : private http::BodyBuffers, private handlers::Io {
   public:
     enum class State : std::uint8_t {
         Free,       // slot unused
@@ -48,6 +55,8 @@ class Connection : private http::BodyBuffers {
     void open(int fd) noexcept;
     void on_recv(const io_uring_cqe& cqe) noexcept;
     void on_send(const io_uring_cqe& cqe) noexcept;
+    // The completion of a waiting handler's operation.
+    void on_handler_io(const io_uring_cqe& cqe) noexcept;
     void on_tick(std::uint32_t now) noexcept;
     // A free slot's arena pages go back to the kernel once it has been free for a while.
     void on_free_tick(std::uint32_t now) noexcept;
@@ -104,7 +113,21 @@ class Connection : private http::BodyBuffers {
     void wait_for_large_buffer() noexcept;
     void stop_waiting_for_large_buffer() noexcept;
 
+    // Waiting handlers (handlers::Io, on the worker's ring).
+    bool start(handlers::IoOp& op) noexcept override;
+    bool start_send_part(handlers::IoOp& op) noexcept;
+    void start_task() noexcept;
+    void resume(std::coroutine_handle<> waiter) noexcept;
+    void finish_task() noexcept;
+    void cancel_task() noexcept;
+    void end_task() noexcept;
+    void answer_handler_timeout() noexcept;
+    bool queue_part(bool last) noexcept;
+    void part_sent() noexcept;
+    void after_event() noexcept;
+
     void pump() noexcept;
+    void respond() noexcept;
     void next_request() noexcept;
     void count_response() noexcept;
     void count_timeout(TimeoutKind kind) noexcept;
@@ -205,6 +228,21 @@ class Connection : private http::BodyBuffers {
     bool no_byte_yet_ = false;  // nothing received since the accept
     std::uint32_t linger_deadline_ = 0;
     std::uint32_t freed_at_ = 0;
+
+    // A waiting handler: its frame (in the request view: declared after it, destroyed first) and
+    // the one operation it waits for, on the ring or (a part of its response) in the output.
+    handlers::Task task_;
+    handlers::IoOp* io_op_ = nullptr;
+    bool io_on_ring_ = false;      // io_op_'s CQE is still due
+    bool part_waiting_ = false;    // io_op_ is a part waiting for room in the output queue
+    bool task_cancelled_ = false;  // the client left or the deadline passed: never resumed
+    bool task_timed_out_ = false;
+    bool stream_started_ = false;  // sent in parts: status and headers are fixed
+    bool head_out_ = false;        // the head of a response sent in parts is queued
+    std::uint32_t task_started_ = 0;
+    std::uint64_t stream_sent_ = 0;  // body bytes of a response sent in parts
+    __kernel_timespec sleep_for_{};
+    open_how open_how_{};
 };
 
 }  // namespace lake::server

@@ -89,14 +89,10 @@ int main(int argc, char** argv) {
     }
 
     if (check_only) {
-        // The health endpoints are the server's own routes: check them against the plugins'.
-        lake::handlers::add_health_handlers(router, config.health_live_path,
-                                            config.health_ready_path, nullptr);
-        if (!config.metrics_path.empty() && config.metrics_listen.empty())
-            router.add(lake::http::Method::Get, config.metrics_path,
-                       {+[](const lake::http::Request&, lake::http::Response&, void*) {}, nullptr});
-        if (std::string err = router.take_error(); !err.empty()) {
-            std::fprintf(stderr, "lake-server: health and metrics endpoints: %s\n", err.c_str());
+        // The server's own routes (health, metrics, [[static]] mounts) against the plugins'.
+        lake::server::Server server(config, std::move(router));
+        if (std::string err = server.check_routes(); !err.empty()) {
+            std::fprintf(stderr, "lake-server: %s\n", err.c_str());
             return 2;
         }
         std::printf("lake-server: the configuration is valid (%zu plugin%s loaded)\n",

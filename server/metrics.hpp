@@ -36,8 +36,8 @@ inline std::size_t parse_error_index(int status) noexcept {
     return 0;  // counted as 400
 }
 
-enum class TimeoutKind : std::uint8_t { Header, Body, FirstByte, Keepalive, Send };
-inline constexpr std::array<std::string_view, 5> kTimeoutKinds = {"header", "body", "first_byte",
-                                                                  "keepalive", "send"};
+enum class TimeoutKind : std::uint8_t { Header, Body, FirstByte, Keepalive, Send, Handler };
+inline constexpr std::array<std::string_view, 6> kTimeoutKinds = {"header",    "body", "first_byte",
+                                                                  "keepalive", "send", "handler"};
 
 }  // namespace lake::server

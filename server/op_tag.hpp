@@ -5,7 +5,8 @@
 
 namespace lake::server {
 
-enum class Op : std::uint8_t { Accept = 1, Recv, Send, Cancel, Timer, Wake, LogWrite };
+// Handler: the one operation a connection's waiting handler has on the ring (handlers/io.hpp).
+enum class Op : std::uint8_t { Accept = 1, Recv, Send, Cancel, Timer, Wake, LogWrite, Handler };
 
 constexpr std::uint64_t tag(Op op, std::uint32_t connection = 0) noexcept {
     return (std::uint64_t{static_cast<std::uint8_t>(op)} << 32) | connection;

@@ -23,6 +23,15 @@ Server::Server(config::ServerConfig config, handlers::Router router)
                                   &draining_);
     if (!config_.metrics_path.empty() && config_.metrics_listen.empty())
         router_.add(http::Method::Get, config_.metrics_path, {&Server::serve_metrics, this});
+    for (const config::ServerConfig::StaticMount& m : config_.static_mounts) {
+        std::string err;
+        auto mounted = handlers::StaticFiles::mount(router_, m.prefix, m.root, err);
+        if (mounted == nullptr) {
+            if (mount_error_.empty()) mount_error_ = err;
+            continue;
+        }
+        static_files_.push_back(std::move(mounted));
+    }
 }
 
 // GET /metrics: every worker's counters, summed now (each is written by its worker alone).
@@ -30,9 +39,15 @@ void Server::serve_metrics(const http::Request&, http::Response& response, void*
     write_prometheus(response, static_cast<const Server*>(self)->workers_);
 }
 
-std::string Server::start() {
+std::string Server::check_routes() {
+    if (!mount_error_.empty()) return mount_error_;
     if (std::string err = router_.take_error(); !err.empty())
-        return "health and metrics endpoints: " + err;
+        return "health, metrics and [[static]] routes: " + err;
+    return {};
+}
+
+std::string Server::start() {
+    if (std::string err = check_routes(); !err.empty()) return err;
     // Workers default to one per CPU this process may use, and are pinned round-robin to those
     // CPUs (not to CPU i of the machine, which may lie outside a taskset or cpuset).
     const std::vector<int> cpus = allowed_cpus();

@@ -11,6 +11,7 @@
 
 #include "../config/server_config.hpp"
 #include "../handlers/router.hpp"
+#include "../handlers/static_files.hpp"
 #include "metrics_listener.hpp"
 #include "worker.hpp"
 
@@ -30,6 +31,9 @@ class Server {
     // Binds the port, starts every worker and waits until each has its ring, lake and slots.
     // Returns an empty string, or what went wrong (then nothing is left running).
     std::string start();
+    // The routes the server adds itself (health, metrics, [[static]] mounts, whose roots must
+    // open) checked against the plugins': an empty string, or what clashes. start() checks too.
+    std::string check_routes();
     // Stops the workers, joins them and closes the listeners. Idempotent. Connections still
     // open are cut.
     void stop();
@@ -82,6 +86,8 @@ class Server {
     std::atomic<bool> draining_{false};
     std::atomic<std::size_t> finished_workers_{0};
     handlers::Router router_;
+    std::vector<std::unique_ptr<handlers::StaticFiles>> static_files_;  // [[static]] mounts
+    std::string mount_error_;
     std::vector<int> listeners_;
     std::vector<int> inherited_;
     MetricsListener metrics_listener_;

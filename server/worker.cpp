@@ -201,6 +201,9 @@ void Worker::dispatch(const io_uring_cqe& cqe) noexcept {
             else
                 arm_wake();
             break;
+        case Op::Handler:
+            connections_[connection_of(ud)].on_handler_io(cqe);
+            break;
         case Op::Cancel:
             break;
         case Op::LogWrite:
@@ -473,6 +476,14 @@ void Worker::send_msg(Connection& c, const msghdr* msg) noexcept {
 void Worker::cancel_recv(Connection& c) noexcept {
     io_uring_sqe* s = ring_.sqe();
     io_uring_prep_cancel64(s, tag(Op::Recv, c.index()), 0);
+    io_uring_sqe_set_data64(s, tag(Op::Cancel, c.index()));
+}
+
+io_uring_sqe* Worker::handler_sqe(Connection&) noexcept { return ring_.sqe(); }
+
+void Worker::cancel_handler_io(Connection& c) noexcept {
+    io_uring_sqe* s = ring_.sqe();
+    io_uring_prep_cancel64(s, tag(Op::Handler, c.index()), 0);
     io_uring_sqe_set_data64(s, tag(Op::Cancel, c.index()));
 }
 

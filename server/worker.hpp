@@ -158,6 +158,10 @@ class Worker {
     void send(Connection& c, const void* data, std::size_t len) noexcept;
     void send_msg(Connection& c, const msghdr* msg) noexcept;
     void cancel_recv(Connection& c) noexcept;
+    // A waiting handler's operation: an SQE the connection prepares and tags Op::Handler, and
+    // its cancellation.
+    io_uring_sqe* handler_sqe(Connection& c) noexcept;
+    void cancel_handler_io(Connection& c) noexcept;
     void wait_for_buffers(Connection& c) noexcept;
     void release(Connection& c) noexcept;
 

@@ -11,7 +11,9 @@ namespace {
 bool has_body(int status, bool head) {
     return !head && status >= 200 && status != 204 && status != 304;
 }
-bool has_content_length(int status) { return status >= 200 && status != 204; }
+// 304 carries no Content-Length: it would have to be the length of the representation not
+// sent (RFC 9110 8.6), which a handler answering 304 need not know.
+bool has_content_length(int status) { return status >= 200 && status != 204 && status != 304; }
 
 std::size_t digits(std::size_t v) {
     std::size_t n = 1;
@@ -97,7 +99,21 @@ std::size_t head_size(const Response& r, const ResponseContext& ctx) noexcept {
     std::size_t n = 9 + 4 + reason_phrase(r.status).size() + 2;  // "HTTP/1.1 200 OK\r\n"
     n += ctx.server_line.size() + ctx.date_line.size();
     if (!r.content_type.empty()) n += 14 + r.content_type.size() + 2;
-    if (has_content_length(r.status)) n += 16 + digits(r.body.size()) + 2;
+    if (has_content_length(r.status)) {
+        switch (ctx.framing) {
+            case Framing::BodySize:
+                n += 16 + digits(r.body.size()) + 2;
+                break;
+            case Framing::Length:
+                n += 16 + digits(ctx.length) + 2;
+                break;
+            case Framing::Chunked:
+                n += 28;  // "Transfer-Encoding: chunked\r\n"
+                break;
+            case Framing::UntilClose:
+                break;
+        }
+    }
     if (!ctx.keep_alive)
         n += 19;  // "Connection: close\r\n"
     else if (ctx.http10)
@@ -131,9 +147,19 @@ char* put_head(char* at, const Response& r, const ResponseContext& ctx) noexcept
         c.put("\r\n");
     }
     if (has_content_length(r.status)) {
-        c.put("Content-Length: ");
-        c.put_number(r.body.size());
-        c.put("\r\n");
+        switch (ctx.framing) {
+            case Framing::BodySize:
+            case Framing::Length:
+                c.put("Content-Length: ");
+                c.put_number(ctx.framing == Framing::Length ? ctx.length : r.body.size());
+                c.put("\r\n");
+                break;
+            case Framing::Chunked:
+                c.put("Transfer-Encoding: chunked\r\n");
+                break;
+            case Framing::UntilClose:
+                break;
+        }
     }
     if (!ctx.keep_alive)
         c.put("Connection: close\r\n");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include <lake/lake.hpp>
@@ -10,12 +11,22 @@
 
 namespace lake::http {
 
+// How the body's end is marked.
+enum class Framing : std::uint8_t {
+    BodySize,    // Content-Length: the body's size (a response in one piece)
+    Length,      // Content-Length: ResponseContext::length (a body sent in parts, length known)
+    Chunked,     // Transfer-Encoding: chunked (sent in parts, length unknown)
+    UntilClose,  // no length: the connection closes after the body (HTTP/1.0, length unknown)
+};
+
 struct ResponseContext {
     std::string_view date_line;    // "Date: ...\r\n", refreshed once a second by the worker
     std::string_view server_line;  // "Server: lake\r\n"
     bool head = false;             // HEAD: headers as for GET, no body
     bool keep_alive = true;        // false: "Connection: close"
     bool http10 = false;           // HTTP/1.0 keep-alive must be announced
+    Framing framing = Framing::BodySize;
+    std::uint64_t length = 0;  // Framing::Length
 };
 
 // Why a handler's response must not go onto the wire, or nullptr when it may: a status that is

@@ -45,6 +45,31 @@ TEST(Config, TheShippedExampleIsExactlyTheDefaults) {
     EXPECT_EQ(loaded.ring_entries, defaults.ring_entries);
     EXPECT_EQ(loaded.server_name, defaults.server_name);
     EXPECT_EQ(loaded.plugins.size(), defaults.plugins.size());
+    EXPECT_EQ(loaded.handler_timeout_s, defaults.handler_timeout_s);
+    EXPECT_EQ(loaded.static_mounts.size(), defaults.static_mounts.size());
+}
+
+TEST(Config, StaticMountsAreTablesWithAPrefixAndARoot) {
+    ServerConfig c;
+    ASSERT_EQ(load_string("[[static]]\nprefix = \"/files\"\nroot = \"/srv/www\"\n"
+                          "[[static]]\nprefix = \"/\"\nroot = \"/srv/site\"\n"
+                          "[timeouts]\nhandler = 5\n",
+                          c, "t"),
+              "");
+    ASSERT_EQ(c.static_mounts.size(), 2u);
+    EXPECT_EQ(c.static_mounts[0].prefix, "/files");
+    EXPECT_EQ(c.static_mounts[0].root, "/srv/www");
+    EXPECT_EQ(c.static_mounts[1].prefix, "/");
+    EXPECT_EQ(c.handler_timeout_s, 5u);
+    for (const char* bad : {"[[static]]\nprefix = \"/files/\"\nroot = \"/srv\"\n",
+                            "[[static]]\nprefix = \"files\"\nroot = \"/srv\"\n",
+                            "[[static]]\nprefix = \"/files\"\nroot = \"relative\"\n",
+                            "[[static]]\nprefix = \"/files\"\n",
+                            "[[static]]\nprefix = \"/f\"\nroot = \"/srv\"\nindex = 1\n",
+                            "[timeouts]\nhandler = 0\n"}) {
+        ServerConfig d;
+        EXPECT_NE(load_string(bad, d, "t"), "") << bad;
+    }
 }
 
 TEST(Config, PluginsAreAListOfStrings) {

@@ -35,7 +35,7 @@ const http::Response& run(const Router& router, Call& call, std::string_view pat
     call.req.method = method;
     call.req.path = path;
     call.req.arena = &call.arena;
-    router.dispatch(call.req, call.res);
+    (void)router.dispatch(call.req, call.res);
     return call.res;
 }
 

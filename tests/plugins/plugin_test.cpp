@@ -28,7 +28,7 @@ http::Response get(const Router& router, std::string_view path) {
     http::Response res;
     lake::Lake out(4096);
     res.bind(&arena, &out);
-    router.dispatch(req, res);
+    (void)router.dispatch(req, res);
     if (!res.body.empty()) {  // copy out before the arena goes away
         static thread_local std::string keep;
         keep.assign(res.body);
@@ -195,7 +195,7 @@ void call(const Router& router, ApiCall& c, http::Method m, std::string_view pat
     c.req.query = query;
     c.req.arena = &c.arena;
     c.res.bind(&c.arena, &c.out);
-    router.dispatch(c.req, c.res);
+    (void)router.dispatch(c.req, c.res);
 }
 
 TEST(ApiExample, ServesItsRoutesWithCorsAndAGuardedAdmin) {

@@ -89,6 +89,19 @@ class Client {
                 }
             r.body = buf_.substr(0, len);
             buf_.erase(0, len);
+        } else if (r.header("transfer-encoding") == "chunked") {
+            // size line, data, CRLF ... "0" CRLF CRLF (no trailers from lake-server)
+            for (;;) {
+                std::size_t eol;
+                while ((eol = buf_.find("\r\n")) == std::string::npos)
+                    if (!fill()) return r.status = 0, r;
+                const std::size_t size = std::stoul(buf_.substr(0, eol), nullptr, 16);
+                while (buf_.size() < eol + 2 + size + 2)
+                    if (!fill()) return r.status = 0, r;
+                r.body.append(buf_, eol + 2, size);
+                buf_.erase(0, eol + 2 + size + 2);
+                if (size == 0) break;
+            }
         } else {
             while (fill()) {
             }

@@ -1,0 +1,137 @@
+// handlers/io.hpp — what a waiting handler (handlers/task.hpp) can co_await: operations on its
+// worker's io_uring, one at a time per request.
+//
+//   int fd = co_await req.io->open_beneath(dir_fd, "css/site.css");  // fd or -errno
+//   struct statx st;  co_await req.io->stat(fd, st);                 // 0 or -errno
+//   int n = co_await req.io->read(fd, res.prepare(16384), offset);   // bytes or -errno
+//   co_await req.io->send(res);     // the body so far goes out as one part of the response
+//   co_await req.io->sleep(std::chrono::milliseconds(5));
+//
+// Every result is the system call's: a count or descriptor, or a negative errno. None blocks the
+// worker's thread. When the client goes away or the handler's deadline passes, the pending
+// operation is cancelled and the handler's frame destroyed without resuming it: hold descriptors
+// in objects that close them in their destructors.
+//
+// Sending in parts: the first send(res) writes the head — with `Content-Length:
+// res.stream_length` when the handler set it, otherwise `Transfer-Encoding: chunked` (or, for an
+// HTTP/1.0 client, a body that ends with the connection) — and hands the body written so far to
+// the kernel; each later send() hands over what was written since. It completes once the kernel
+// has the bytes (so a slow reader slows the handler: nothing piles up) and then the body starts
+// empty again in a fresh response arena. After the first send the status and headers are fixed;
+// what is written after the last send goes out when the handler returns.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace lake::http {
+class Response;
+}
+
+namespace lake::handlers {
+
+// One operation handed to the engine; it lives in the waiting coroutine's frame.
+struct IoOp {
+    enum class Kind : std::uint8_t { Sleep, OpenBeneath, Stat, Read, Close, Send };
+    Kind kind = Kind::Sleep;
+    int fd = -1;                 // the file; for OpenBeneath the directory
+    const char* path = nullptr;  // OpenBeneath: relative to fd, NUL-terminated
+    void* buffer = nullptr;      // Read: where; Stat: a struct statx; Send: the Response
+    std::uint32_t length = 0;
+    std::uint64_t offset = 0;       // Read: where in the file
+    std::uint64_t nanoseconds = 0;  // Sleep
+    int result = 0;
+    std::coroutine_handle<> waiter;
+};
+
+// The awaitable every Io call returns: co_await gives the operation's result.
+class [[nodiscard]] IoAwaitable;
+
+// A connection's door to its worker's ring, implemented by the engine.
+class Io {
+  public:
+    IoAwaitable sleep(std::chrono::nanoseconds duration) noexcept;
+    // Opens `path` read-only beneath the directory `dir_fd`: absolute paths, `..` above it and
+    // symlinks leading out of it are refused (openat2 RESOLVE_BENEATH: -EXDEV), as are magic
+    // links (/proc/self/fd/N).
+    IoAwaitable open_beneath(int dir_fd, const char* path) noexcept;
+    IoAwaitable stat(int fd, struct statx& out) noexcept;
+    IoAwaitable read(int fd, std::span<char> into, std::uint64_t offset) noexcept;
+    IoAwaitable close(int fd) noexcept;
+    // Sends the response's head (first time) and its body so far; see above.
+    IoAwaitable send(http::Response& response) noexcept;
+
+    // Starts `op`; true when the caller must wait for its completion (the engine then sets
+    // op.result and resumes op.waiter), false when op.result is already set.
+    virtual bool start(IoOp& op) noexcept = 0;
+
+  protected:
+    ~Io() = default;
+};
+
+class [[nodiscard]] IoAwaitable {
+  public:
+    IoAwaitable(Io& io, const IoOp& op) noexcept : io_(io), op_(op) {}
+    IoAwaitable(const IoAwaitable&) = delete;
+    IoAwaitable& operator=(const IoAwaitable&) = delete;
+
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> waiter) noexcept {
+        op_.waiter = waiter;
+        return io_.start(op_);
+    }
+    int await_resume() const noexcept { return op_.result; }
+
+  private:
+    Io& io_;
+    IoOp op_;
+};
+
+inline IoAwaitable Io::sleep(std::chrono::nanoseconds duration) noexcept {
+    IoOp op;
+    op.kind = IoOp::Kind::Sleep;
+    op.nanoseconds = duration.count() > 0 ? static_cast<std::uint64_t>(duration.count()) : 0;
+    return {*this, op};
+}
+inline IoAwaitable Io::open_beneath(int dir_fd, const char* path) noexcept {
+    IoOp op;
+    op.kind = IoOp::Kind::OpenBeneath;
+    op.fd = dir_fd;
+    op.path = path;
+    return {*this, op};
+}
+inline IoAwaitable Io::stat(int fd, struct statx& out) noexcept {
+    IoOp op;
+    op.kind = IoOp::Kind::Stat;
+    op.fd = fd;
+    op.buffer = &out;
+    return {*this, op};
+}
+inline IoAwaitable Io::read(int fd, std::span<char> into, std::uint64_t offset) noexcept {
+    IoOp op;
+    op.kind = IoOp::Kind::Read;
+    op.fd = fd;
+    op.buffer = into.data();
+    op.length = static_cast<std::uint32_t>(into.size() > 0x7ffff000u ? 0x7ffff000u : into.size());
+    op.offset = offset;
+    return {*this, op};
+}
+inline IoAwaitable Io::close(int fd) noexcept {
+    IoOp op;
+    op.kind = IoOp::Kind::Close;
+    op.fd = fd;
+    return {*this, op};
+}
+inline IoAwaitable Io::send(http::Response& response) noexcept {
+    IoOp op;
+    op.kind = IoOp::Kind::Send;
+    op.buffer = &response;
+    return {*this, op};
+}
+
+}  // namespace lake::handlers

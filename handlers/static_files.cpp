@@ -1,0 +1,395 @@
+#include "static_files.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <new>
+#include <stdexcept>
+
+namespace lake::handlers {
+
+namespace {
+
+using http::Request;
+using http::Response;
+
+// Closes the file when the handler ends, however it ends (returned, threw, or destroyed
+// because its client left): a plain close(2) of a regular file does not wait on the disk.
+struct FileGuard {
+    int fd = -1;
+    ~FileGuard() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+void answer(Response& res, int status, std::string_view text) {
+    res.text(status, text, "text/plain; charset=utf-8");
+}
+
+// `n` bytes of the request arena as text (empty when full).
+std::string_view arena_text(const Request& req, const char* fmt, auto... args) {
+    char buf[96];
+    const int n = std::snprintf(buf, sizeof(buf), fmt, args...);
+    if (n <= 0 || req.arena == nullptr) return {};
+    auto* p = static_cast<char*>(req.arena->allocate(static_cast<std::size_t>(n), 1));
+    if (p == nullptr) return {};
+    std::memcpy(p, buf, static_cast<std::size_t>(n));
+    return {p, static_cast<std::size_t>(n)};
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// The path below the prefix as a file name relative to the root, NUL-terminated, in the request
+// arena: percent-decoded, empty segments dropped. 0 and the name, or the status to answer: 400 for
+// a broken escape or a NUL, 403 for `.`/`..` segments and encoded slashes (a way around the
+// segment check), 500 when the arena is full.
+int relative_name(const Request& req, std::string_view raw, const char*& name) {
+    if (req.arena == nullptr) return 500;
+    auto* out = static_cast<char*>(req.arena->allocate(raw.size() + 2, 1));
+    if (out == nullptr) return 500;
+    std::size_t n = 0;
+    std::size_t segment_start = 0;
+    auto end_segment = [&]() -> int {
+        const std::string_view seg(out + segment_start, n - segment_start);
+        if (seg == "." || seg == "..") return 403;
+        if (seg.empty() && n != 0) --n;  // "a//b": the empty segment and its slash go
+        return 0;
+    };
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        char c = raw[i];
+        if (c == '%') {
+            const int hi = i + 2 < raw.size() ? hex_value(raw[i + 1]) : -1;
+            const int lo = hi >= 0 ? hex_value(raw[i + 2]) : -1;
+            if (lo < 0) return 400;
+            c = static_cast<char>(hi * 16 + lo);
+            i += 2;
+            if (c == '/' || c == '\\') return 403;
+            if (c == '\0') return 400;
+        } else if (c == '/') {
+            if (int status = end_segment(); status != 0) return status;
+            if (n == 0) continue;  // a leading slash
+            out[n++] = '/';
+            segment_start = n;
+            continue;
+        }
+        out[n++] = c;
+    }
+    if (int status = end_segment(); status != 0) return status;
+    if (n != 0 && out[n - 1] == '/') --n;
+    if (n == 0) out[n++] = '.';  // the root itself
+    out[n] = '\0';
+    name = out;
+    return 0;
+}
+
+std::string_view http_date(const Request& req, std::int64_t seconds) {
+    const std::time_t t = static_cast<std::time_t>(seconds);
+    std::tm tm{};
+    if (::gmtime_r(&t, &tm) == nullptr || req.arena == nullptr) return {};
+    auto* p = static_cast<char*>(req.arena->allocate(32, 1));
+    if (p == nullptr) return {};
+    // The C locale's day and month names: the server never calls setlocale().
+    const std::size_t n = std::strftime(p, 32, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return {p, n};
+}
+
+// An IMF-fixdate (the only form servers send; RFC 9110 5.6.7), or -1.
+std::int64_t parse_http_date(std::string_view text) {
+    char buf[40];
+    if (text.size() >= sizeof(buf)) return -1;
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = '\0';
+    std::tm tm{};
+    const char* end = ::strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (end == nullptr || *end != '\0') return -1;
+    return static_cast<std::int64_t>(::timegm(&tm));
+}
+
+// If-None-Match: "*" or a list of entity tags, compared weakly (W/ ignored; RFC 9110 13.1.2).
+bool none_match_hits(std::string_view list, std::string_view etag) {
+    while (!list.empty()) {
+        const std::size_t comma = list.find(',');
+        std::string_view item = list.substr(0, comma);
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        if (item == "*") return true;
+        if (item.size() > 2 && item[0] == 'W' && item[1] == '/') item.remove_prefix(2);
+        if (item == etag) return true;
+    }
+    return false;
+}
+
+bool parse_u64(std::string_view s, std::uint64_t& v) {
+    if (s.empty()) return false;
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+    return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+enum class RangeResult { None, Satisfiable, Unsatisfiable };
+
+// One byte range (RFC 9110 14.1.2): "bytes=a-b", "bytes=a-", "bytes=-n". Several ranges, other
+// units or a malformed one: the header is ignored and the whole file served (as the RFC allows).
+RangeResult parse_range(std::string_view h, std::uint64_t size, std::uint64_t& first,
+                        std::uint64_t& last) {
+    if (h.size() < 6 || !http::iequals(h.substr(0, 6), "bytes=")) return RangeResult::None;
+    const std::string_view spec = h.substr(6);
+    if (spec.find(',') != std::string_view::npos) return RangeResult::None;
+    const std::size_t dash = spec.find('-');
+    if (dash == std::string_view::npos) return RangeResult::None;
+    const std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
+    std::uint64_t x = 0, y = 0;
+    if (a.empty()) {  // the last y bytes
+        if (!parse_u64(b, y)) return RangeResult::None;
+        if (y == 0 || size == 0) return RangeResult::Unsatisfiable;
+        first = size - std::min(y, size);
+        last = size - 1;
+        return RangeResult::Satisfiable;
+    }
+    if (!parse_u64(a, x)) return RangeResult::None;
+    if (b.empty()) {
+        y = UINT64_MAX;
+    } else if (!parse_u64(b, y) || y < x) {
+        return RangeResult::None;
+    }
+    if (x >= size) return RangeResult::Unsatisfiable;
+    first = x;
+    last = std::min(y, size - 1);
+    return RangeResult::Satisfiable;
+}
+
+Task serve(const Request& req, Response& res, void* context) {
+    const auto& mount = *static_cast<const StaticFiles*>(context);
+    const char* name = nullptr;
+    if (const int status = relative_name(req, req.param("path"), name); status != 0) {
+        answer(res, status, status == 403 ? "Forbidden\n" : http::reason_phrase(status));
+        co_return;
+    }
+    handlers::Io& io = *req.io;
+    FileGuard file{co_await io.open_beneath(mount.root_fd(), name)};
+    struct statx st {};
+    int rc = file.fd;
+    if (rc >= 0) rc = co_await io.stat(file.fd, st);
+    if (rc >= 0 && S_ISDIR(st.stx_mode)) {
+        if (!req.path.empty() && req.path.back() != '/') {
+            // Relative links in its index resolve against the directory only with the slash.
+            const std::size_t n = req.path.size() + 1;
+            auto* p =
+                req.arena != nullptr ? static_cast<char*>(req.arena->allocate(n, 1)) : nullptr;
+            if (p == nullptr) {
+                answer(res, 500, "Internal Server Error\n");
+                co_return;
+            }
+            std::memcpy(p, req.path.data(), req.path.size());
+            p[n - 1] = '/';
+            res.redirect(301, std::string_view(p, n));
+            co_return;
+        }
+        FileGuard index{co_await io.open_beneath(file.fd, "index.html")};
+        name = "index.html";  // for its Content-Type
+        std::swap(file.fd, index.fd);
+        rc = file.fd;
+        if (rc >= 0) rc = co_await io.stat(file.fd, st);
+    }
+    if (rc < 0) {
+        switch (-rc) {
+            case ENOENT:
+            case ENOTDIR:
+            case ENAMETOOLONG:
+                answer(res, 404, "Not Found\n");
+                break;
+            case EXDEV:  // RESOLVE_BENEATH: the path (a symlink, say) leads out of the root
+            case ELOOP:
+            case EACCES:
+            case EPERM:
+                answer(res, 403, "Forbidden\n");
+                break;
+            case EMFILE:
+            case ENFILE:
+                answer(res, 503, "Service Unavailable\n");
+                break;
+            default:
+                answer(res, 500, "Internal Server Error\n");
+        }
+        co_return;
+    }
+    if (!S_ISREG(st.stx_mode)) {
+        answer(res, 404, "Not Found\n");
+        co_return;
+    }
+
+    const std::uint64_t size = st.stx_size;
+    const std::uint64_t mtime_ns =
+        static_cast<std::uint64_t>(st.stx_mtime.tv_sec) * 1'000'000'000u + st.stx_mtime.tv_nsec;
+    const std::string_view etag =
+        arena_text(req, "\"%llx-%llx\"", static_cast<unsigned long long>(mtime_ns),
+                   static_cast<unsigned long long>(size));
+    const std::string_view modified = http_date(req, st.stx_mtime.tv_sec);
+    res.add_header("ETag", etag);
+    res.add_header("Last-Modified", modified);
+
+    // Conditional requests (RFC 9110 13.2.2): If-None-Match decides when present, otherwise
+    // If-Modified-Since.
+    const std::string_view none_match = req.header("if-none-match");
+    bool not_modified = false;
+    if (!none_match.empty()) {
+        not_modified = none_match_hits(none_match, etag);
+    } else if (const std::string_view since = req.header("if-modified-since"); !since.empty()) {
+        const std::int64_t t = parse_http_date(since);
+        not_modified = t >= 0 && st.stx_mtime.tv_sec <= t;
+    }
+    if (not_modified) {
+        res.status = 304;
+        co_return;
+    }
+
+    std::uint64_t first = 0, last = size == 0 ? 0 : size - 1;
+    std::uint64_t length = size;
+    res.status = 200;
+    res.add_header("Accept-Ranges", "bytes");
+    const std::string_view range = req.header("range");
+    const std::string_view if_range = req.header("if-range");
+    if (!range.empty() && (if_range.empty() || if_range == etag)) {
+        switch (parse_range(range, size, first, last)) {
+            case RangeResult::None:
+                break;
+            case RangeResult::Unsatisfiable:
+                res.status = 416;
+                res.add_header("Content-Range", arena_text(req, "bytes */%llu",
+                                                           static_cast<unsigned long long>(size)));
+                co_return;
+            case RangeResult::Satisfiable:
+                res.status = 206;
+                length = last - first + 1;
+                res.add_header("Content-Range", arena_text(req, "bytes %llu-%llu/%llu",
+                                                           static_cast<unsigned long long>(first),
+                                                           static_cast<unsigned long long>(last),
+                                                           static_cast<unsigned long long>(size)));
+                break;
+        }
+    }
+    res.content_type = content_type_for(name);
+    res.stream_length = static_cast<std::int64_t>(length);
+    if (req.method == http::Method::Head) {
+        (void)co_await io.send(res);  // the head alone, with the file's length
+        co_return;
+    }
+
+    // Part by part: each read fills what the response arena holds, each part goes out before
+    // the next read. A file that fits in one part is answered like any response.
+    constexpr std::size_t kMaxPart = 256 * 1024;
+    std::uint64_t offset = first;
+    std::uint64_t left = length;
+    bool sent_any = false;
+    while (left != 0) {
+        std::size_t room = std::min<std::uint64_t>({left, res.room(), kMaxPart});
+        if (room == 0) {  // the arena is taken by earlier output: send what there is first
+            if (co_await io.send(res) < 0) throw std::bad_alloc();
+            sent_any = true;
+            room = std::min<std::uint64_t>({left, res.room(), kMaxPart});
+            if (room == 0) throw std::bad_alloc();
+        }
+        const std::span<char> into = res.prepare(room);
+        const int n = co_await io.read(file.fd, into, offset);
+        res.commit(n > 0 ? static_cast<std::size_t>(n) : 0);
+        if (n <= 0) {  // an I/O error, or the file shrank under us
+            if (!sent_any) {
+                res.stream_length = -1;
+                answer(res, 500, "Internal Server Error\n");
+                co_return;
+            }
+            throw std::runtime_error("static file: read failed");
+        }
+        offset += static_cast<std::uint64_t>(n);
+        left -= static_cast<std::uint64_t>(n);
+        if (left != 0) {
+            if (co_await io.send(res) < 0) throw std::runtime_error("static file: send failed");
+            sent_any = true;
+        }
+    }
+}
+
+void redirect_to_slash(const Request&, Response& res, void* context) {
+    res.redirect(301, *static_cast<const std::string*>(context));
+}
+
+}  // namespace
+
+std::string_view content_type_for(std::string_view name) noexcept {
+    struct Type {
+        std::string_view ext, type;
+    };
+    static constexpr Type kTypes[] = {
+        {"html", "text/html; charset=utf-8"},
+        {"htm", "text/html; charset=utf-8"},
+        {"css", "text/css; charset=utf-8"},
+        {"js", "text/javascript; charset=utf-8"},
+        {"mjs", "text/javascript; charset=utf-8"},
+        {"json", "application/json"},
+        {"txt", "text/plain; charset=utf-8"},
+        {"md", "text/markdown; charset=utf-8"},
+        {"xml", "application/xml"},
+        {"svg", "image/svg+xml"},
+        {"png", "image/png"},
+        {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},
+        {"gif", "image/gif"},
+        {"webp", "image/webp"},
+        {"avif", "image/avif"},
+        {"ico", "image/vnd.microsoft.icon"},
+        {"wasm", "application/wasm"},
+        {"pdf", "application/pdf"},
+        {"woff", "font/woff"},
+        {"woff2", "font/woff2"},
+        {"mp4", "video/mp4"},
+        {"webm", "video/webm"},
+        {"mp3", "audio/mpeg"},
+        {"zip", "application/zip"},
+        {"gz", "application/gzip"},
+        {"tar", "application/x-tar"},
+    };
+    const std::size_t dot = name.rfind('.');
+    const std::size_t slash = name.rfind('/');
+    if (dot != std::string_view::npos && (slash == std::string_view::npos || dot > slash)) {
+        const std::string_view ext = name.substr(dot + 1);
+        for (const Type& t : kTypes)
+            if (http::iequals(ext, t.ext)) return t.type;
+    }
+    return "application/octet-stream";
+}
+
+std::unique_ptr<StaticFiles> StaticFiles::mount(Router& router, const std::string& prefix,
+                                                const std::string& root, std::string& error) {
+    const int fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        error = "[[static]] root '" + root + "': " + std::strerror(errno);
+        return nullptr;
+    }
+    std::unique_ptr<StaticFiles> m(new StaticFiles(prefix == "/" ? std::string() : prefix, fd));
+    m->slash_prefix_ = m->prefix_ + "/";
+    router.add(http::Method::Get, m->prefix_ + "/{*path}", Handler::waiting(&serve, m.get()));
+    if (!m->prefix_.empty())
+        router.add(http::Method::Get, m->prefix_, {&redirect_to_slash, &m->slash_prefix_});
+    else
+        router.add(http::Method::Get, "/", Handler::waiting(&serve, m.get()));
+    return m;
+}
+
+StaticFiles::~StaticFiles() {
+    if (root_fd_ >= 0) ::close(root_fd_);
+}
+
+}  // namespace lake::handlers

@@ -1,0 +1,44 @@
+// handlers/static_files.hpp — a directory served under a URL prefix ([[static]] in the config),
+// as a waiting handler: every open, stat and read goes through the worker's io_uring.
+//
+// GET and HEAD; Content-Type from the extension; ETag and Last-Modified, with If-None-Match and
+// If-Modified-Since answered 304; one byte range (206, or 416 when unsatisfiable); index.html
+// for a directory (a directory asked for without its trailing '/' is redirected to it); 404 for
+// what does not exist; 403 for anything that would leave the root: `..` or `.` segments (plain
+// or percent-encoded), encoded slashes, and symlinks pointing out (openat2 RESOLVE_BENEATH).
+// The file goes out in parts of what the response arena holds, each read when the previous one
+// is with the kernel: a slow reader holds one part of memory, whatever the file's size.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "router.hpp"
+
+namespace lake::handlers {
+
+class StaticFiles {
+  public:
+    // Opens `root` and adds GET routes for `prefix` (redirected to `prefix/`) and everything
+    // under `prefix/`. Returns the mount, or nullptr and `error` set.
+    static std::unique_ptr<StaticFiles> mount(Router& router, const std::string& prefix,
+                                              const std::string& root, std::string& error);
+    ~StaticFiles();
+    StaticFiles(const StaticFiles&) = delete;
+    StaticFiles& operator=(const StaticFiles&) = delete;
+
+    int root_fd() const noexcept { return root_fd_; }
+    const std::string& prefix() const noexcept { return prefix_; }
+
+  private:
+    StaticFiles(std::string prefix, int root_fd) : prefix_(std::move(prefix)), root_fd_(root_fd) {}
+    std::string prefix_;
+    std::string slash_prefix_;  // prefix + "/", the redirect's target
+    int root_fd_ = -1;
+};
+
+// The Content-Type for a file name, from its extension ("application/octet-stream" when
+// unknown).
+std::string_view content_type_for(std::string_view name) noexcept;
+
+}  // namespace lake::handlers

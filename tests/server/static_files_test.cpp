@@ -1,0 +1,222 @@
+// The static file handler ([[static]] prefix/root), over real sockets.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "server_fixture.hpp"
+
+namespace lake::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::size_t kBig = 64u << 20;
+
+std::string big_contents() {
+    std::string s(kBig, '\0');
+    std::uint32_t x = 12345;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        x = x * 1103515245u + 12345u;
+        s[i] = static_cast<char>(x >> 24);
+    }
+    return s;
+}
+
+void write_file(const fs::path& p, std::string_view contents) {
+    std::ofstream(p, std::ios::binary).write(contents.data(), static_cast<long>(contents.size()));
+}
+
+// The server's resident memory (this process's: the server runs in it).
+std::size_t rss_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    std::size_t size = 0, resident = 0;
+    statm >> size >> resident;
+    return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+class StaticFiles : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        char templ[] = "/tmp/lake-static-XXXXXX";
+        base_ = ::mkdtemp(templ);
+        const fs::path root = base_ / "root";
+        fs::create_directories(root / "dir");
+        fs::create_directories(root / "empty-dir");
+        write_file(root / "small.txt", "hello, static\n");
+        write_file(root / "empty.bin", "");
+        write_file(root / "page.html", "<p>hi</p>\n");
+        write_file(root / "dir" / "index.html", "<h1>index</h1>\n");
+        write_file(root / "%2e%2e", "a file named like an encoded dot-dot\n");
+        big_ = new std::string(big_contents());
+        write_file(root / "big.bin", *big_);
+        write_file(base_ / "secret.txt", "outside the root\n");
+        fs::create_symlink(base_ / "secret.txt", root / "link-out");
+        fs::create_symlink("small.txt", root / "link-in");
+        config::ServerConfig c = test_config();
+        c.static_mounts.push_back({"/files", root.string()});
+        server_ = new RunningServer(c);
+        ASSERT_EQ(server_->error(), "");
+    }
+    static void TearDownTestSuite() {
+        delete server_;
+        delete big_;
+        fs::remove_all(base_);
+    }
+    static HttpResponse request(const std::string& raw, bool head = false) {
+        Client c(server_->port(), 10000);
+        EXPECT_TRUE(c.send(raw));
+        return c.read_response(head);
+    }
+    static inline RunningServer* server_ = nullptr;
+    static inline fs::path base_;
+    static inline std::string* big_ = nullptr;
+};
+
+TEST_F(StaticFiles, SmallEmptyAndLargeFilesByteForByte) {
+    HttpResponse r = request(get("/files/small.txt"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "hello, static\n");
+    EXPECT_EQ(r.header("content-type"), "text/plain; charset=utf-8");
+    EXPECT_EQ(r.header("accept-ranges"), "bytes");
+    r = request(get("/files/empty.bin"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("content-length"), "0");
+    EXPECT_EQ(r.body, "");
+    EXPECT_EQ(r.header("content-type"), "application/octet-stream");
+    r = request(get("/files/big.bin"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("content-length"), std::to_string(kBig));
+    EXPECT_TRUE(r.body == *big_) << "64 MiB body differs (size " << r.body.size() << ")";
+}
+
+TEST_F(StaticFiles, HeadHasTheLengthAndNoBody) {
+    Client c(server_->port());
+    ASSERT_TRUE(c.send("HEAD /files/big.bin HTTP/1.1\r\nHost: t\r\n\r\n"));
+    const HttpResponse r = c.read_response(true);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("content-length"), std::to_string(kBig));
+    ASSERT_TRUE(c.send(get("/files/small.txt")));  // no body bytes were in between
+    EXPECT_EQ(c.read_response().body, "hello, static\n");
+}
+
+TEST_F(StaticFiles, BothValidatorsGive304) {
+    const HttpResponse first = request(get("/files/small.txt"));
+    const std::string etag = first.header("etag"), modified = first.header("last-modified");
+    ASSERT_FALSE(etag.empty());
+    ASSERT_FALSE(modified.empty());
+    HttpResponse r = request(get("/files/small.txt", "If-None-Match: " + etag + "\r\n"));
+    EXPECT_EQ(r.status, 304);
+    EXPECT_EQ(r.header("etag"), etag);
+    EXPECT_EQ(r.count("content-length"), 0u);
+    r = request(get("/files/small.txt", "If-None-Match: \"other\", W/" + etag + "\r\n"));
+    EXPECT_EQ(r.status, 304);
+    r = request(get("/files/small.txt", "If-Modified-Since: " + modified + "\r\n"));
+    EXPECT_EQ(r.status, 304);
+    r = request(get("/files/small.txt", "If-None-Match: \"other\"\r\n"));
+    EXPECT_EQ(r.status, 200);
+    r = request(get("/files/small.txt", "If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n"));
+    EXPECT_EQ(r.status, 200);
+}
+
+TEST_F(StaticFiles, ByteRanges) {
+    HttpResponse r = request(get("/files/small.txt", "Range: bytes=0-4\r\n"));
+    EXPECT_EQ(r.status, 206);
+    EXPECT_EQ(r.body, "hello");
+    EXPECT_EQ(r.header("content-range"), "bytes 0-4/14");
+    r = request(get("/files/small.txt", "Range: bytes=7-12\r\n"));
+    EXPECT_EQ(r.status, 206);
+    EXPECT_EQ(r.body, "static");
+    r = request(get("/files/small.txt", "Range: bytes=-7\r\n"));
+    EXPECT_EQ(r.status, 206);
+    EXPECT_EQ(r.body, "static\n");
+    EXPECT_EQ(r.header("content-range"), "bytes 7-13/14");
+    r = request(get("/files/small.txt", "Range: bytes=9-\r\n"));
+    EXPECT_EQ(r.body, "atic\n");
+    r = request(get("/files/small.txt", "Range: bytes=14-\r\n"));
+    EXPECT_EQ(r.status, 416);
+    EXPECT_EQ(r.header("content-range"), "bytes */14");
+    r = request(get("/files/big.bin", "Range: bytes=1000000-3000000\r\n"));
+    EXPECT_EQ(r.status, 206);
+    EXPECT_TRUE(r.body == big_->substr(1000000, 2000001));
+    r = request(get("/files/small.txt", "Range: bytes=0-1,3-4\r\n"));  // several: ignored
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "hello, static\n");
+}
+
+TEST_F(StaticFiles, TraversalIsRefused) {
+    for (const char* path :
+         {"/files/../secret.txt", "/files/dir/../../secret.txt", "/files/%2e%2e/secret.txt",
+          "/files/%2E%2E/secret.txt", "/files/..%2fsecret.txt", "/files/dir%2f..%2f..%2fsecret.txt",
+          "/files/link-out", "/files/./small.txt"}) {
+        const HttpResponse r = request(get(path));
+        EXPECT_EQ(r.status, 403) << path;
+        EXPECT_EQ(r.body.find("outside"), std::string::npos) << path;
+    }
+    // Double-encoded: decoded once, it names a file called "%2e%2e", not the parent.
+    const HttpResponse r = request(get("/files/%252e%252e"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "a file named like an encoded dot-dot\n");
+    EXPECT_EQ(request(get("/files/%252e%252e/secret.txt")).status, 404);
+    // A symlink that stays inside is followed.
+    EXPECT_EQ(request(get("/files/link-in")).body, "hello, static\n");
+}
+
+TEST_F(StaticFiles, DirectoriesAndMissingFiles) {
+    HttpResponse r = request(get("/files/dir/"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "<h1>index</h1>\n");
+    EXPECT_EQ(r.header("content-type"), "text/html; charset=utf-8");
+    r = request(get("/files/dir"));
+    EXPECT_EQ(r.status, 301);
+    EXPECT_EQ(r.header("location"), "/files/dir/");
+    r = request(get("/files"));
+    EXPECT_EQ(r.status, 301);
+    EXPECT_EQ(r.header("location"), "/files/");
+    EXPECT_EQ(request(get("/files/empty-dir/")).status, 404);
+    EXPECT_EQ(request(get("/files/nothing-here")).status, 404);
+    EXPECT_EQ(request(get("/files/small.txt/more")).status, 404);
+    EXPECT_EQ(request(get("/files/%zz")).status, 400);
+    EXPECT_EQ(
+        request("POST /files/small.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n").status,
+        405);
+}
+
+// A client that reads a 64 MiB file slowly: the server holds one part of it at a time, not the
+// file (its memory stays flat while the client lags behind).
+TEST_F(StaticFiles, ASlowReaderKeepsTheServersMemoryFlat) {
+    const int fd = raw_socket(server_->port(), 64 * 1024);
+    ASSERT_GE(fd, 0);
+    const std::size_t before = rss_bytes();
+    ASSERT_TRUE(send_all(fd, get("/files/big.bin")));
+    std::string got;
+    char buf[16384];
+    for (int i = 0; i < 100; ++i) {  // ~1.6 MiB in a second
+        const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+        ASSERT_GT(n, 0);
+        got.append(buf, static_cast<std::size_t>(n));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const std::size_t during = rss_bytes();
+    EXPECT_LT(during, before + (8u << 20)) << "the server's memory grew with the file";
+    for (;;) {
+        const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0) break;
+        got.append(buf, static_cast<std::size_t>(n));
+        if (got.size() > kBig && got.find("\r\n\r\n") != std::string::npos &&
+            got.size() - got.find("\r\n\r\n") - 4 == kBig)
+            break;
+    }
+    ::close(fd);
+    const std::size_t head_end = got.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos);
+    EXPECT_TRUE(got.compare(head_end + 4, std::string::npos, *big_) == 0);
+}
+
+}  // namespace
+}  // namespace lake::test

@@ -1,0 +1,313 @@
+// Handlers that wait (handlers/task.hpp, handlers/io.hpp): coroutines on the worker's io_uring,
+// over real sockets.
+#include <gtest/gtest.h>
+#include <poll.h>
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "../../handlers/response_format.hpp"
+#include "server_fixture.hpp"
+
+namespace lake::test {
+namespace {
+
+using handlers::Handler;
+using handlers::Task;
+using http::Method;
+using http::Request;
+using http::Response;
+
+// Frames alive now: a local of every test coroutine counts itself.
+std::atomic<int> g_frames{0};
+struct Alive {
+    Alive() { ++g_frames; }
+    ~Alive() { --g_frames; }
+};
+
+std::uint64_t arg(const Request& req, std::string_view name, std::uint64_t fallback) {
+    const std::string_view t = req.query_param(name);
+    std::uint64_t v = fallback;
+    std::from_chars(t.data(), t.data() + t.size(), v);
+    return v;
+}
+
+Task sleep_then_answer(const Request& req, Response& res, void*) {
+    Alive alive;
+    const int rc = co_await req.io->sleep(std::chrono::milliseconds(arg(req, "ms", 0)));
+    http::format(res, "slept {}\n", rc);
+}
+
+Task forever(const Request& req, Response& res, void*) {
+    Alive alive;
+    co_await req.io->sleep(std::chrono::seconds(60));
+    res.text(200, "woke\n");
+}
+
+Task throw_early(const Request& req, Response&, void*) {
+    Alive alive;
+    co_await req.io->sleep(std::chrono::milliseconds(1));
+    throw std::runtime_error("before the response");
+}
+
+Task throw_late(const Request& req, Response& res, void*) {
+    Alive alive;
+    res.append("first part\n");
+    co_await req.io->send(res);
+    throw std::runtime_error("after the response began");
+}
+
+// parts=N lines, each sent as a part; length=1 announces the length, short=1 lies about it.
+Task stream(const Request& req, Response& res, void*) {
+    Alive alive;
+    const std::uint64_t parts = arg(req, "parts", 3);
+    res.content_type = "text/plain";
+    if (arg(req, "length", 0) != 0)
+        res.stream_length = static_cast<std::int64_t>(parts * 7 + arg(req, "short", 0));
+    for (std::uint64_t i = 0; i < parts; ++i) {
+        http::format(res, "part {}\n", i % 10);
+        if (co_await req.io->send(res) < 0) co_return;
+    }
+}
+
+Task returns_at_once(const Request&, Response& res, void*) {
+    res.text(200, "no wait\n");
+    co_return;
+}
+
+Task child(const Request& req, Response& res) {
+    Alive alive;
+    co_await req.io->sleep(std::chrono::milliseconds(5));
+    res.append("from the child; ");
+}
+
+Task nested(const Request& req, Response& res, void*) {
+    Alive alive;
+    for (int i = 0; i < 3; ++i) co_await child(req, res);
+    res.append("done\n");
+}
+
+Task big_frame(const Request& req, Response& res, void*) {
+    char big[60000];
+    big[0] = 'x';
+    co_await req.io->sleep(std::chrono::milliseconds(1));
+    res.text(200, std::string_view(big, 1));
+}
+
+void waiting_routes(handlers::Router& r) {
+    r.add(Method::Get, "/w/sleep", Handler::waiting(sleep_then_answer));
+    r.add(Method::Get, "/w/forever", Handler::waiting(forever));
+    r.add(Method::Get, "/w/throw-early", Handler::waiting(throw_early));
+    r.add(Method::Get, "/w/throw-late", Handler::waiting(throw_late));
+    r.add(Method::Get, "/w/stream", Handler::waiting(stream));
+    r.add(Method::Get, "/w/at-once", Handler::waiting(returns_at_once));
+    r.add(Method::Get, "/w/nested", Handler::waiting(nested));
+    r.add(Method::Get, "/w/big-frame", Handler::waiting(big_frame));
+}
+
+config::ServerConfig waiting_config() {
+    config::ServerConfig c = test_config();
+    c.handler_timeout_s = 3;
+    return c;
+}
+
+class WaitingHandlers : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        server_ = new RunningServer(waiting_config(), &waiting_routes);
+        ASSERT_EQ(server_->error(), "");
+    }
+    static void TearDownTestSuite() {
+        delete server_;
+        server_ = nullptr;
+    }
+    static std::uint16_t port() { return server_->port(); }
+    static HttpResponse request(std::string_view raw) {
+        Client c(port());
+        EXPECT_TRUE(c.send(raw));
+        return c.read_response();
+    }
+    // Waits (up to 10 s) for every test coroutine's frame to be destroyed.
+    static bool frames_gone() {
+        for (int i = 0; i < 1000 && g_frames.load() != 0; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        return g_frames.load() == 0;
+    }
+    static inline RunningServer* server_ = nullptr;
+};
+
+TEST_F(WaitingHandlers, ATimerOnTheRingAnswersAfterItFires) {
+    const auto start = std::chrono::steady_clock::now();
+    const HttpResponse r = request(get("/w/sleep?ms=100"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "slept 0\n");
+    EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(100));
+    EXPECT_TRUE(frames_gone());
+}
+
+TEST_F(WaitingHandlers, AHandlerThatNeverWaitsAnswersLikeAPlainOne) {
+    const HttpResponse r = request(get("/w/at-once"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "no wait\n");
+}
+
+TEST_F(WaitingHandlers, NestedTasksRunInOrder) {
+    const HttpResponse r = request(get("/w/nested"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "from the child; from the child; from the child; done\n");
+    EXPECT_TRUE(frames_gone());
+}
+
+TEST_F(WaitingHandlers, AFrameTooBigForTheArenaIs503) {
+    const HttpResponse r = request(get("/w/big-frame"));
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(request(get("/plaintext")).status, 200);
+}
+
+// 1,000 requests waiting at once on a 2-worker server: other requests are served meanwhile, and
+// all 1,000 are answered together, not one after another (that would take 1,500 s).
+TEST_F(WaitingHandlers, AThousandWaitingRequestsDoNotBlockTheWorkers) {
+    constexpr int kWaiting = 1000;
+    std::vector<int> fds;
+    for (int i = 0; i < kWaiting; ++i) {
+        const int fd = raw_socket(port());
+        ASSERT_GE(fd, 0);
+        ASSERT_TRUE(send_all(fd, get("/w/sleep?ms=1500")));
+        fds.push_back(fd);
+    }
+    const HttpResponse plain = request(get("/plaintext"));
+    EXPECT_EQ(plain.status, 200);
+    int answered_early = 0;
+    for (int fd : fds) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 0) > 0) ++answered_early;
+    }
+    EXPECT_EQ(answered_early, 0) << "answered before their timers could fire";
+    int answered = 0;
+    std::string first_other;
+    for (int fd : fds) {
+        pollfd p{fd, POLLIN, 0};
+        char buf[512];
+        ssize_t n = 0;
+        if (::poll(&p, 1, 20000) > 0) n = ::recv(fd, buf, sizeof(buf), 0);
+        if (n > 12 && std::string_view(buf, 12) == "HTTP/1.1 200")
+            ++answered;
+        else if (first_other.empty())
+            first_other = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "nothing";
+        ::close(fd);
+    }
+    EXPECT_EQ(first_other, "");
+    EXPECT_EQ(answered, kWaiting);
+    EXPECT_TRUE(frames_gone());
+}
+
+TEST_F(WaitingHandlers, ClientsThatLeaveMidWaitCancelTheirHandlers) {
+    const int before = g_frames.load();
+    std::vector<int> fds;
+    for (int i = 0; i < 50; ++i) {
+        const int fd = raw_socket(port());
+        ASSERT_TRUE(send_all(fd, get("/w/forever")));
+        fds.push_back(fd);
+    }
+    for (int i = 0; i < 500 && g_frames.load() < before + 50; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(g_frames.load(), before + 50);
+    for (int fd : fds) ::close(fd);
+    EXPECT_TRUE(frames_gone()) << g_frames.load() << " frames still alive";
+    EXPECT_EQ(request(get("/plaintext")).status, 200);
+}
+
+TEST_F(WaitingHandlers, PastTheDeadlineTheAnswerIs504AndTheConnectionGoesOn) {
+    Client c(port(), 10000);
+    ASSERT_TRUE(c.send(get("/w/forever")));
+    const HttpResponse r = c.read_response();
+    EXPECT_EQ(r.status, 504);
+    EXPECT_TRUE(frames_gone());
+    ASSERT_TRUE(c.send(get("/plaintext")));
+    EXPECT_EQ(c.read_response().status, 200);
+}
+
+TEST_F(WaitingHandlers, PipelinedRequestsBehindAWaitingOneAreAnsweredInOrder) {
+    Client c(port());
+    ASSERT_TRUE(c.send(get("/w/sleep?ms=100") + get("/plaintext") + get("/w/sleep?ms=10") +
+                       get("/w/stream?parts=2") + get("/plaintext")));
+    EXPECT_EQ(c.read_response().body, "slept 0\n");
+    EXPECT_EQ(c.read_response().body, "Hello, World!");
+    EXPECT_EQ(c.read_response().body, "slept 0\n");
+    EXPECT_EQ(c.read_response().body, "part 0\npart 1\n");
+    EXPECT_EQ(c.read_response().body, "Hello, World!");
+}
+
+TEST_F(WaitingHandlers, AnExceptionBeforeTheResponseIs500) {
+    const HttpResponse r = request(get("/w/throw-early"));
+    EXPECT_EQ(r.status, 500);
+    EXPECT_TRUE(frames_gone());
+}
+
+TEST_F(WaitingHandlers, AnExceptionAfterThePartsBeganClosesTheConnection) {
+    Client c(port());
+    ASSERT_TRUE(c.send(get("/w/throw-late")));
+    const std::string all = c.read_all();
+    EXPECT_NE(all.find("Transfer-Encoding: chunked"), std::string::npos);
+    EXPECT_NE(all.find("first part\n"), std::string::npos);
+    EXPECT_EQ(all.find("\r\n0\r\n\r\n"), std::string::npos) << "the body must not look complete";
+    EXPECT_TRUE(frames_gone());
+}
+
+TEST_F(WaitingHandlers, PartsOfUnknownLengthAreChunked) {
+    Client c(port());
+    ASSERT_TRUE(c.send(get("/w/stream?parts=5")));
+    const HttpResponse r = c.read_response();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("transfer-encoding"), "chunked");
+    EXPECT_EQ(r.count("content-length"), 0u);
+    EXPECT_EQ(r.body, "part 0\npart 1\npart 2\npart 3\npart 4\n");
+    ASSERT_TRUE(c.send(get("/plaintext")));  // the connection goes on
+    EXPECT_EQ(c.read_response().status, 200);
+}
+
+TEST_F(WaitingHandlers, PartsOfAnnouncedLengthCarryContentLength) {
+    Client c(port());
+    ASSERT_TRUE(c.send(get("/w/stream?parts=300&length=1")));
+    const HttpResponse r = c.read_response();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("content-length"), "2100");
+    EXPECT_EQ(r.count("transfer-encoding"), 0u);
+    ASSERT_EQ(r.body.size(), 2100u);
+    EXPECT_EQ(r.body.substr(2093), "part 9\n");
+    ASSERT_TRUE(c.send(get("/plaintext")));
+    EXPECT_EQ(c.read_response().status, 200);
+}
+
+TEST_F(WaitingHandlers, ABodyShorterThanItsContentLengthClosesTheConnection) {
+    Client c(port());
+    ASSERT_TRUE(c.send(get("/w/stream?parts=2&length=1&short=5")));
+    const std::string all = c.read_all();
+    EXPECT_NE(all.find("Content-Length: 19"), std::string::npos);
+    EXPECT_NE(all.find("part 1\n"), std::string::npos);
+}
+
+TEST_F(WaitingHandlers, PartsToAnHttp10ClientEndWithTheConnection) {
+    Client c(port());
+    ASSERT_TRUE(c.send("GET /w/stream?parts=3 HTTP/1.0\r\n\r\n"));
+    const std::string all = c.read_all();
+    EXPECT_EQ(all.find("Transfer-Encoding"), std::string::npos);
+    EXPECT_EQ(all.find("Content-Length"), std::string::npos);
+    EXPECT_NE(all.find("Connection: close"), std::string::npos);
+    EXPECT_EQ(all.substr(all.size() - 21), "part 0\npart 1\npart 2\n");
+}
+
+TEST_F(WaitingHandlers, HeadOfAStreamedResponseHasNoBody) {
+    Client c(port());
+    ASSERT_TRUE(c.send("HEAD /w/stream?parts=3 HTTP/1.1\r\nHost: t\r\n\r\n"));
+    const HttpResponse r = c.read_response(true);
+    EXPECT_EQ(r.status, 200);
+    ASSERT_TRUE(c.send(get("/plaintext")));
+    EXPECT_EQ(c.read_response().body, "Hello, World!");
+}
+
+}  // namespace
+}  // namespace lake::test
