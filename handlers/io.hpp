@@ -5,12 +5,14 @@
 //   struct statx st;  co_await req.io->stat(fd, st);                 // 0 or -errno
 //   int n = co_await req.io->read(fd, res.prepare(16384), offset);   // bytes or -errno
 //   co_await req.io->send(res);     // the body so far goes out as one part of the response
-//   co_await req.io->sleep(std::chrono::milliseconds(5));
+//   co_await req.io->sleep(std::chrono::milliseconds(5));  // sleep(0): a yield through the ring
 //
 // Every result is the system call's: a count or descriptor, or a negative errno. None blocks the
-// worker's thread. When the client goes away or the handler's deadline passes, the pending
-// operation is cancelled and the handler's frame destroyed without resuming it: hold descriptors
-// in objects that close them in their destructors.
+// worker's thread (stat of an open descriptor, which reads its in-memory inode, completes at
+// once without a trip through the ring: io_uring would hand it to a worker thread). When the client
+// goes away or the handler's deadline passes, the pending operation is cancelled and the handler's
+// frame destroyed without resuming it: hold descriptors in objects that close them in their
+// destructors.
 //
 // Sending in parts: the first send(res) writes the head — with `Content-Length:
 // res.stream_length` when the handler set it, otherwise `Transfer-Encoding: chunked` (or, for an

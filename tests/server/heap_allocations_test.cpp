@@ -130,6 +130,64 @@ TEST(HeapAllocations, NonePerRequestThroughTheApiExamplePlugin) {
     EXPECT_EQ(after - before, 0u) << "heap allocations on worker threads during 808 requests";
 }
 
+void async_example_routes(handlers::Router& router) {
+    const char* path = std::getenv("LAKE_ASYNC_EXAMPLE_PLUGIN");
+    if (path != nullptr) g_plugin_error = handlers::load_plugin(path, router);
+}
+
+// Handlers that wait (coroutine frames in the request arena, timers on the ring, bodies sent in
+// parts) and static files (open, statx and read on the ring; 304s; ranges; a 1 MiB file in parts)
+// allocate nothing per request either.
+TEST(HeapAllocations, NonePerRequestForWaitingHandlersAndStaticFiles) {
+    if (std::getenv("LAKE_ASYNC_EXAMPLE_PLUGIN") == nullptr)
+        GTEST_SKIP() << "LAKE_ASYNC_EXAMPLE_PLUGIN not set";
+    char dir[] = "/tmp/lake-heap-static-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    const std::string root = dir;
+    for (const auto& [name, size] :
+         {std::pair<const char*, std::size_t>{"/small.css", 4096}, {"/big.bin", 1u << 20}}) {
+        FILE* f = std::fopen((root + name).c_str(), "wb");
+        ASSERT_NE(f, nullptr);
+        const std::string bytes(size, 'x');
+        std::fwrite(bytes.data(), 1, bytes.size(), f);
+        std::fclose(f);
+    }
+    config::ServerConfig cfg = test_config();
+    cfg.static_mounts.push_back({"/static", root});
+    g_plugin_error.clear();
+    RunningServer s(cfg, &async_example_routes);
+    ASSERT_EQ(g_plugin_error, "");
+    ASSERT_EQ(s.error(), "");
+    std::string etag;
+    {
+        Client c(s.port());
+        ASSERT_TRUE(c.send(get("/static/small.css")));
+        etag = c.read_response().header("etag");
+    }
+    const std::string batch = get("/delay?ms=0") + get("/delay?ms=1") + get("/stream?parts=5") +
+                              get("/static/small.css") + get("/static/big.bin") +
+                              get("/static/small.css", "If-None-Match: " + etag + "\r\n") +
+                              get("/static/big.bin", "Range: bytes=100-60000\r\n");
+    auto workload = [&] {
+        for (int conn = 0; conn < 8; ++conn) {
+            Client c(s.port());
+            for (int i = 0; i < 10; ++i) {
+                ASSERT_TRUE(c.send(batch));
+                const int statuses[] = {200, 200, 200, 200, 200, 304, 206};
+                for (int expected : statuses) ASSERT_EQ(c.read_response().status, expected);
+            }
+        }
+    };
+    workload();
+    const std::uint64_t before = g_worker_allocations.load();
+    workload();  // 8 x 10 x 7 = 560 requests
+    const std::uint64_t after = g_worker_allocations.load();
+    EXPECT_EQ(after - before, 0u) << "heap allocations on worker threads during 560 requests";
+    std::remove((root + "/small.css").c_str());
+    std::remove((root + "/big.bin").c_str());
+    ::rmdir(dir);
+}
+
 // The paths that move sockets between workers allocate nothing either: a full worker handing a
 // new socket to its sibling, and open connections following their client to another CPU.
 TEST(HeapAllocations, NoneWhenSocketsAreHandedOffOrMoved) {
