@@ -22,9 +22,15 @@ struct Handler {
     HandlerFn fn = nullptr;
     void* context = nullptr;
     WaitingHandlerFn waiting_fn = nullptr;  // instead of fn: a coroutine
+    bool streams_body = false;              // it reads the request body as it arrives
 
     static Handler waiting(WaitingHandlerFn f, void* context = nullptr) noexcept {
         return Handler{nullptr, context, f};
+    }
+    // A waiting handler that runs once the headers are in and reads the body itself
+    // (io.read_body(), handlers/io.hpp): bodies of any size, never held whole.
+    static Handler streaming(WaitingHandlerFn f, void* context = nullptr) noexcept {
+        return Handler{nullptr, context, f, true};
     }
     bool empty() const noexcept { return fn == nullptr && waiting_fn == nullptr; }
 };

@@ -5,6 +5,7 @@
 //   struct statx st;  co_await req.io->stat(fd, st);                 // 0 or -errno
 //   int n = co_await req.io->read(fd, res.prepare(16384), offset);   // bytes or -errno
 //   co_await req.io->send(res);     // the body so far goes out as one part of the response
+//   int got = co_await req.io->read_body(buffer);  // a streamed request body: bytes, 0 at its end
 //   co_await req.io->sleep(std::chrono::milliseconds(5));  // sleep(0): a yield through the ring
 //
 // Every result is the system call's: a count or descriptor, or a negative errno. None blocks the
@@ -13,6 +14,13 @@
 // goes away or the handler's deadline passes, the pending operation is cancelled and the handler's
 // frame destroyed without resuming it: hold descriptors in objects that close them in their
 // destructors.
+//
+// Reading the request body as it arrives (a route registered with Handler::streaming): the
+// handler runs once the headers are in, with request.body empty, and read_body() copies the body's
+// next bytes into its buffer (0 once the body is complete). There is no ceiling on the body's
+// size: the connection holds a few receive buffers of it at most, and the client is slowed when
+// the handler reads slowly. A handler that answers before reading the whole body gets its
+// connection closed after the answer.
 //
 // Sending in parts: the first send(res) writes the head — with `Content-Length:
 // res.stream_length` when the handler set it, otherwise `Transfer-Encoding: chunked` (or, for an
@@ -39,11 +47,11 @@ namespace lake::handlers {
 
 // One operation handed to the engine; it lives in the waiting coroutine's frame.
 struct IoOp {
-    enum class Kind : std::uint8_t { Sleep, OpenBeneath, Stat, Read, Close, Send };
+    enum class Kind : std::uint8_t { Sleep, OpenBeneath, Stat, Read, Close, Send, ReadBody };
     Kind kind = Kind::Sleep;
     int fd = -1;                 // the file; for OpenBeneath the directory
     const char* path = nullptr;  // OpenBeneath: relative to fd, NUL-terminated
-    void* buffer = nullptr;      // Read: where; Stat: a struct statx; Send: the Response
+    void* buffer = nullptr;      // Read, ReadBody: where; Stat: a struct statx; Send: the Response
     std::uint32_t length = 0;
     std::uint64_t offset = 0;       // Read: where in the file
     std::uint64_t nanoseconds = 0;  // Sleep
@@ -67,6 +75,9 @@ class Io {
     IoAwaitable close(int fd) noexcept;
     // Sends the response's head (first time) and its body so far; see above.
     IoAwaitable send(http::Response& response) noexcept;
+    // The streamed request body's next bytes, copied into `into`: their count, 0 at the body's
+    // end, or a negative errno.
+    IoAwaitable read_body(std::span<char> into) noexcept;
 
     // Starts `op`; true when the caller must wait for its completion (the engine then sets
     // op.result and resumes op.waiter), false when op.result is already set.
@@ -127,6 +138,13 @@ inline IoAwaitable Io::close(int fd) noexcept {
     IoOp op;
     op.kind = IoOp::Kind::Close;
     op.fd = fd;
+    return {*this, op};
+}
+inline IoAwaitable Io::read_body(std::span<char> into) noexcept {
+    IoOp op;
+    op.kind = IoOp::Kind::ReadBody;
+    op.buffer = into.data();
+    op.length = static_cast<std::uint32_t>(into.size() > 0x7ffff000u ? 0x7ffff000u : into.size());
     return {*this, op};
 }
 inline IoAwaitable Io::send(http::Response& response) noexcept {

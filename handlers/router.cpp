@@ -35,6 +35,7 @@ void Router::add(http::Method method, std::string path, Handler handler) {
         return refuse(std::string(kMethodNames[index_of(method)]) + " is already registered" +
                       (route.path != path ? " as '" + route.path + "'" : std::string()));
     slot = handler;
+    any_streaming_ = any_streaming_ || handler.streams_body;
     if (method == http::Method::Head) route.head_from_get = false;
     Handler& head = route.by_method[index_of(http::Method::Head)];
     if (method == http::Method::Get && head.empty()) {
@@ -138,6 +139,13 @@ Task Router::dispatch(http::Request& request, http::Response& response) const no
         text(response, 500, "Internal Server Error\n");
     }
     return {};
+}
+
+bool Router::streams_body(const http::Request& request) const noexcept {
+    if (!any_streaming_ || request.method == http::Method::Other) return false;
+    RouteTree::Match match;
+    return tree_.find(request.path, match) &&
+           routes_[match.route].by_method[index_of(request.method)].streams_body;
 }
 
 void Router::finish(const http::Request& request, http::Response& response) const noexcept {

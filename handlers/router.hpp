@@ -40,6 +40,9 @@ class Router {
     // become 500. For a waiting handler it returns its Task, not yet started: the engine runs it
     // and, once it returns without having sent part of its response, calls finish().
     Task dispatch(http::Request& request, http::Response& response) const noexcept;
+    // Whether the handler `request` will reach reads its body as it arrives (Handler::streaming):
+    // asked once its headers are in.
+    bool streams_body(const http::Request& request) const noexcept;
     // The after-hooks of a waiting handler's response.
     void finish(const http::Request& request, http::Response& response) const noexcept;
 
@@ -67,6 +70,7 @@ class Router {
     RouteTree tree_;
     std::string error_;
     Lifecycle lifecycle_;
+    bool any_streaming_ = false;
 };
 
 }  // namespace lake::handlers

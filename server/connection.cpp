@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -118,7 +119,9 @@ void Connection::on_recv(const io_uring_cqe& cqe) noexcept {
 // Parses what was received, one request at a time, answering each before the next.
 void Connection::pump() noexcept {
     while (state_ == State::Open) {
-        if (task_) break;  // a handler waits: the requests behind it wait their turn
+        // A handler waits: the requests behind it wait their turn; only the body of its own
+        // request is parsed, while it asks for it.
+        if (task_ && !reading_body()) break;
         if (pending_) {
             if (!write_pending()) break;  // no room: resume when the send completes
             pending_ = false;
@@ -141,6 +144,10 @@ void Connection::pump() noexcept {
         const char* data = worker_.buffers().buffer(held_.head) + h.used;
         const http::ParseStep step = parser_.feed(data, h.len - h.used);
         h.used += static_cast<std::uint32_t>(step.consumed);
+        if (step.event == http::ParseEvent::BodyPart) {
+            hand_body_part(parser_.body_part());  // from this buffer: popped once copied
+            continue;
+        }
         if (h.used == h.len) worker_.buffers().pop(held_);  // the buffer goes straight back
         if (step.event == http::ParseEvent::NeedBodyBuffer) {
             wait_for_large_buffer();
@@ -149,9 +156,18 @@ void Connection::pump() noexcept {
         stop_waiting_for_large_buffer();
         if (step.event == http::ParseEvent::Error) {
             prepare_error(parser_.error_status(), parser_.error_reason());
+        } else if (step.event == http::ParseEvent::Complete && task_) {
+            // The end of a streamed body: its handler reads 0; its deadline starts now.
+            task_started_ = worker_.now();
+            if (reading_body()) {
+                handlers::IoOp* op = std::exchange(io_op_, nullptr);
+                op->result = 0;
+                resume(op->waiter);
+            }
         } else {
-            if (parser_.wants_continue()) write_continue();
-            if (step.event == http::ParseEvent::Complete) prepare_response();
+            if (parser_.wants_continue()) write_continue();  // before a handler writes a body
+            if (step.event == http::ParseEvent::Complete || step.event == http::ParseEvent::Headers)
+                prepare_response();
         }
     }
     if (state_ == State::Open && peer_closed_ && task_) {
@@ -194,9 +210,34 @@ void Connection::respond() noexcept {
     if (const char* problem = http::response_problem(pending_response_)) refuse_response(problem);
     pending_context_ = http::ResponseContext{
         worker_.date_line(), worker_.server_line(), req.method == http::Method::Head,
-        req.keep_alive && !pending_response_.close && !parser_.must_close() && !worker_.draining(),
+        req.keep_alive && !pending_response_.close && !parser_.must_close() &&
+            !worker_.draining() && !parser_.streaming_body(),  // a body not read: framing lost
         req.version_minor == 0};
     pending_ = true;
+}
+
+bool Connection::stream_body(const http::Request& request) noexcept {
+    return worker_.router().streams_body(request);
+}
+
+// A piece of a streamed body, for the handler waiting in read_body(): what fits its buffer is
+// copied, the rest waits in body_rest_ (and its receive buffer stays held) for the next call.
+void Connection::hand_body_part(std::string_view part) noexcept {
+    handlers::IoOp* op = std::exchange(io_op_, nullptr);
+    const std::size_t n = std::min<std::size_t>(part.size(), op->length);
+    if (n != 0) std::memcpy(op->buffer, part.data(), n);
+    body_rest_ = part.substr(n);
+    pop_consumed_buffer();
+    if (!parser_.streaming_body()) task_started_ = worker_.now();  // the body's end: deadline
+    op->result = static_cast<int>(n);
+    resume(op->waiter);
+}
+
+// The first held buffer goes back to the ring once parsed whole and no body bytes in it wait.
+void Connection::pop_consumed_buffer() noexcept {
+    if (held_.count == 0 || !body_rest_.empty()) return;
+    const BufferRing::Record& h = worker_.buffers().record(held_.head);
+    if (h.used == h.len) worker_.buffers().pop(held_);
 }
 
 // ---- waiting handlers ---------------------------------------------------------------------------
@@ -224,6 +265,22 @@ bool Connection::start(handlers::IoOp& op) noexcept {
         return false;
     }
     if (op.kind == Kind::Send) return start_send_part(op);
+    if (op.kind == Kind::ReadBody) {
+        if (!parser_.streaming_body() && body_rest_.empty()) {  // complete, or never streamed
+            op.result = 0;
+            return false;
+        }
+        if (!body_rest_.empty()) {  // what the last part left
+            const std::size_t n = std::min<std::size_t>(body_rest_.size(), op.length);
+            std::memcpy(op.buffer, body_rest_.data(), n);
+            body_rest_.remove_prefix(n);
+            pop_consumed_buffer();
+            op.result = static_cast<int>(n);
+            return false;
+        }
+        io_op_ = &op;  // pump() parses on and hands it the next part (after_event, or now)
+        return true;
+    }
     if (op.kind == Kind::Stat) {
         // Inline: the stat of an open descriptor reads its in-memory inode and cannot wait on a
         // disk, while io_uring always hands statx to a worker thread (a thread hop per request).
@@ -260,6 +317,7 @@ bool Connection::start(handlers::IoOp& op) noexcept {
             break;
         case Kind::Stat:
         case Kind::Send:
+        case Kind::ReadBody:
             break;
     }
     io_uring_sqe_set_data64(s, tag(Op::Handler, index_));
@@ -349,6 +407,10 @@ void Connection::cancel_task() noexcept {
 
 void Connection::end_task() noexcept {
     task_.reset();
+    if (!body_rest_.empty()) {
+        body_rest_ = {};
+        pop_consumed_buffer();
+    }
     if (!io_on_ring_) io_op_ = nullptr;
     part_waiting_ = false;
 }
@@ -856,7 +918,7 @@ void Connection::on_large_buffer_free() noexcept {
 void Connection::on_tick(std::uint32_t now) noexcept {
     switch (state_) {
         case State::Open:
-            if (task_ && !task_cancelled_ && !stream_started_ &&
+            if (task_ && !task_cancelled_ && !stream_started_ && !parser_.streaming_body() &&
                 now - task_started_ > config_.handler_timeout_s) {  // at least that long
                 count_timeout(TimeoutKind::Handler);
                 task_timed_out_ = true;
@@ -864,6 +926,12 @@ void Connection::on_tick(std::uint32_t now) noexcept {
                 if (!task_) {  // nothing on the ring: answered now, else when its CQE is in
                     answer_handler_timeout();
                     pump();
+                }
+            } else if (task_ && parser_.streaming_body()) {
+                // A streamed body must keep coming while its handler asks for it.
+                if (reading_body() && now - last_activity_ >= config_.header_timeout_s) {
+                    count_timeout(TimeoutKind::Body);
+                    abort();
                 }
             } else if (send_in_flight_ && now - send_progress_ >= config_.send_timeout_s &&
                        !send_moved_on(now)) {

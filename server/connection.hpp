@@ -107,6 +107,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     // http::BodyBuffers: the parser's large buffers, lent under this client's share.
     lake::LakeView* acquire_body_buffer() noexcept override { return acquire_large(); }
     void release_body_buffer(lake::LakeView* v) noexcept override { release_large(v); }
+    bool stream_body(const http::Request& request) noexcept override;
     lake::LakeView* acquire_large() noexcept;
     void release_large(lake::LakeView* v) noexcept;
     ClientKey client_key() noexcept;
@@ -123,6 +124,11 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     void end_task() noexcept;
     void answer_handler_timeout() noexcept;
     bool queue_part(bool last) noexcept;
+    bool reading_body() const noexcept {
+        return io_op_ != nullptr && !io_on_ring_ && io_op_->kind == handlers::IoOp::Kind::ReadBody;
+    }
+    void hand_body_part(std::string_view part) noexcept;
+    void pop_consumed_buffer() noexcept;
     void part_sent() noexcept;
     void after_event() noexcept;
 
@@ -241,6 +247,9 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     bool head_out_ = false;        // the head of a response sent in parts is queued
     std::uint32_t task_started_ = 0;
     std::uint64_t stream_sent_ = 0;  // body bytes of a response sent in parts
+    // A streamed request body: the part of the last BodyPart not yet copied to the handler (it
+    // lies in the first held receive buffer, which stays held until it is).
+    std::string_view body_rest_;
     __kernel_timespec sleep_for_{};
     open_how open_how_{};
 };

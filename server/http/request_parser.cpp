@@ -110,11 +110,17 @@ void RequestParser::start() noexcept {
     te_present_ = te_unknown_coding_ = te_last_is_chunked_ = false;
     begun_ = complete_ = wants_continue_ = upgrade_ = method_unknown_ = false;
     in_chunk_line_ = last_chunk_ = at_body_start_ = in_body_ = false;
+    streaming_ = headers_paused_ = part_ready_ = complete_pending_ = false;
+    part_ = {};
     authority_ = {};
     head_.start();
 }
 
 ParseStep RequestParser::feed(const char* data, std::size_t len) noexcept {
+    if (complete_pending_) {
+        complete_pending_ = false;
+        return {0, ParseEvent::Complete};
+    }
     chunk_start_ = data;
     // The strict scan runs ahead of llhttp over this read; when it finds a broken rule, llhttp
     // still parses the bytes before it, so that whichever error comes first in the stream is
@@ -149,10 +155,28 @@ ParseStep RequestParser::feed(const char* data, std::size_t len) noexcept {
         }
         // Body bytes that would overflow the request view go to a body buffer, taken before
         // they are parsed: when none can be had, they wait unparsed.
-        if (in_body_ && large_ == nullptr && !body_fits_before(parse_len - pos) &&
+        if (in_body_ && !streaming_ && large_ == nullptr && !body_fits_before(parse_len - pos) &&
             !move_body_to_large_buffer())
             return {pos, ParseEvent::NeedBodyBuffer};
         const llhttp_errno_t err = llhttp_execute(&parser_, data + pos, parse_len - pos);
+        if (err == HPE_PAUSED && (headers_paused_ || part_ready_)) {  // streamed body
+            const ParseEvent event = headers_paused_ ? ParseEvent::Headers : ParseEvent::BodyPart;
+            headers_paused_ = part_ready_ = at_body_start_ = false;
+            const auto consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
+            llhttp_resume(&parser_);
+            if (event == ParseEvent::Headers && head_error != nullptr)
+                return fail_head(head_error, len);
+            if (event == ParseEvent::BodyPart && consumed == parse_len) {
+                // The input ends with this part. If it ended the body too, llhttp completes the
+                // message only when called again: now, with no bytes (streaming_body() is then
+                // false, and the next feed() reports Complete without consuming anything).
+                if (llhttp_execute(&parser_, data + consumed, 0) == HPE_PAUSED) {
+                    llhttp_resume(&parser_);
+                    complete_pending_ = complete_;  // reported by the next feed()
+                }
+            }
+            return {consumed, event};
+        }
         if (err == HPE_PAUSED && (in_chunk_line_ || at_body_start_)) {  // our own pause
             at_body_start_ = false;
             pos = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
@@ -435,6 +459,18 @@ int RequestParser::check_headers_complete() noexcept {
         if (te_unknown_coding_) return fail(501, "unsupported transfer coding");
     }
     const bool has_length = (parser_.flags & F_CONTENT_LENGTH) != 0;
+    const bool chunked = (parser_.flags & F_CHUNKED) != 0;
+    const bool connect = parser_.upgrade && parser_.method == HTTP_CONNECT;
+    if (!connect && (chunked || (has_length && parser_.content_length > 0)) &&
+        pool_.stream_body(request_)) {
+        // Its handler reads the body as it arrives: no ceiling here, and the handler runs now.
+        streaming_ = in_body_ = headers_paused_ = true;
+        if (chunked) {
+            in_chunk_line_ = true;
+            chunk_line_.start();
+        }
+        return HPE_PAUSED;
+    }
     if (has_length && parser_.content_length > limits_.max_body)
         return fail(413, "request body too large");
     if (!has_length && !te_present_) wants_continue_ = false;  // no body is coming
@@ -456,6 +492,13 @@ int RequestParser::check_headers_complete() noexcept {
 
 int RequestParser::on_body(llhttp_t* p, const char* at, std::size_t n) {
     RequestParser& r = self(p);
+    if (r.streaming_) {        // handed out where it lies: the owner copies it to its handler
+        if (n == 0) return 0;  // llhttp closing a span at the end of an empty execute
+        r.part_ = std::string_view(at, n);
+        r.part_ready_ = true;
+        r.body_.len += n;
+        return HPE_PAUSED;
+    }
     if (r.body_.len + n > r.limits_.max_body) return r.fail(413, "request body too large");
     if (!r.append_body(at, n)) return r.fail(503, "no large buffer free for this body");
     return 0;
@@ -464,7 +507,7 @@ int RequestParser::on_body(llhttp_t* p, const char* at, std::size_t n) {
 int RequestParser::on_chunk_header(llhttp_t* p) {
     RequestParser& r = self(p);
     r.last_chunk_ = p->content_length == 0;
-    if (r.body_.len + p->content_length > r.limits_.max_body)
+    if (!r.streaming_ && r.body_.len + p->content_length > r.limits_.max_body)
         return r.fail(413, "request body too large");
     return 0;
 }
@@ -482,7 +525,7 @@ int RequestParser::await_chunk_line() noexcept {
 
 int RequestParser::on_message_complete(llhttp_t* p) {
     RequestParser& r = self(p);
-    r.request_.body = std::string_view(r.body_.data, r.body_.len);
+    if (!r.streaming_) r.request_.body = std::string_view(r.body_.data, r.body_.len);
     r.in_body_ = false;
     r.upgrade_ = p->upgrade != 0;
     r.request_.keep_alive = llhttp_should_keep_alive(p) != 0 && !r.upgrade_;

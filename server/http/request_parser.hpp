@@ -31,6 +31,11 @@ enum class ParseEvent : std::uint8_t {
     // The body's next bytes need a body buffer and none could be had: feed the rest again
     // once one may be free (the bytes before them were consumed).
     NeedBodyBuffer,
+    // The owner chose to stream this request's body (BodyBuffers::stream_body): the headers are
+    // in request(), the body follows as BodyPart events, then Complete.
+    Headers,
+    // body_part() holds the body's next bytes, pointing into the input just consumed.
+    BodyPart,
 };
 
 struct ParseStep {
@@ -68,6 +73,9 @@ class RequestParser {
     // body bytes have arrived so far.
     bool holds_large_buffer() const noexcept { return large_ != nullptr; }
     std::size_t body_received() const noexcept { return body_.len; }
+    // A streamed body's bytes of the last BodyPart event (valid as long as the input fed).
+    std::string_view body_part() const noexcept { return part_; }
+    bool streaming_body() const noexcept { return streaming_ && !complete_; }
     // Hands the large buffer holding this request's body (if any) back to the owner.
     lake::LakeView* take_large() noexcept {
         lake::LakeView* v = large_;
@@ -148,6 +156,13 @@ class RequestParser {
     bool at_body_start_ = false;
     bool in_body_ = false;
     bool last_chunk_ = false;
+    // The body is handed out as it arrives (no ceiling, nothing kept): paused after the headers
+    // (headers_paused_) and after each piece (part_).
+    bool streaming_ = false;
+    bool headers_paused_ = false;
+    bool part_ready_ = false;
+    bool complete_pending_ = false;  // the last BodyPart ended the message: Complete is next
+    std::string_view part_;
     ChunkLine chunk_line_;
     std::string_view authority_;  // of an absolute-form target
 };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include "../../server/http/request_parser.hpp"
 #include "../../server/large_buffers.hpp"
@@ -17,13 +18,20 @@ struct ParserFixture : lake::http::BodyBuffers {
 
     lake::LakeView* acquire_body_buffer() noexcept override { return pool.acquire(0); }
     void release_body_buffer(lake::LakeView* v) noexcept override { pool.release(v, 0); }
+    // Bodies of paths under /s are streamed (BodyPart events), the rest kept whole.
+    bool stream_body(const lake::http::Request& r) noexcept override {
+        return r.path.size() >= 2 && r.path[0] == '/' && r.path[1] == 's';
+    }
+    std::string streamed;  // the streamed body so far, gathered by the fuzz targets
 
     void next_request() noexcept {
+        streamed.clear();
         pool.release(parser.take_large(), 0);
         view.reset();
         parser.start();
     }
     void new_connection() noexcept {
+        streamed.clear();
         pool.release(parser.take_large(), 0);
         view.reset();
         parser.reset_connection();

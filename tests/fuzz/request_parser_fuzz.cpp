@@ -23,6 +23,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::size_t n = left < read_size ? left : read_size;
         const lake::http::ParseStep step = f.parser.feed(p, n);
         if (step.event == lake::http::ParseEvent::Error) break;
+        if (step.event == lake::http::ParseEvent::BodyPart) {
+            const std::string_view part = f.parser.body_part();
+            volatile char first = part.empty() ? 0 : part.front();
+            volatile char last = part.empty() ? 0 : part.back();
+            (void)first;
+            (void)last;
+        }
         if (step.event == lake::http::ParseEvent::Complete) {
             const lake::http::Request& r = f.parser.request();
             volatile std::size_t touch = r.path.size() + r.body.size() + r.headers.size();

@@ -24,7 +24,7 @@ struct Outcome {
     bool operator==(const Outcome& o) const { return requests == o.requests && error == o.error; }
 };
 
-std::string describe(const lake::http::Request& r) {
+std::string describe(const lake::http::Request& r, const std::string& streamed) {
     std::string s(r.method_name);
     s += ' ';
     s.append(r.target);
@@ -37,6 +37,8 @@ std::string describe(const lake::http::Request& r) {
     }
     s += "|body=";
     s.append(r.body);
+    s += "|streamed=";
+    s += streamed;
     return s;
 }
 
@@ -59,8 +61,9 @@ Outcome run(Fixture& f, const char* data, std::size_t size, const std::vector<st
             o.reason = f.parser.error_reason();
             return o;
         }
+        if (step.event == lake::http::ParseEvent::BodyPart) f.streamed += f.parser.body_part();
         if (step.event == lake::http::ParseEvent::Complete) {
-            o.requests.push_back(describe(f.parser.request()));
+            o.requests.push_back(describe(f.parser.request(), f.streamed));
             if (f.parser.must_close()) return o;  // the stream is not HTTP any more
             f.next_request();
         } else if (step.consumed == 0) {
