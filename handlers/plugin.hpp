@@ -21,9 +21,10 @@
 #include "plugin_config.hpp"
 #include "router.hpp"
 
+// 4: waiting handlers (Handler::waiting/streaming, Task, Io; Request::io, Response::stream_length).
 // 3: PluginHost (a config table per plugin, per-worker and shutdown hooks), compiler and
 // standard-library identity in the ABI check. 2: Request::params, routes with parameters.
-#define LAKE_PLUGIN_ABI_VERSION 3
+#define LAKE_PLUGIN_ABI_VERSION 4
 
 #define LAKE_PLUGIN_STR2(x) #x
 #define LAKE_PLUGIN_STR(x) LAKE_PLUGIN_STR2(x)

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -334,6 +335,31 @@ TEST_F(WaitingHandlers, HeadOfAStreamedResponseHasNoBody) {
     EXPECT_EQ(r.status, 200);
     ASSERT_TRUE(c.send(get("/plaintext")));
     EXPECT_EQ(c.read_response().body, "Hello, World!");
+}
+
+// A graceful stop lets waiting handlers finish: each is answered, with `Connection: close`, and
+// the workers end once the last one is.
+TEST(WaitingHandlersDrain, AGracefulStopWaitsForWaitingHandlers) {
+    RunningServer s(waiting_config(), &waiting_routes);
+    ASSERT_EQ(s.error(), "");
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < 20; ++i) {
+        clients.push_back(std::make_unique<Client>(s.port(), 10000));
+        ASSERT_TRUE(clients.back()->send(get("/w/sleep?ms=1000")));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // all of them waiting
+    s.server().drain();
+    for (auto& c : clients) {
+        const HttpResponse r = c->read_response();
+        EXPECT_EQ(r.status, 200);
+        EXPECT_EQ(r.body, "slept 0\n");
+        EXPECT_EQ(r.header("connection"), "close");
+    }
+    for (int i = 0; i < 500 && !s.server().workers_done(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(s.server().workers_done());
+    s.server().stop();
+    EXPECT_EQ(s.server().counters().cut, 0u);
 }
 
 std::string post(std::string_view path, std::string_view body) {
