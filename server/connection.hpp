@@ -117,6 +117,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     // Waiting handlers (handlers::Io, on the worker's ring).
     bool start(handlers::IoOp& op) noexcept override;
     bool start_send_part(handlers::IoOp& op) noexcept;
+    bool try_without_waiting(handlers::IoOp& op) noexcept;
     void start_task() noexcept;
     void resume(std::coroutine_handle<> waiter) noexcept;
     void finish_task() noexcept;

@@ -89,6 +89,12 @@ void write_prometheus(http::Response& r, const std::vector<std::unique_ptr<Worke
         for (const auto& w : workers) n += w->counters().timeouts[i].get();
         format(r, "lake_timeouts_total{{kind=\"{}\"}} {}\n", kTimeoutKinds[i], n);
     }
+    family(r, "lake_waiting_operations_total", "counter",
+           "Operations of waiting handlers: done at once without waiting, or through the ring.");
+    format(r, "lake_waiting_operations_total{{how=\"inline\"}} {}\n",
+           sum(workers, &WorkerCounters::waiting_ops_inline));
+    format(r, "lake_waiting_operations_total{{how=\"ring\"}} {}\n",
+           sum(workers, &WorkerCounters::waiting_ops_ring));
     single(r, workers, "lake_recv_pauses_total", "counter",
            "Receives paused for back-pressure (a client sending faster than it reads).",
            &WorkerCounters::recv_pauses);

@@ -262,6 +262,8 @@ WorkerCounters Server::counters() const {
         sum.refused_fd_limit += c.refused_fd_limit;
         sum.drained += c.drained;
         sum.cut += c.cut;
+        sum.waiting_ops_inline += c.waiting_ops_inline;
+        sum.waiting_ops_ring += c.waiting_ops_ring;
     }
     return sum;
 }

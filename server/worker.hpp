@@ -46,6 +46,10 @@ struct WorkerCounters {
     Counter bad_responses;     // handler responses refused (answered 500 instead)
     Counter drained;           // open at a graceful stop, closed after their answers
     Counter cut;               // still open when the worker stopped (drain deadline)
+    // Waiting handlers' operations: done at once without waiting (a cached path or page, a
+    // stat, a part of a body already here) or through the ring.
+    Counter waiting_ops_inline;
+    Counter waiting_ops_ring;
 
     // Responses by status class (1xx..5xx) and method, and how long requests took.
     Counter responses[5][kMethodCount];

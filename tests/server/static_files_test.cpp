@@ -1,4 +1,5 @@
 // The static file handler ([[static]] prefix/root), over real sockets.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -185,6 +186,21 @@ TEST_F(StaticFiles, DirectoriesAndMissingFiles) {
     EXPECT_EQ(
         request("POST /files/small.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n").status,
         405);
+}
+
+// A file whose pages are not in the page cache is read through the ring (a read that would wait
+// is never made on the worker's thread), byte for byte.
+TEST_F(StaticFiles, AFileNotInThePageCacheIsReadThroughTheRing) {
+    const int fd = ::open((base_ / "root" / "big.bin").c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::fdatasync(fd), 0);  // clean pages can be dropped
+    ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+    ::close(fd);
+    const std::uint64_t ring_before = server_->server().counters().waiting_ops_ring;
+    const HttpResponse r = request(get("/files/big.bin"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_TRUE(r.body == *big_);
+    EXPECT_GT(server_->server().counters().waiting_ops_ring, ring_before);
 }
 
 // A client that reads a 64 MiB file slowly: the server holds one part of it at a time, not the
