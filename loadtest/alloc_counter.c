@@ -1,7 +1,7 @@
 /* loadtest/alloc_counter.c — an LD_PRELOAD shim that counts heap allocations in a process.
  *
  *   LD_PRELOAD=build/.../liballoc-counter.so LAKE_ALLOC_COUNT_FILE=/tmp/n lake-server ...
- *   kill -USR2 <pid>   # writes the count so far (malloc + calloc + realloc + memalign family)
+ *   kill -s RTMIN+5 <pid>   # writes the count so far (malloc + calloc + realloc + memalign)
  *
  * loadtest/compare reads it before and after a load run to report allocations per request. */
 #define _GNU_SOURCE
@@ -68,5 +68,6 @@ __attribute__((constructor)) static void install(void) {
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = dump;
     sa.sa_flags = SA_RESTART;
-    sigaction(SIGUSR2, &sa, NULL);
+    // A real-time signal lake-server has no use for (SIGUSR2 means "drain" to it).
+    sigaction(SIGRTMIN + 5, &sa, NULL);
 }

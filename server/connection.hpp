@@ -8,9 +8,15 @@
 // Pipelined requests that arrive in one read are all answered, in order, in one send. When the
 // response view is full the connection stops parsing until the send completes.
 //
+// Its input side (the buffers it holds unparsed, its recv: server/receive_state.hpp) and its
+// output side (what is queued for the client, the send in flight: server/output_queue.hpp) are
+// each a small state machine of their own; the connection's State says where the conversation
+// is. It sees its worker only through ConnectionEnv (server/connection_env.hpp).
+//
 // A waiting handler (handlers/task.hpp) stops the request path at "handle": its frame lives in
-// the request view, its one operation at a time goes to the ring in start() and comes back in
-// on_handler_io(), which resumes it; parsing resumes when it returns (see "waiting handlers").
+// the request view, its one operation at a time is started in start() (on the ring, or at once
+// when it cannot wait) and every completion resumes it in complete_io(); parsing resumes when it
+// returns (server/waiting_handlers.cpp).
 #pragma once
 
 #include <liburing.h>
@@ -28,10 +34,13 @@
 #include "../handlers/response.hpp"
 #include "../handlers/task.hpp"
 #include "buffer_ring.hpp"
+#include "connection_env.hpp"
 #include "http/request_parser.hpp"
 #include "http/response_writer.hpp"
 #include "large_buffers.hpp"
 #include "metrics.hpp"
+#include "output_queue.hpp"
+#include "receive_state.hpp"
 
 namespace lake::server {
 
@@ -47,8 +56,8 @@ class Connection : private http::BodyBuffers, private handlers::Io {
         Closing,    // shut down; waiting for in-flight operations before the slot is freed
     };
 
-    Connection(Worker& worker, lake::BasicArena& lake, std::uint32_t index,
-               const config::ServerConfig& config);
+    // Carves its two views from `lake` (the worker's, at start-up).
+    Connection(ConnectionEnv& env, lake::BasicArena& lake, std::uint32_t index);
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
 
@@ -91,13 +100,13 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     bool has_memory() const noexcept { return request_view_ && response_view_; }
     std::uint32_t index() const noexcept { return index_; }
     int fd() const noexcept { return fd_; }
-    bool waiting_for_buffers() const noexcept { return waiting_for_buffers_; }
+    bool waiting_for_buffers() const noexcept { return in_.waiting_for_buffers; }
     std::size_t arena_bytes_in_use() const noexcept {
         return request_view_.used() + response_view_.used();
     }
 
   private:
-    // Back-pressure: a connection holding Worker::hold_limit() unparsed buffers stops its recv
+    // Back-pressure: a connection holding LoopState::hold_limit unparsed buffers stops its recv
     // (TCP flow control then slows the client) and resumes once it holds fewer than half that.
     // The least a body held in a large buffer must grow per tick (second).
     static constexpr std::size_t kMinLargeBodyBytesPerTick = 16 * 1024;
@@ -119,7 +128,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     bool start_send_part(handlers::IoOp& op) noexcept;
     bool try_without_waiting(handlers::IoOp& op) noexcept;
     void start_task() noexcept;
-    void resume(std::coroutine_handle<> waiter) noexcept;
+    void complete_io(int result) noexcept;
     void finish_task() noexcept;
     void cancel_task() noexcept;
     void end_task() noexcept;
@@ -143,9 +152,6 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     void prepare_error(int status, const char* reason) noexcept;
     bool write_pending() noexcept;
     bool write_pending_in_place() noexcept;
-    bool queue_output(std::span<std::byte> bytes) noexcept;
-    bool output_pending() const noexcept { return out_first_ < out_count_; }
-    void output_sent(std::size_t sent) noexcept;
     void write_continue() noexcept;
     void flush() noexcept;
     void begin_drain() noexcept;
@@ -162,7 +168,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     void cancel_move() noexcept;
     void finish_move_if_ready() noexcept;
 
-    Worker& worker_;
+    ConnectionEnv& env_;
     const config::ServerConfig& config_;
     std::uint32_t index_;
     State state_ = State::Free;
@@ -177,13 +183,8 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     View response_view_;
     http::RequestParser parser_;
 
-    // Input.
-    HeldQueue held_;
-    bool recv_armed_ = false;
-    bool recv_cancelling_ = false;  // paused for back-pressure; the final CQE is on its way
-    bool recv_paused_ = false;      // not re-armed for back-pressure (counted once per pause)
-    bool waiting_for_buffers_ = false;
-    bool peer_closed_ = false;
+    // Input: the buffers held unparsed and the recv's state (server/receive_state.hpp).
+    ReceiveState in_;
     bool pages_released_ = false;  // the arena's pages were handed back while idle
 
     // The response waiting to be serialized (when the response view had no room for it).
@@ -191,23 +192,10 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     http::Response pending_response_;
     http::ResponseContext pending_context_;
 
-    // Output: ranges of the response view, queued in order (adjacent ones merged; a written
-    // body sits after room kept for its head, so its response starts a range of its own), sent
-    // with one send, or one sendmsg for several; the first range's start advances as it goes
-    // out. A response too big for the view lives in a large buffer and goes out first.
-    static constexpr unsigned kMaxOutRanges = 16;
+    // Output: what is queued for the client and the send in flight (server/output_queue.hpp).
     // A written body up to this size moves next to its head instead of taking a range.
     static constexpr std::size_t kMoveBodyBelow = 1024;
-    iovec out_[kMaxOutRanges];
-    std::uint8_t out_count_ = 0;  // ranges queued
-    std::uint8_t out_first_ = 0;  // the first one not sent whole
-    msghdr out_msg_{};
-    lake::LakeView* large_out_ = nullptr;
-    std::span<std::byte> large_response_;
-    std::size_t large_sent_ = 0;
-    std::size_t in_flight_len_ = 0;
-    bool send_in_flight_ = false;
-    bool sending_large_ = false;
+    OutputQueue out_;
 
     // The client, for its share of the large buffers (looked up at the first one it takes).
     ClientKey client_key_ = 0;

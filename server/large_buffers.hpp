@@ -51,6 +51,13 @@ class LargeBufferPool {
             *h = holders_.back();
             holders_.pop_back();
         }
+        freed_ = true;
+    }
+    // Whether a buffer came back since the last call (the worker then wakes those waiting).
+    bool take_freed() noexcept {
+        const bool f = freed_;
+        freed_ = false;
+        return f;
     }
     std::size_t available() const noexcept { return free_.size(); }
     std::size_t size() const noexcept { return views_.size(); }
@@ -71,6 +78,7 @@ class LargeBufferPool {
     std::vector<lake::LakeView*> free_;
     std::vector<Holder> holders_;
     std::size_t per_client_;
+    bool freed_ = false;
 };
 
 }  // namespace lake::server

@@ -63,7 +63,7 @@ std::string Worker::setup() {
         return std::string("cannot register the receive buffer ring: ") + std::strerror(-err);
     large_ = std::make_unique<LargeBufferPool>(lake, config_.large_buffers_per_worker, large_size,
                                                config_.large_buffers_per_client);
-    hold_limit_ = std::clamp(config_.recv_buffers / 16, 2u, 8u);
+    loop_.hold_limit = std::clamp(config_.recv_buffers / 16, 2u, 8u);
     if (std::string err =
             access_log_.open(config_.access_log,
                              config_.access_log_format == "json" ? AccessLog::Format::Json
@@ -71,7 +71,7 @@ std::string Worker::setup() {
                              lake);
         !err.empty())
         return err;
-    recv_byte_budget_ = static_cast<std::uint32_t>(hold_limit_ * config_.recv_buffer_size);
+    recv_byte_budget_ = static_cast<std::uint32_t>(loop_.hold_limit * config_.recv_buffer_size);
 
     free_slots_.reserve(config_.max_connections_per_worker);
     inbox_.reserve(config_.max_connections_per_worker);
@@ -79,8 +79,11 @@ std::string Worker::setup() {
     planned_moves_.assign(siblings_ != nullptr ? siblings_->size() : 0, 0);
     waiting_for_buffers_.reserve(config_.max_connections_per_worker * 2);
     large_wait_.resize(config_.max_connections_per_worker);
+    env_ = std::make_unique<ConnectionEnv>(ConnectionEnv{*this, config_, router_, loop_, buffers_,
+                                                         *large_, counters_, access_log_, date_,
+                                                         server_line_});
     for (std::uint32_t i = 0; i < config_.max_connections_per_worker; ++i) {
-        if (!connections_.emplace_back(*this, lake, i, config_).has_memory())
+        if (!connections_.emplace_back(*env_, lake, i).has_memory())
             return "worker " + std::to_string(index_) + "'s lake is too small for its slots";
         free_slots_.push_back(config_.max_connections_per_worker - 1 - i);
     }
@@ -147,8 +150,8 @@ std::string Worker::run() {
         }
         timespec t{};
         ::clock_gettime(CLOCK_MONOTONIC, &t);
-        loop_ns_ = static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u +
-                   static_cast<std::uint64_t>(t.tv_nsec);
+        loop_.loop_ns = static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u +
+                        static_cast<std::uint64_t>(t.tv_nsec);
         unsigned head = 0;
         unsigned seen = 0;
         io_uring_cqe* cqe = nullptr;
@@ -163,7 +166,7 @@ std::string Worker::run() {
         rearm_waiting();
         wake_large_waiters();
         write_access_log(false);
-        if (draining_ && all_connections_gone()) break;
+        if (loop_.draining && all_connections_gone()) break;
     }
     if (failure_injected_.load(std::memory_order_acquire)) failure = "failure injected by a test";
     close_inbox();
@@ -171,7 +174,7 @@ std::string Worker::run() {
         if (c.state() != Connection::State::Free) ++counters_.cut;
         c.abort();
     }
-    if (draining_)
+    if (loop_.draining)
         counters_.drained.set(open_at_drain_ - std::min(open_at_drain_, counters_.cut.get()));
     return failure;
 }
@@ -193,7 +196,7 @@ void Worker::dispatch(const io_uring_cqe& cqe) noexcept {
             break;
         case Op::Wake:
             drain_inbox();
-            if (!draining_ && drain_requested_.load(std::memory_order_acquire)) begin_drain();
+            if (!loop_.draining && drain_requested_.load(std::memory_order_acquire)) begin_drain();
             if (reopen_requested_.exchange(false, std::memory_order_acq_rel))
                 access_log_.request_reopen();
             if (stop_requested_.load(std::memory_order_acquire))
@@ -232,7 +235,7 @@ void Worker::on_accept(const io_uring_cqe& cqe) noexcept {
         shed_backlog();
         if (reserve_fd_ < 0) return;
     }
-    if (!accept_armed_ && !draining_) arm_accept();
+    if (!accept_armed_ && !loop_.draining) arm_accept();
 }
 
 // At the file-descriptor limit: the reserve descriptor makes room for one accept at a time, each
@@ -316,7 +319,7 @@ void Worker::drain_inbox() noexcept {
 // (the sockets already handed over are served), idle connections close now, busy ones after
 // their answer (Connection::on_drain, and `Connection: close` on every response from now on).
 void Worker::begin_drain() noexcept {
-    draining_ = true;
+    loop_.draining = true;
     {
         std::lock_guard lock(inbox_mutex_);
         inbox_closed_ = true;
@@ -361,7 +364,7 @@ void Worker::plan_moves() noexcept {
     std::fill(planned_moves_.begin(), planned_moves_.end(), 0);
     std::int64_t out = 0;
     for (Connection& c : connections_) {
-        if (!c.active(now_) || c.move_under_way()) continue;
+        if (!c.active(loop_.now) || c.move_under_way()) continue;
         c.forget_move();  // decided afresh each tick
         int cpu = -1;
         socklen_t len = sizeof(cpu);
@@ -396,14 +399,14 @@ void Worker::refuse(int fd) noexcept {
 }
 
 void Worker::on_tick() noexcept {
-    ++now_;
+    ++loop_.now;
     date_.refresh();
-    if (!accept_armed_ && !draining_) arm_accept();
+    if (!accept_armed_ && !loop_.draining) arm_accept();
     for (Connection& c : connections_) {
         if (c.state() != Connection::State::Free)
-            c.on_tick(now_);
+            c.on_tick(loop_.now);
         else
-            c.on_free_tick(now_);
+            c.on_free_tick(loop_.now);
     }
     plan_moves();
     sample_gauges();
@@ -479,8 +482,6 @@ void Worker::cancel_recv(Connection& c) noexcept {
     io_uring_sqe_set_data64(s, tag(Op::Cancel, c.index()));
 }
 
-io_uring_sqe* Worker::handler_sqe(Connection&) noexcept { return ring_.sqe(); }
-
 void Worker::cancel_handler_io(Connection& c) noexcept {
     io_uring_sqe* s = ring_.sqe();
     io_uring_prep_cancel64(s, tag(Op::Handler, c.index()), 0);
@@ -497,7 +498,7 @@ void Worker::wait_for_buffers(Connection& c) noexcept {
 // free again (what one recv may hold before it pauses): waiting for half the ring, as liburing's
 // proxy example does, starved everyone while a few non-reading clients held the rest.
 void Worker::rearm_waiting() noexcept {
-    if (waiting_for_buffers_.empty() || buffers_.free() < hold_limit_) return;
+    if (waiting_for_buffers_.empty() || buffers_.free() < loop_.hold_limit) return;
     for (std::uint32_t i : waiting_for_buffers_) connections_[i].on_buffers_available();
     waiting_for_buffers_.clear();
 }
@@ -525,8 +526,7 @@ void Worker::stop_waiting_for_large_buffer(Connection& c) noexcept {
 }
 
 void Worker::wake_large_waiters() noexcept {
-    if (!large_freed_) return;
-    large_freed_ = false;
+    if (!large_->take_freed()) return;
     // A woken connection that still gets nothing (its client at its share) stays in the queue.
     std::uint32_t i = large_wait_head_;
     while (i != kNoSlot && large_->available() != 0) {

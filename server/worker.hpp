@@ -20,54 +20,19 @@
 #include "access_log.hpp"
 #include "buffer_ring.hpp"
 #include "connection.hpp"
+#include "connection_env.hpp"
 #include "counter.hpp"
 #include "date_clock.hpp"
 #include "large_buffers.hpp"
 #include "metrics.hpp"
 #include "ring.hpp"
+#include "worker_counters.hpp"
 
 namespace lake::server {
 
-// What a worker counts: written only by its own thread, read by any (a metrics scrape while it
-// runs, the stop summary after). Counters and, at the end, gauges sampled once a second.
-struct WorkerCounters {
-    Counter accepted;
-    Counter requests;
-    Counter refused_no_slot;   // answered 503: no free connection arena here or anywhere
-    Counter handed_off;        // accepted while full, given to a sibling with room
-    Counter adopted;           // taken over from a sibling (full, or moving it here)
-    Counter moved_out;         // open connections moved to the worker on their CPU
-    Counter enobufs;           // recv stopped because the buffer ring ran dry
-    Counter recv_pauses;       // recv paused: the connection held too many buffers
-    Counter short_sends;       // sends the kernel completed only in part (resumed)
-    Counter cq_overflows;      // loop passes that found the completion queue overflowed
-    Counter accept_errors;     // EMFILE, ENFILE, ...
-    Counter refused_fd_limit;  // answered 503 at the file-descriptor limit
-    Counter bad_responses;     // handler responses refused (answered 500 instead)
-    Counter drained;           // open at a graceful stop, closed after their answers
-    Counter cut;               // still open when the worker stopped (drain deadline)
-    // Waiting handlers' operations: done at once without waiting (a cached path or page, a
-    // stat, a part of a body already here) or through the ring.
-    Counter waiting_ops_inline;
-    Counter waiting_ops_ring;
-
-    // Responses by status class (1xx..5xx) and method, and how long requests took.
-    Counter responses[5][kMethodCount];
-    Counter duration_buckets[kDurationBuckets.size() + 1];  // the last one: +Inf
-    Counter duration_sum_ns;
-    Counter received_bytes;
-    Counter sent_bytes;
-    Counter parse_errors[kParseErrorCodes.size()];  // answered by the server, by status
-    Counter timeouts[kTimeoutKinds.size()];
-
-    // Gauges, sampled every tick.
-    Counter connections_open;
-    Counter arena_bytes_in_use;  // request and response views of open connections, in use
-    Counter arena_high_water;    // the most arena_bytes_in_use seen
-    Counter large_buffers_in_use;
-};
-
-class Worker {
+// The loop, its ring and its slots. Its connections see it only through ConnectionEnv (the
+// shared pieces, the loop's clock) and ConnectionIo (the ring), which it implements.
+class Worker final : private ConnectionIo {
   public:
     Worker(unsigned index, int listen_fd, const config::ServerConfig& config,
            const handlers::Router& router);
@@ -122,54 +87,31 @@ class Worker {
     const WorkerCounters& counters() const noexcept { return counters_; }
     const AccessLog& access_log() const noexcept { return access_log_; }
 
-    // ---- for Connection -------------------------------------------------------------------
-    const handlers::Router& router() const noexcept { return router_; }
     const config::ServerConfig& config() const noexcept { return config_; }
-    std::string_view date_line() const noexcept { return date_.line(); }
-    std::string_view server_line() const noexcept { return server_line_; }
-    std::uint32_t now() const noexcept { return now_; }
-    // CLOCK_MONOTONIC in ns, read once per loop pass (for request durations).
-    std::uint64_t loop_ns() const noexcept { return loop_ns_; }
-    bool draining() const noexcept { return draining_; }
-    BufferRing& buffers() noexcept { return buffers_; }
+    std::uint32_t now() const noexcept { return loop_.now; }
+    bool draining() const noexcept { return loop_.draining; }
+    WorkerCounters& counters() noexcept { return counters_; }
+    AccessLog& access_log() noexcept { return access_log_; }
 
-    // Large buffers, lent under each client's share; a connection that got none waits for one
-    // (wait_for_large_buffer), and is woken after the loop pass in which one came back.
-    lake::LakeView* acquire_large(ClientKey client) noexcept { return large_->acquire(client); }
-    void release_large(lake::LakeView* v, ClientKey client) noexcept {
-        if (v == nullptr) return;
-        large_->release(v, client);
-        large_freed_ = true;
-    }
-    bool has_large_buffers() const noexcept { return large_->size() != 0; }
-    void wait_for_large_buffer(Connection& c) noexcept;
-    void stop_waiting_for_large_buffer(Connection& c) noexcept;
-    // The most unparsed receive buffers a connection may hold before its recv pauses: a
-    // sixteenth of the ring (2 to 8), so that a few clients that pipeline and never read cannot
-    // hold the whole ring.
-    unsigned hold_limit() const noexcept { return hold_limit_; }
-    // A recv refused with EINVAL: the kernel does not know the multishot byte budget.
-    bool drop_recv_byte_budget() noexcept {
+  private:
+    // ConnectionIo: the ring and the wait lists, for the connections.
+    void arm_recv(Connection& c) noexcept override;
+    void cancel_recv(Connection& c) noexcept override;
+    void send(Connection& c, const void* data, std::size_t len) noexcept override;
+    void send_msg(Connection& c, const msghdr* msg) noexcept override;
+    io_uring_sqe* handler_sqe() noexcept override { return ring_.sqe(); }
+    void cancel_handler_io(Connection& c) noexcept override;
+    void wait_for_buffers(Connection& c) noexcept override;
+    void wait_for_large_buffer(Connection& c) noexcept override;
+    void stop_waiting_for_large_buffer(Connection& c) noexcept override;
+    bool drop_recv_byte_budget() noexcept override {
         if (recv_byte_budget_ == 0) return false;
         recv_byte_budget_ = 0;
         return true;
     }
-    WorkerCounters& counters() noexcept { return counters_; }
-    AccessLog& access_log() noexcept { return access_log_; }
-    const DateClock& clock() const noexcept { return date_; }
+    bool hand_over(Worker& to, int fd) noexcept override { return to.adopt(fd); }
+    void release(Connection& c) noexcept override;
 
-    void arm_recv(Connection& c) noexcept;
-    void send(Connection& c, const void* data, std::size_t len) noexcept;
-    void send_msg(Connection& c, const msghdr* msg) noexcept;
-    void cancel_recv(Connection& c) noexcept;
-    // A waiting handler's operation: an SQE the connection prepares and tags Op::Handler, and
-    // its cancellation.
-    io_uring_sqe* handler_sqe(Connection& c) noexcept;
-    void cancel_handler_io(Connection& c) noexcept;
-    void wait_for_buffers(Connection& c) noexcept;
-    void release(Connection& c) noexcept;
-
-  private:
     void dispatch(const io_uring_cqe& cqe) noexcept;
     void on_accept(const io_uring_cqe& cqe) noexcept;
     void on_tick() noexcept;
@@ -188,6 +130,7 @@ class Worker {
     void sample_gauges() noexcept;
     void write_access_log(bool all) noexcept;
     bool all_connections_gone() const noexcept { return free_slots_.size() == connections_.size(); }
+    bool has_large_buffers() const noexcept { return large_->size() != 0; }
     void wake_large_waiters() noexcept;
 
     unsigned index_;
@@ -201,6 +144,8 @@ class Worker {
 
     BufferRing buffers_;
     std::unique_ptr<LargeBufferPool> large_;
+    LoopState loop_;
+    std::unique_ptr<ConnectionEnv> env_;  // made in setup(), once the pool exists
     std::deque<Connection> connections_;
     std::vector<std::uint32_t> free_slots_;
     std::vector<std::uint32_t> waiting_for_buffers_;
@@ -213,8 +158,6 @@ class Worker {
     };
     std::vector<LargeWait> large_wait_;
     std::uint32_t large_wait_head_ = kNoSlot, large_wait_tail_ = kNoSlot;
-    bool large_freed_ = false;
-    unsigned hold_limit_ = 8;
     std::uint32_t recv_byte_budget_ = 0;
     DateClock date_;
     WorkerCounters counters_;
@@ -236,11 +179,8 @@ class Worker {
     int wake_fd_ = -1;
     std::uint64_t wake_value_ = 0;
     __kernel_timespec tick_{};
-    std::uint32_t now_ = 0;
     bool accept_armed_ = false;
     bool stopping_ = false;
-    bool draining_ = false;
-    std::uint64_t loop_ns_ = 0;
     std::uint64_t open_at_drain_ = 0;
     std::atomic<bool> stop_requested_{false};
     std::atomic<bool> drain_requested_{false};

@@ -67,7 +67,7 @@ TEST(Plugin, APluginBuiltForAnotherAbiIsRefused) {
     if (module("LAKE_WRONG_ABI_PLUGIN").empty()) GTEST_SKIP() << "LAKE_WRONG_ABI_PLUGIN not set";
     Router router;
     const std::string err = load_plugin(module("LAKE_WRONG_ABI_PLUGIN"), router);
-    EXPECT_NE(err.find("was built for plugin ABI 4; this lake-server speaks 3"), std::string::npos)
+    EXPECT_NE(err.find("was built for plugin ABI 5; this lake-server speaks 4"), std::string::npos)
         << err;
 }
 
