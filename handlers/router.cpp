@@ -126,8 +126,9 @@ Task Router::dispatch(http::Request& request, http::Response& response) const no
             return {};
         }
         if (h.waiting_fn != nullptr) {
-            // The frame comes from the request arena (frame_arena(), set by the engine): no
-            // room there is 503, like any other full arena.
+            // The frame comes from the request arena: no room there is 503, like any other
+            // full arena. (The engine points frame_arena() at it again for each resumption.)
+            FrameArenaScope frames(request.arena);
             Task task = h.waiting_fn(request, response, h.context);
             if (!task) text(response, 503, "Service Unavailable\n");
             return task;

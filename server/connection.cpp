@@ -184,10 +184,7 @@ void Connection::prepare_response() noexcept {
     pending_response_.bind(&request_view_, &response_view_);
     req.io = this;
     ++env_.counters.requests;
-    {
-        handlers::FrameArenaScope frames(&request_view_);
-        task_ = env_.router.dispatch(req, pending_response_);
-    }
+    task_ = env_.router.dispatch(req, pending_response_);  // frames: in request.arena
     if (task_)
         start_task();
     else
