@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <regex>
 #include <string>
@@ -60,13 +61,17 @@ std::string post_head(std::size_t length) {
 }
 
 // 200 connections each with a request in flight when SIGTERM arrives (bodies half sent, 20 of
-// them large), 5 idle keep-alive ones and a readiness probe half sent: every response arrives
-// whole, idle connections close at once, the listener refuses new clients, the exit status is 0.
+// them large), 20 more whose waiting handlers are mid-wait (GET /delay of the async example
+// plugin), 5 idle keep-alive ones and a readiness probe half sent: every response arrives whole,
+// idle connections close at once, the listener refuses new clients, the exit status is 0.
 TEST(Operations, SigtermFinishesRequestsInFlightClosesIdleOnesAndExits0) {
     if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
     const std::string cfg =
         config_file("[limits]\nlarge_buffers_per_worker = 16\nlarge_buffers_per_client = 0\n");
-    Running s = start({"--config", cfg, "--workers", "2"});
+    const char* async_plugin = std::getenv("LAKE_ASYNC_EXAMPLE_PLUGIN");
+    std::vector<std::string> args{"--config", cfg, "--workers", "2"};
+    if (async_plugin != nullptr) args.insert(args.end(), {"--plugin", async_plugin});
+    Running s = start(args);
     ::unlink(cfg.c_str());
     ASSERT_NE(s.port, 0);
     // Idle keep-alive connections, each answered once.
@@ -86,6 +91,12 @@ TEST(Operations, SigtermFinishesRequestsInFlightClosesIdleOnesAndExits0) {
         bodies.push_back(&body);
         ASSERT_TRUE(busy.back()->send(post_head(body.size()) + body.substr(0, body.size() / 2)));
     }
+    // Waiting handlers mid-wait: answered after their timers, not cut.
+    std::vector<std::unique_ptr<Client>> waiting;
+    for (int i = 0; async_plugin != nullptr && i < 20; ++i) {
+        waiting.push_back(std::make_unique<Client>(s.port));
+        ASSERT_TRUE(waiting.back()->send(get("/delay?ms=800")));
+    }
     Client probe(s.port);
     ASSERT_TRUE(probe.send("GET /readyz HTTP/1.1\r\nHost: t\r\n"));
     ::usleep(300 * 1000);
@@ -104,16 +115,25 @@ TEST(Operations, SigtermFinishesRequestsInFlightClosesIdleOnesAndExits0) {
         EXPECT_EQ(r.body.size(), bodies[i]->size()) << i;
         EXPECT_EQ(r.header("connection"), "close") << i;
     }
+    for (auto& c : waiting) {
+        const HttpResponse r = c->read_response();
+        EXPECT_EQ(r.status, 200);
+        EXPECT_EQ(r.body, "slept 800 ms\n");
+        EXPECT_EQ(r.header("connection"), "close");
+    }
     ASSERT_TRUE(probe.send("\r\n"));
     const HttpResponse ready = probe.read_response();
     EXPECT_EQ(ready.status, 503);  // draining: not ready
     EXPECT_EQ(ready.header("connection"), "close");
 
     busy.clear();  // the clients close: nothing lingers
+    waiting.clear();
     const std::string farewell = read_all(s.child.out);
     EXPECT_EQ(exit_status(s.child.pid), 0);
     ::close(s.child.out);
-    EXPECT_NE(farewell.find("206 connections drained, 0 cut"), std::string::npos) << farewell;
+    const std::string drained =
+        std::to_string(206 + (async_plugin != nullptr ? 20 : 0)) + " connections drained, 0 cut";
+    EXPECT_NE(farewell.find(drained), std::string::npos) << farewell;
 }
 
 TEST(Operations, TheDrainDeadlineCutsWhatIsLeft) {
