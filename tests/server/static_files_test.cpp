@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "process_memory.hpp"
 #include "server_fixture.hpp"
 
 namespace lake::test {
@@ -31,14 +32,6 @@ std::string big_contents() {
 
 void write_file(const fs::path& p, std::string_view contents) {
     std::ofstream(p, std::ios::binary).write(contents.data(), static_cast<long>(contents.size()));
-}
-
-// The server's resident memory (this process's: the server runs in it).
-std::size_t rss_bytes() {
-    std::ifstream statm("/proc/self/statm");
-    std::size_t size = 0, resident = 0;
-    statm >> size >> resident;
-    return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 }
 
 class StaticFiles : public ::testing::Test {

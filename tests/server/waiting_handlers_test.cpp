@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "../../handlers/response_format.hpp"
+#include "process_memory.hpp"
 #include "server_fixture.hpp"
 
 namespace lake::test {
@@ -372,16 +373,6 @@ std::uint32_t byte_sum(std::string_view s) {
     std::uint32_t sum = 0;
     for (char c : s) sum += static_cast<unsigned char>(c);
     return sum;
-}
-
-std::size_t rss_bytes() {
-    std::FILE* f = std::fopen("/proc/self/statm", "r");
-    unsigned long size = 0, resident = 0;
-    if (f != nullptr) {
-        if (std::fscanf(f, "%lu %lu", &size, &resident) != 2) resident = 0;
-        std::fclose(f);
-    }
-    return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 }
 
 TEST_F(WaitingHandlers, AStreamedBodyIsReadAsItArrives) {
