@@ -2,9 +2,11 @@
 
 #include <toml++/toml.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -206,10 +208,61 @@ std::string read_static_mounts(const toml::array& mounts, ServerConfig& c) {
     return {};
 }
 
+// [[proxy]] prefix = "/api", upstreams = ["127.0.0.1:9001"], ...: one table per mount.
+std::string read_proxy_mounts(const toml::array& mounts, ServerConfig& c) {
+    for (const toml::node& n : mounts) {
+        const toml::table* t = n.as_table();
+        if (t == nullptr) return "'proxy' must be [[proxy]] tables";
+        ServerConfig::ProxyMount m;
+        for (const auto& [k, v] : *t) {
+            const std::string key(k.str());
+            const std::string name = "'proxy." + key + "'";
+            if (key == "prefix") {
+                if (!v.is_string()) return name + " must be a string";
+                m.prefix = *v.value<std::string>();
+            } else if (key == "upstreams") {
+                const toml::array* a = v.as_array();
+                if (a == nullptr) return name + " must be an array of \"host:port\" strings";
+                for (const toml::node& u : *a) {
+                    if (!u.is_string()) return name + " must be an array of \"host:port\" strings";
+                    m.upstreams.push_back(*u.value<std::string>());
+                }
+            } else if (key == "strip_prefix") {
+                if (!v.is_boolean()) return name + " must be true or false";
+                m.strip_prefix = *v.value<bool>();
+            } else if (key == "connect_timeout" || key == "read_timeout" || key == "fail_timeout") {
+                const std::optional<double> s = v.value<double>();  // integers convert too
+                if (!s || !(*s > 0) || *s > 86400)
+                    return name + " must be a number of seconds above 0 and at most 86400";
+                (key == "connect_timeout" ? m.connect_timeout_s
+                 : key == "read_timeout"  ? m.read_timeout_s
+                                          : m.fail_timeout_s) = *s;
+            } else if (key == "pool_size") {
+                const std::optional<std::int64_t> s = v.value<std::int64_t>();
+                if (!v.is_integer() || !s || *s < 0 || *s > 65536)
+                    return name + " must be an integer from 0 to 65536";
+                m.pool_size = static_cast<unsigned>(*s);
+            } else {
+                return "unknown setting 'proxy." + key + "'";
+            }
+        }
+        if (m.prefix.empty() || m.upstreams.empty())
+            return "a [[proxy]] table needs prefix = \"/url/path\" and upstreams = "
+                   "[\"host:port\", ...]";
+        c.proxy_mounts.push_back(std::move(m));
+    }
+    return {};
+}
+
 std::string apply(const toml::table& root, ServerConfig& config, const std::string& origin) {
     for (const auto& [section, node] : root) {
         if (section.str() == "static" && node.is_array()) {
             if (std::string err = read_static_mounts(*node.as_array(), config); !err.empty())
+                return origin + ": " + err;
+            continue;
+        }
+        if (section.str() == "proxy" && node.is_array()) {
+            if (std::string err = read_proxy_mounts(*node.as_array(), config); !err.empty())
                 return origin + ": " + err;
             continue;
         }
@@ -279,6 +332,12 @@ std::string validate(const ServerConfig& c) {
                    "' must be a path starting with '/', without a trailing '/' or braces";
         if (m.root.front() != '/')
             return "[[static]] root '" + m.root + "' must be an absolute directory path";
+    }
+    for (const ServerConfig::ProxyMount& m : c.proxy_mounts) {
+        if (m.prefix.front() != '/' || (m.prefix.size() > 1 && m.prefix.back() == '/') ||
+            m.prefix.find_first_of("{}?#") != std::string::npos)
+            return "[[proxy]] prefix '" + m.prefix +
+                   "' must be a path starting with '/', without a trailing '/' or braces";
     }
     if (c.log_level != "error" && c.log_level != "warn" && c.log_level != "info" &&
         c.log_level != "debug")

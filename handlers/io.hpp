@@ -8,6 +8,12 @@
 //   int got = co_await req.io->read_body(buffer);  // a streamed request body: bytes, 0 at its end
 //   co_await req.io->sleep(std::chrono::milliseconds(5));  // sleep(0): a yield through the ring
 //
+// Sockets of the handler's own (an upstream server: proxy/upstream_client.hpp):
+//
+//   int rc = co_await req.io->connect(fd, addr, len, 5s);      // 0, -errno, -ETIMEDOUT
+//   int sent = co_await req.io->send_bytes(fd, bytes);         // bytes handed to the kernel
+//   int got = co_await req.io->receive(fd, buffer, 60s);       // bytes, 0 at EOF, -ETIMEDOUT
+//
 // Every result is the system call's: a count or descriptor, or a negative errno. None blocks the
 // worker's thread (stat of an open descriptor, which reads its in-memory inode, completes at
 // once without a trip through the ring: io_uring would hand it to a worker thread). When the client
@@ -31,6 +37,7 @@
 // what is written after the last send goes out when the handler returns.
 #pragma once
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -38,6 +45,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 namespace lake::http {
 class Response;
@@ -47,14 +55,25 @@ namespace lake::handlers {
 
 // One operation handed to the engine; it lives in the waiting coroutine's frame.
 struct IoOp {
-    enum class Kind : std::uint8_t { Sleep, OpenBeneath, Stat, Read, Close, Send, ReadBody };
+    enum class Kind : std::uint8_t {
+        Sleep,
+        OpenBeneath,
+        Stat,
+        Read,
+        Close,
+        Send,
+        ReadBody,
+        Connect,    // fd: a non-blocking socket; buffer: the sockaddr; length: its size
+        Receive,    // fd: a socket; buffer, length: where
+        SendBytes,  // fd: a socket; buffer, length: what (some of it may be sent: the count)
+    };
     Kind kind = Kind::Sleep;
     int fd = -1;                 // the file; for OpenBeneath the directory
     const char* path = nullptr;  // OpenBeneath: relative to fd, NUL-terminated
     void* buffer = nullptr;      // Read, ReadBody: where; Stat: a struct statx; Send: the Response
     std::uint32_t length = 0;
     std::uint64_t offset = 0;       // Read: where in the file
-    std::uint64_t nanoseconds = 0;  // Sleep
+    std::uint64_t nanoseconds = 0;  // Sleep; Connect, Receive: the deadline (0: none)
     int result = 0;
     std::coroutine_handle<> waiter;
 };
@@ -78,6 +97,19 @@ class Io {
     // The streamed request body's next bytes, copied into `into`: their count, 0 at the body's
     // end, or a negative errno.
     IoAwaitable read_body(std::span<char> into) noexcept;
+    // Connects a non-blocking socket of the handler's own: 0, a negative errno, or -ETIMEDOUT
+    // when `timeout` (0: none) passed first.
+    IoAwaitable connect(int fd, const sockaddr* address, socklen_t length,
+                        std::chrono::nanoseconds timeout) noexcept;
+    // Receives from such a socket: the count, 0 at its end, a negative errno, or -ETIMEDOUT.
+    IoAwaitable receive(int fd, std::span<char> into, std::chrono::nanoseconds timeout) noexcept;
+    // Sends to such a socket: how many of the bytes the kernel took (perhaps fewer than all:
+    // call again with the rest), or a negative errno. Never raises SIGPIPE.
+    IoAwaitable send_bytes(int fd, std::span<const char> bytes) noexcept;
+
+    // The client's address as text ("192.0.2.1", "2001:db8::1"; "-" when unknown), valid while
+    // the handler runs.
+    virtual std::string_view client_address() noexcept = 0;
 
     // Starts `op`; true when the caller must wait for its completion (the engine then sets
     // op.result and resumes op.waiter), false when op.result is already set.
@@ -151,6 +183,44 @@ inline IoAwaitable Io::send(http::Response& response) noexcept {
     IoOp op;
     op.kind = IoOp::Kind::Send;
     op.buffer = &response;
+    return {*this, op};
+}
+
+namespace detail {
+inline std::uint32_t io_length(std::size_t n) noexcept {
+    return static_cast<std::uint32_t>(n > 0x7ffff000u ? 0x7ffff000u : n);
+}
+inline std::uint64_t io_deadline(std::chrono::nanoseconds t) noexcept {
+    return t.count() > 0 ? static_cast<std::uint64_t>(t.count()) : 0;
+}
+}  // namespace detail
+
+inline IoAwaitable Io::connect(int fd, const sockaddr* address, socklen_t length,
+                               std::chrono::nanoseconds timeout) noexcept {
+    IoOp op;
+    op.kind = IoOp::Kind::Connect;
+    op.fd = fd;
+    op.buffer = const_cast<sockaddr*>(address);
+    op.length = length;
+    op.nanoseconds = detail::io_deadline(timeout);
+    return {*this, op};
+}
+inline IoAwaitable Io::receive(int fd, std::span<char> into,
+                               std::chrono::nanoseconds timeout) noexcept {
+    IoOp op;
+    op.kind = IoOp::Kind::Receive;
+    op.fd = fd;
+    op.buffer = into.data();
+    op.length = detail::io_length(into.size());
+    op.nanoseconds = detail::io_deadline(timeout);
+    return {*this, op};
+}
+inline IoAwaitable Io::send_bytes(int fd, std::span<const char> bytes) noexcept {
+    IoOp op;
+    op.kind = IoOp::Kind::SendBytes;
+    op.fd = fd;
+    op.buffer = const_cast<char*>(bytes.data());
+    op.length = detail::io_length(bytes.size());
     return {*this, op};
 }
 

@@ -125,6 +125,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
 
     // Waiting handlers (handlers::Io, on the worker's ring).
     bool start(handlers::IoOp& op) noexcept override;
+    std::string_view client_address() noexcept override { return client_text(); }
     bool start_send_part(handlers::IoOp& op) noexcept;
     bool try_without_waiting(handlers::IoOp& op) noexcept;
     void start_task() noexcept;
@@ -239,7 +240,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     // A streamed request body: the part of the last BodyPart not yet copied to the handler (it
     // lies in the first held receive buffer, which stays held until it is).
     std::string_view body_rest_;
-    __kernel_timespec sleep_for_{};
+    __kernel_timespec sleep_for_{};  // a Sleep's time, or a socket operation's deadline
     open_how open_how_{};
 };
 

@@ -10,13 +10,11 @@
 
 #include "../handlers/response.hpp"
 #include "listener.hpp"
-#include "prometheus.hpp"
 
 namespace lake::server {
 
 std::string MetricsListener::start(const std::string& address, const std::string& path,
-                                   const std::vector<std::unique_ptr<Worker>>& workers,
-                                   bool shared) {
+                                   std::function<void(http::Response&)> page, bool shared) {
     const std::size_t colon = address.rfind(':');
     if (colon == std::string::npos || colon + 1 == address.size())
         return "[metrics] listen must be host:port (is '" + address + "')";
@@ -36,7 +34,7 @@ std::string MetricsListener::start(const std::string& address, const std::string
     fd_ = open_listener(host, static_cast<std::uint16_t>(port), error);
     if (fd_ < 0) return "[metrics] listen: " + error;
     port_ = bound_port(fd_);
-    workers_ = &workers;
+    page_ = std::move(page);
     path_ = path;
     thread_ = std::thread([this] { serve(); });
     return {};
@@ -85,7 +83,7 @@ void MetricsListener::answer(int fd) noexcept {
     http::Response r;
     r.bind(&scratch, &out);
     if (found)
-        write_prometheus(r, *workers_);
+        page_(r);
     else
         r.text(404, "not found\n");
     char line[256];

@@ -1,26 +1,29 @@
 // server/metrics_listener.hpp — the metrics page on an address of its own ([metrics] listen =
 // "127.0.0.1:9100"), for a scraper that must not share the public port: one small thread with
-// blocking sockets, one request per connection. The page is the same (prometheus.cpp).
+// blocking sockets, one request per connection. The page is the same (Server::write_metrics).
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
-namespace lake::server {
+namespace lake::http {
+class Response;
+}
 
-class Worker;
+namespace lake::server {
 
 class MetricsListener {
   public:
     ~MetricsListener() { stop(); }
-    // Listens on `address` ("host:port", "[v6]:port") and serves `path` from the workers'
-    // counters. Returns "" or why not. `shared`: a generation under the master, whose previous
-    // generation may still hold the address (both serve it until the old one exits).
+    // Listens on `address` ("host:port", "[v6]:port") and serves `path`, written by `page` (on
+    // the listener's thread). Returns "" or why not. `shared`: a generation under the master, whose
+    // previous generation may still hold the address (both serve it until the old one exits).
     std::string start(const std::string& address, const std::string& path,
-                      const std::vector<std::unique_ptr<Worker>>& workers, bool shared);
+                      std::function<void(http::Response&)> page, bool shared);
     void stop();
     std::uint16_t port() const noexcept { return port_; }
 
@@ -28,7 +31,7 @@ class MetricsListener {
     void serve() noexcept;
     void answer(int fd) noexcept;
 
-    const std::vector<std::unique_ptr<Worker>>* workers_ = nullptr;
+    std::function<void(http::Response&)> page_;
     std::string path_;
     int fd_ = -1;
     std::uint16_t port_ = 0;

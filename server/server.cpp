@@ -32,17 +32,39 @@ Server::Server(config::ServerConfig config, handlers::Router router)
         }
         static_files_.push_back(std::move(mounted));
     }
+    for (const config::ServerConfig::ProxyMount& m : config_.proxy_mounts) {
+        using Seconds = std::chrono::duration<double>;
+        auto ns = [](double s) {
+            return std::chrono::duration_cast<std::chrono::nanoseconds>(Seconds(s));
+        };
+        std::string err;
+        auto mounted = proxy::ReverseProxy::mount(
+            router_,
+            proxy::ProxySettings{m.prefix, m.upstreams, m.strip_prefix, ns(m.connect_timeout_s),
+                                 ns(m.read_timeout_s), ns(m.fail_timeout_s), m.pool_size},
+            err);
+        if (mounted == nullptr) {
+            if (mount_error_.empty()) mount_error_ = err;
+            continue;
+        }
+        proxies_.push_back(std::move(mounted));
+    }
 }
 
 // GET /metrics: every worker's counters, summed now (each is written by its worker alone).
 void Server::serve_metrics(const http::Request&, http::Response& response, void* self) {
-    write_prometheus(response, static_cast<const Server*>(self)->workers_);
+    static_cast<const Server*>(self)->write_metrics(response);
+}
+
+void Server::write_metrics(http::Response& response) const {
+    write_prometheus(response, workers_);
+    proxy::ReverseProxy::write_metrics(response, proxies_);
 }
 
 std::string Server::check_routes() {
     if (!mount_error_.empty()) return mount_error_;
     if (std::string err = router_.take_error(); !err.empty())
-        return "health, metrics and [[static]] routes: " + err;
+        return "health, metrics, [[static]] and [[proxy]] routes: " + err;
     return {};
 }
 
@@ -131,8 +153,9 @@ std::string Server::start() {
         if (!err.empty() && error.empty()) error = std::move(err);
     }
     if (error.empty() && !config_.metrics_path.empty() && !config_.metrics_listen.empty())
-        error = metrics_listener_.start(config_.metrics_listen, config_.metrics_path, workers_,
-                                        !inherited_.empty());
+        error = metrics_listener_.start(
+            config_.metrics_listen, config_.metrics_path,
+            [this](http::Response& r) { write_metrics(r); }, !inherited_.empty());
     if (!error.empty()) stop();
     return error;
 }

@@ -12,6 +12,7 @@
 #include "../config/server_config.hpp"
 #include "../handlers/router.hpp"
 #include "../handlers/static_files.hpp"
+#include "../proxy/reverse_proxy.hpp"
 #include "metrics_listener.hpp"
 #include "worker.hpp"
 
@@ -81,12 +82,15 @@ class Server {
     void worker_failed(unsigned index, const std::string& why);
     static std::string run_hooks(const std::function<void()>& hooks) noexcept;
     static void serve_metrics(const http::Request& request, http::Response& response, void* self);
+    // The Prometheus page: every worker's counters and the upstreams' ([[proxy]]).
+    void write_metrics(http::Response& response) const;
 
     config::ServerConfig config_;
     std::atomic<bool> draining_{false};
     std::atomic<std::size_t> finished_workers_{0};
     handlers::Router router_;
     std::vector<std::unique_ptr<handlers::StaticFiles>> static_files_;  // [[static]] mounts
+    std::vector<std::unique_ptr<proxy::ReverseProxy>> proxies_;         // [[proxy]] mounts
     std::string mount_error_;
     std::vector<int> listeners_;
     std::vector<int> inherited_;

@@ -96,6 +96,9 @@ bool Connection::start(handlers::IoOp& op) noexcept {
         return false;
     }
     ++env_.counters.waiting_ops_ring;
+    // A socket operation with a deadline is linked to a timeout: both go in one submission.
+    const bool deadline = op.nanoseconds != 0 && op.kind != Kind::Sleep;
+    if (deadline) env_.io.reserve_handler_sqes(2);
     io_uring_sqe* s = env_.io.handler_sqe();
     switch (op.kind) {
         case Kind::Sleep:
@@ -121,12 +124,29 @@ bool Connection::start(handlers::IoOp& op) noexcept {
         case Kind::Close:
             io_uring_prep_close(s, op.fd);
             break;
+        case Kind::Connect:
+            io_uring_prep_connect(s, op.fd, static_cast<const sockaddr*>(op.buffer), op.length);
+            break;
+        case Kind::Receive:
+            io_uring_prep_recv(s, op.fd, op.buffer, op.length, 0);
+            break;
+        case Kind::SendBytes:
+            io_uring_prep_send(s, op.fd, op.buffer, op.length, MSG_NOSIGNAL);
+            break;
         case Kind::Stat:
         case Kind::Send:
         case Kind::ReadBody:
             break;
     }
     io_uring_sqe_set_data64(s, tag(Op::Handler, index_));
+    if (deadline) {
+        s->flags |= IOSQE_IO_LINK;
+        sleep_for_.tv_sec = static_cast<long long>(op.nanoseconds / 1'000'000'000u);
+        sleep_for_.tv_nsec = static_cast<long long>(op.nanoseconds % 1'000'000'000u);
+        io_uring_sqe* t = env_.io.handler_sqe();
+        io_uring_prep_link_timeout(t, &sleep_for_, 0);
+        io_uring_sqe_set_data64(t, tag(Op::Cancel, index_));
+    }
     io_op_ = &op;
     io_on_ring_ = true;
     return true;
@@ -147,6 +167,9 @@ bool Connection::try_without_waiting(handlers::IoOp& op) noexcept {
     } else if (op.kind == Kind::Read) {
         iovec v{op.buffer, op.length};
         r = ::preadv2(op.fd, &v, 1, static_cast<off_t>(op.offset), RWF_NOWAIT);
+    } else if (op.kind == Kind::SendBytes) {
+        // A request to an upstream nearly always fits its socket's buffer: sent now, no trip.
+        r = ::send(op.fd, op.buffer, op.length, MSG_DONTWAIT | MSG_NOSIGNAL);
     } else {
         return false;
     }
@@ -162,8 +185,13 @@ void Connection::on_handler_io(const io_uring_cqe& cqe) noexcept {
     if (io_op_ == nullptr) return;
     int res = cqe.res;
     if (io_op_->kind == handlers::IoOp::Kind::Sleep && res == -ETIME) res = 0;  // it slept
+    // Cancelled by its linked timeout (a cancellation of ours is handled below, unresumed).
+    if (res == -ECANCELED && io_op_->kind != handlers::IoOp::Kind::Sleep &&
+        io_op_->nanoseconds != 0)
+        res = -ETIMEDOUT;
     if (task_cancelled_ || state_ != State::Open) {
-        // Opened just before the cancel reached it: nobody will close it but us.
+        // Opened just before the cancel reached it: nobody will close it but us. (A socket of
+        // the handler's own is closed by the handler's frame, destroyed now.)
         if (io_op_->kind == handlers::IoOp::Kind::OpenBeneath && res >= 0) ::close(res);
         io_op_ = nullptr;
         end_task();

@@ -72,6 +72,43 @@ TEST(Config, StaticMountsAreTablesWithAPrefixAndARoot) {
     }
 }
 
+TEST(Config, ProxyMountsAreTablesWithAPrefixAndUpstreams) {
+    ServerConfig c;
+    ASSERT_EQ(load_string("[[proxy]]\nprefix = \"/api\"\n"
+                          "upstreams = [\"127.0.0.1:9001\", \"127.0.0.1:9002\"]\n"
+                          "strip_prefix = true\nconnect_timeout = 0.5\nread_timeout = 10\n"
+                          "fail_timeout = 3\npool_size = 8\n"
+                          "[[proxy]]\nprefix = \"/\"\nupstreams = [\"[::1]:80\"]\n",
+                          c, "t"),
+              "");
+    ASSERT_EQ(c.proxy_mounts.size(), 2u);
+    const ServerConfig::ProxyMount& m = c.proxy_mounts[0];
+    EXPECT_EQ(m.prefix, "/api");
+    ASSERT_EQ(m.upstreams.size(), 2u);
+    EXPECT_EQ(m.upstreams[1], "127.0.0.1:9002");
+    EXPECT_TRUE(m.strip_prefix);
+    EXPECT_DOUBLE_EQ(m.connect_timeout_s, 0.5);
+    EXPECT_DOUBLE_EQ(m.read_timeout_s, 10);
+    EXPECT_DOUBLE_EQ(m.fail_timeout_s, 3);
+    EXPECT_EQ(m.pool_size, 8u);
+    const ServerConfig::ProxyMount& d = c.proxy_mounts[1];
+    EXPECT_FALSE(d.strip_prefix);
+    EXPECT_DOUBLE_EQ(d.read_timeout_s, 60);
+    EXPECT_EQ(d.pool_size, 32u);
+    for (const char* bad :
+         {"[[proxy]]\nprefix = \"/api/\"\nupstreams = [\"a:1\"]\n",
+          "[[proxy]]\nprefix = \"api\"\nupstreams = [\"a:1\"]\n", "[[proxy]]\nprefix = \"/api\"\n",
+          "[[proxy]]\nprefix = \"/api\"\nupstreams = []\n",
+          "[[proxy]]\nprefix = \"/api\"\nupstreams = \"a:1\"\n",
+          "[[proxy]]\nprefix = \"/api\"\nupstreams = [1]\n",
+          "[[proxy]]\nprefix = \"/a\"\nupstreams = [\"a:1\"]\nread_timeout = 0\n",
+          "[[proxy]]\nprefix = \"/a\"\nupstreams = [\"a:1\"]\npool_size = -1\n",
+          "[[proxy]]\nprefix = \"/a\"\nupstreams = [\"a:1\"]\nstrip = true\n"}) {
+        ServerConfig e;
+        EXPECT_NE(load_string(bad, e, "t"), "") << bad;
+    }
+}
+
 TEST(Config, PluginsAreAListOfStrings) {
     ServerConfig c;
     ASSERT_EQ(load_string("[plugins]\nload = [\"a.so\", \"dir/libb.so:x\"]\n", c, "t.toml"), "");

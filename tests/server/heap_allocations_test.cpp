@@ -188,6 +188,41 @@ TEST(HeapAllocations, NonePerRequestForWaitingHandlersAndStaticFiles) {
     ::rmdir(dir);
 }
 
+// Proxied requests ([[proxy]] to a second lake-server in this process, whose workers are
+// counted too): the upstream request head, the response received into the response arena,
+// bodies both ways (with a length and chunked), pooled upstream connections.
+TEST(HeapAllocations, NonePerProxiedRequest) {
+    RunningServer upstream;
+    ASSERT_EQ(upstream.error(), "");
+    config::ServerConfig cfg = test_config();
+    config::ServerConfig::ProxyMount m;
+    m.prefix = "/api";
+    m.upstreams = {"127.0.0.1:" + std::to_string(upstream.port())};
+    m.strip_prefix = true;
+    cfg.proxy_mounts.push_back(m);
+    RunningServer proxy(cfg);
+    ASSERT_EQ(proxy.error(), "");
+    const std::string body(3000, 'b');
+    const std::string batch =
+        get("/api/plaintext") + get("/api/json?x=1", "X-Forwarded-For: 10.0.0.1\r\n") +
+        "POST /api/echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\n\r\n" + body +
+        "POST /api/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+    auto workload = [&] {
+        for (int conn = 0; conn < 8; ++conn) {
+            Client c(proxy.port());
+            for (int i = 0; i < 25; ++i) exchange(c, batch, 4);
+        }
+    };
+    workload();
+    const std::uint64_t before = g_worker_allocations.load();
+    workload();  // 8 x 25 x 4 = 800 proxied requests
+    const std::uint64_t after = g_worker_allocations.load();
+    EXPECT_EQ(after - before, 0u)
+        << "heap allocations on worker threads during 800 proxied requests";
+}
+
 // The paths that move sockets between workers allocate nothing either: a full worker handing a
 // new socket to its sibling, and open connections following their client to another CPU.
 TEST(HeapAllocations, NoneWhenSocketsAreHandedOffOrMoved) {

@@ -1,0 +1,122 @@
+#include "forwarded_request.hpp"
+
+#include <cstring>
+
+namespace lake::proxy {
+
+namespace {
+
+using http::iequals;
+
+bool starts_with_icase(std::string_view s, std::string_view prefix) {
+    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+// Whether the comma-separated token list `list` holds `name`.
+bool names(std::string_view list, std::string_view name) {
+    while (!list.empty()) {
+        const std::size_t comma = list.find(',');
+        std::string_view token = list.substr(0, comma);
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+        while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+            token.remove_prefix(1);
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
+            token.remove_suffix(1);
+        if (!token.empty() && iequals(token, name)) return true;
+    }
+    return false;
+}
+
+// Bytes appended to a buffer of known size (measured first, then written).
+struct Writer {
+    char* at;
+    void put(std::string_view s) {
+        std::memcpy(at, s.data(), s.size());
+        at += s.size();
+    }
+    void header(std::string_view name, std::string_view value) {
+        put(name);
+        put(": ");
+        put(value);
+        put("\r\n");
+    }
+};
+
+struct Counter {
+    std::size_t n = 0;
+    void put(std::string_view s) { n += s.size(); }
+    void header(std::string_view name, std::string_view value) {
+        n += name.size() + value.size() + 4;
+    }
+};
+
+template <class Out>
+void write_head(Out& out, const http::Request& req, const ForwardedRequest& how) {
+    const std::string_view connection = req.header("connection");
+    out.put(req.method_name);
+    out.put(" ");
+    out.put(how.target);
+    out.put(" HTTP/1.1\r\n");
+    std::string_view forwarded_for, via, host;
+    for (const http::Header& h : req.headers) {
+        if (is_hop_by_hop(h.name, connection) || iequals(h.name, "expect") ||
+            iequals(h.name, "x-forwarded-proto") || iequals(h.name, "x-forwarded-host"))
+            continue;
+        if (iequals(h.name, "x-forwarded-for")) {
+            if (forwarded_for.empty()) forwarded_for = h.value;  // the first; others dropped
+            continue;
+        }
+        if (iequals(h.name, "via")) {
+            if (via.empty()) via = h.value;
+            continue;
+        }
+        if (iequals(h.name, "host")) host = h.value;
+        out.header(h.name, h.value);
+    }
+    if (host.empty()) {
+        host = how.upstream_host;
+        out.header("Host", host);
+    }
+    if (how.chunked_body) out.put("Transfer-Encoding: chunked\r\n");
+    out.put("X-Forwarded-For: ");
+    if (!forwarded_for.empty()) {
+        out.put(forwarded_for);
+        out.put(", ");
+    }
+    out.put(how.client);
+    out.put("\r\nX-Forwarded-Proto: http\r\n");
+    out.header("X-Forwarded-Host", host);
+    out.put("Via: ");
+    if (!via.empty()) {
+        out.put(via);
+        out.put(", ");
+    }
+    out.put(req.version_minor == 0 ? "1.0 lake\r\n\r\n" : "1.1 lake\r\n\r\n");
+}
+
+}  // namespace
+
+bool is_hop_by_hop(std::string_view name, std::string_view connection) noexcept {
+    return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "te") ||
+           iequals(name, "trailer") || iequals(name, "transfer-encoding") ||
+           iequals(name, "upgrade") || starts_with_icase(name, "proxy-") ||
+           (!connection.empty() && names(connection, name));
+}
+
+bool passes_to_client(std::string_view name, std::string_view connection) noexcept {
+    return !is_hop_by_hop(name, connection) && !iequals(name, "content-length") &&
+           !iequals(name, "date") && !iequals(name, "server");
+}
+
+std::string_view write_upstream_head(const http::Request& request, const ForwardedRequest& how,
+                                     lake::BasicArena& arena) noexcept {
+    Counter size;
+    write_head(size, request, how);
+    auto* p = static_cast<char*>(arena.allocate(size.n, 1));
+    if (p == nullptr) return {};
+    Writer out{p};
+    write_head(out, request, how);
+    return {p, size.n};
+}
+
+}  // namespace lake::proxy

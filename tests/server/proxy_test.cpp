@@ -1,0 +1,441 @@
+// The reverse proxy ([[proxy]]), over real sockets: to a second lake-server and to a scripted
+// upstream (tests/server/scripted_upstream.hpp) that shows what the proxy sent and answers what
+// each test needs.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "scripted_upstream.hpp"
+#include "server_fixture.hpp"
+
+namespace lake::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+config::ServerConfig::ProxyMount mount(std::vector<std::string> upstreams,
+                                       bool strip_prefix = true) {
+    config::ServerConfig::ProxyMount m;
+    m.prefix = "/api";
+    m.upstreams = std::move(upstreams);
+    m.strip_prefix = strip_prefix;
+    m.read_timeout_s = 1;
+    m.connect_timeout_s = 1;
+    return m;
+}
+
+config::ServerConfig proxy_config(config::ServerConfig::ProxyMount m) {
+    config::ServerConfig c = test_config();
+    c.proxy_mounts.push_back(std::move(m));
+    return c;
+}
+
+// A port nothing listens on: connecting is refused.
+std::string refused_address() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    socklen_t len = sizeof(a);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+}
+
+std::string metric_line(std::uint16_t port, const std::string& starts_with) {
+    Client c(port);
+    c.send(get("/metrics"));
+    const std::string page = c.read_response().body;
+    const std::size_t at = page.find(starts_with);
+    if (at == std::string::npos) return {};
+    return page.substr(at, page.find('\n', at) - at);
+}
+
+std::uint64_t metric_value(std::uint16_t port, const std::string& series) {
+    const std::string line = metric_line(port, series + " ");
+    return line.empty() ? ~0ull : std::stoull(line.substr(series.size() + 1));
+}
+
+std::string header_of(const std::string& head, const std::string& name) {
+    std::string lower = head;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::size_t at = lower.find("\r\n" + name + ":");
+    if (at == std::string::npos) return "(absent)";
+    std::size_t v = at + 3 + name.size();
+    while (head[v] == ' ') ++v;
+    return head.substr(v, head.find("\r\n", v) - v);
+}
+
+std::string post(std::string_view path, std::string_view body, std::string_view extra = "") {
+    return "POST " + std::string(path) +
+           " HTTP/1.1\r\nHost: test\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+           std::string(extra) + "\r\n" + std::string(body);
+}
+
+std::string chunked(std::string_view body, std::size_t piece) {
+    std::string out;
+    char line[32];
+    for (std::size_t i = 0; i < body.size(); i += piece) {
+        const std::size_t n = std::min(piece, body.size() - i);
+        std::snprintf(line, sizeof(line), "%zx\r\n", n);
+        out += line;
+        out.append(body.substr(i, n));
+        out += "\r\n";
+    }
+    return out + "0\r\n\r\n";
+}
+
+std::string pattern(std::size_t n) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+    return s;
+}
+
+class ToLakeUpstream : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        config::ServerConfig up = test_config();
+        up.max_body = 4 << 20;
+        up.large_buffers_per_worker = 4;
+        upstream_ = new RunningServer(up);
+        ASSERT_EQ(upstream_->error(), "");
+        proxy_ = new RunningServer(
+            proxy_config(mount({"127.0.0.1:" + std::to_string(upstream_->port())})));
+        ASSERT_EQ(proxy_->error(), "");
+    }
+    static void TearDownTestSuite() {
+        delete proxy_;
+        delete upstream_;
+    }
+    static inline RunningServer* upstream_ = nullptr;
+    static inline RunningServer* proxy_ = nullptr;
+};
+
+TEST_F(ToLakeUpstream, ForwardsAndKeepsTheUpstreamConnectionsAlive) {
+    Client c(proxy_->port());
+    for (int i = 0; i < 20; ++i) {
+        ASSERT_TRUE(c.send(get("/api/plaintext")));
+        const HttpResponse r = c.read_response();
+        ASSERT_EQ(r.status, 200);
+        EXPECT_EQ(r.body, "Hello, World!");
+        EXPECT_EQ(r.header("content-type"), "text/plain");
+        EXPECT_EQ(r.count("server"), 1u);  // the proxy's own, not the upstream's as well
+        EXPECT_EQ(r.count("date"), 1u);
+    }
+    ASSERT_TRUE(c.send(get("/api/json")));
+    EXPECT_EQ(c.read_response().body, R"({"message":"Hello, World!"})");
+    // One keep-alive connection per worker served them all, and waits in its pool.
+    const std::string prefix =
+        "{prefix=\"/api\",upstream=\"127.0.0.1:" + std::to_string(upstream_->port()) + "\"}";
+    EXPECT_GE(metric_value(proxy_->port(), "lake_upstream_pool_connections" + prefix), 1u);
+    EXPECT_LE(metric_value(proxy_->port(), "lake_upstream_pool_connections" + prefix), 2u);
+    EXPECT_GE(metric_value(proxy_->port(), "lake_upstream_requests_total" + prefix), 21u);
+}
+
+TEST_F(ToLakeUpstream, HeadKeepsTheUpstreamsLength) {
+    Client c(proxy_->port());
+    ASSERT_TRUE(c.send("HEAD /api/plaintext HTTP/1.1\r\nHost: test\r\n\r\n"));
+    const HttpResponse r = c.read_response(true);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("content-length"), "13");
+    ASSERT_TRUE(c.send(get("/api/plaintext")));  // and the connection goes on
+    EXPECT_EQ(c.read_response().body, "Hello, World!");
+}
+
+TEST_F(ToLakeUpstream, BodiesGoBothWaysWithALengthOrChunked) {
+    const std::string mib = pattern(1 << 20);
+    for (const std::string& body : {std::string(), std::string("a=1&b=2"), mib}) {
+        Client c(proxy_->port(), 10000);
+        ASSERT_TRUE(c.send(post("/api/echo", body, "Content-Type: application/x-test\r\n")));
+        const HttpResponse r = c.read_response();
+        ASSERT_EQ(r.status, 200) << body.size();
+        EXPECT_EQ(r.body.size(), body.size());
+        EXPECT_TRUE(r.body == body) << body.size();
+        EXPECT_EQ(r.header("content-type"), "application/x-test");
+    }
+    Client c(proxy_->port(), 10000);
+    ASSERT_TRUE(
+        c.send("POST /api/echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n" +
+               chunked(mib, 10000)));
+    const HttpResponse r = c.read_response();
+    ASSERT_EQ(r.status, 200);
+    EXPECT_TRUE(r.body == mib);
+}
+
+TEST_F(ToLakeUpstream, UnknownPathsUnderThePrefixAreTheUpstreamsAnswer) {
+    Client c(proxy_->port());
+    ASSERT_TRUE(c.send(get("/api/nothing-here")));
+    EXPECT_EQ(c.read_response().status, 404);
+    ASSERT_TRUE(c.send(get("/apiary")));  // not under the prefix: the proxy's own 404
+    EXPECT_EQ(c.read_response().status, 404);
+    ASSERT_TRUE(c.send(get("/plaintext")));  // the proxy's own routes are untouched
+    EXPECT_EQ(c.read_response().body, "Hello, World!");
+}
+
+TEST(Proxy, AnUpstreamThatCannotBeResolvedStopsTheStart) {
+    for (const char* bad : {"127.0.0.1:99999", "localhost", "127.0.0.1:", "[::1:80"}) {
+        RunningServer proxy(proxy_config(mount({bad})));
+        EXPECT_NE(proxy.error().find("[[proxy]] '/api': upstream '" + std::string(bad) + "'"),
+                  std::string::npos)
+            << proxy.error();
+    }
+}
+
+TEST(Proxy, HopByHopHeadersStayOnTheirHopAndForwardedHeadersAreAdded) {
+    ScriptedUpstream up([](int fd, const ScriptedUpstream::Request&) {
+        ScriptedUpstream::write(fd,
+                                ScriptedUpstream::ok("hi",
+                                                     "Connection: X-Resp-Hop\r\nX-Resp-Hop: 1\r\n"
+                                                     "Keep-Alive: timeout=5\r\nProxy-Thing: 1\r\n"
+                                                     "X-Kept: yes\r\nServer: upstream\r\n"
+                                                     "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n"));
+        return true;
+    });
+    RunningServer proxy(proxy_config(mount({up.address()}, false)));
+    ASSERT_EQ(proxy.error(), "");
+    Client c(proxy.port());
+    ASSERT_TRUE(
+        c.send("GET /api/x?q=1 HTTP/1.1\r\nHost: front.example\r\n"
+               "Connection: keep-alive, X-Hop\r\nX-Hop: secret\r\nKeep-Alive: 300\r\n"
+               "TE: trailers\r\nProxy-Authorization: Basic eA==\r\n"
+               "X-Forwarded-For: 10.1.1.1\r\nVia: 1.0 edge\r\nX-End: kept\r\n"
+               "Cookie: c=3\r\n\r\n"));
+    const HttpResponse r = c.read_response();
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "hi");
+    EXPECT_EQ(r.header("x-kept"), "yes");
+    EXPECT_EQ(r.count("set-cookie"), 2u);
+    EXPECT_EQ(r.count("x-resp-hop"), 0u);
+    EXPECT_EQ(r.count("keep-alive"), 0u);
+    EXPECT_EQ(r.count("proxy-thing"), 0u);
+    EXPECT_EQ(r.header("server"), "lake");
+    ASSERT_EQ(up.requests().size(), 1u);
+    const std::string head = up.requests()[0].head;
+    EXPECT_EQ(head.substr(0, head.find("\r\n")), "GET /api/x?q=1 HTTP/1.1");
+    EXPECT_EQ(header_of(head, "host"), "front.example");
+    EXPECT_EQ(header_of(head, "x-end"), "kept");
+    EXPECT_EQ(header_of(head, "cookie"), "c=3");
+    EXPECT_EQ(header_of(head, "x-forwarded-for"), "10.1.1.1, 127.0.0.1");
+    EXPECT_EQ(header_of(head, "x-forwarded-proto"), "http");
+    EXPECT_EQ(header_of(head, "x-forwarded-host"), "front.example");
+    EXPECT_EQ(header_of(head, "via"), "1.0 edge, 1.1 lake");
+    for (const char* gone :
+         {"connection", "x-hop", "keep-alive", "te", "proxy-authorization", "transfer-encoding"})
+        EXPECT_EQ(header_of(head, gone), "(absent)") << gone;
+}
+
+TEST(Proxy, AChunkedResponseOfUnknownLengthIsStreamedOn) {
+    const std::string body = pattern(300000);
+    ScriptedUpstream up([&](int fd, const ScriptedUpstream::Request&) {
+        ScriptedUpstream::write(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        for (std::size_t i = 0; i < body.size(); i += 50000) {
+            char line[16];
+            std::snprintf(line, sizeof(line), "%x\r\n", 50000);
+            ScriptedUpstream::write(fd, line + body.substr(i, 50000) + "\r\n");
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        ScriptedUpstream::write(fd, "0\r\n\r\n");
+        return true;
+    });
+    RunningServer proxy(proxy_config(mount({up.address()})));
+    ASSERT_EQ(proxy.error(), "");
+    Client c(proxy.port());
+    ASSERT_TRUE(c.send(get("/api/stream")));
+    const HttpResponse r = c.read_response();
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("transfer-encoding"), "chunked");
+    EXPECT_TRUE(r.body == body);
+    ASSERT_TRUE(c.send(get("/api/stream")));  // the upstream connection was clean: reused
+    EXPECT_TRUE(c.read_response().body == body);
+    EXPECT_EQ(up.connections(), 1);
+}
+
+TEST(Proxy, AnUpstreamThatDiesMidResponseClosesTheClientsConnection) {
+    for (const bool with_length : {true, false}) {
+        ScriptedUpstream up([&](int fd, const ScriptedUpstream::Request&) {
+            ScriptedUpstream::write(fd, with_length
+                                            ? "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"
+                                            : "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                                              "\r\n3e8\r\n");
+            ScriptedUpstream::write(fd, std::string(1000, 'x'));
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            return false;  // closed mid-body
+        });
+        RunningServer proxy(proxy_config(mount({up.address()})));
+        ASSERT_EQ(proxy.error(), "");
+        Client c(proxy.port(), 3000);
+        const auto start = Clock::now();
+        ASSERT_TRUE(c.send(get("/api/big")));
+        const HttpResponse r = c.read_response();
+        EXPECT_EQ(r.status, 0) << "a truncated body must not look whole";
+        // It ended because the connection closed, not because the client's read timed out.
+        EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(2500));
+        EXPECT_GE(c.bytes_received(), 1000u);  // the head and the part that came went out
+    }
+}
+
+TEST(Proxy, ADownUpstreamIsSkippedAndMarkedDown) {
+    ScriptedUpstream up([](int fd, const ScriptedUpstream::Request&) {
+        ScriptedUpstream::write(fd, ScriptedUpstream::ok("up"));
+        return true;
+    });
+    const std::string down = refused_address();
+    RunningServer proxy(proxy_config(mount({down, up.address()})));
+    ASSERT_EQ(proxy.error(), "");
+    for (int i = 0; i < 10; ++i) {
+        Client c(proxy.port());
+        ASSERT_TRUE(c.send(get("/api/x")));
+        const HttpResponse r = c.read_response();
+        ASSERT_EQ(r.status, 200);
+        EXPECT_EQ(r.body, "up");
+    }
+    // Refused once per worker at most: then marked down for fail_timeout (5 s).
+    const std::uint64_t refused =
+        metric_value(proxy.port(), "lake_upstream_failures_total{prefix=\"/api\",upstream=\"" +
+                                       down + "\",reason=\"connect\"}");
+    EXPECT_GE(refused, 1u);
+    EXPECT_LE(refused, 2u);
+}
+
+TEST(Proxy, NoUpstreamAnsweringIs502) {
+    RunningServer proxy(proxy_config(mount({refused_address(), refused_address()})));
+    ASSERT_EQ(proxy.error(), "");
+    Client c(proxy.port());
+    ASSERT_TRUE(c.send(get("/api/x")));
+    EXPECT_EQ(c.read_response().status, 502);
+    ASSERT_TRUE(c.send(get("/api/x")));  // marked down: tried anyway, still 502, still served
+    EXPECT_EQ(c.read_response().status, 502);
+}
+
+TEST(Proxy, AnUpstreamThatNeverAnswersIs504AfterTheReadTimeout) {
+    ScriptedUpstream up([&](int, const ScriptedUpstream::Request&) {
+        while (!up.stopping()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        return false;
+    });
+    config::ServerConfig::ProxyMount m = mount({up.address()});
+    m.read_timeout_s = 0.5;
+    RunningServer proxy(proxy_config(m));
+    ASSERT_EQ(proxy.error(), "");
+    Client c(proxy.port());
+    const auto start = Clock::now();
+    ASSERT_TRUE(c.send(get("/api/x")));
+    EXPECT_EQ(c.read_response().status, 504);
+    const auto took = Clock::now() - start;
+    EXPECT_GE(took, std::chrono::milliseconds(450));
+    EXPECT_LT(took, std::chrono::milliseconds(3000));
+}
+
+TEST(Proxy, AMalformedUpstreamResponseIs502) {
+    for (const char* bad :
+         {"HELLO\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nhi",
+          "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n"
+          "0\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n", "HTTP/2.0 200 OK\r\n\r\n",
+          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n"}) {
+        ScriptedUpstream up([&](int fd, const ScriptedUpstream::Request&) {
+            ScriptedUpstream::write(fd, bad);
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            return false;
+        });
+        RunningServer proxy(proxy_config(mount({up.address()})));
+        ASSERT_EQ(proxy.error(), "");
+        Client c(proxy.port());
+        ASSERT_TRUE(c.send(get("/api/x")));
+        const HttpResponse r = c.read_response();
+        EXPECT_EQ(r.status, 502) << bad;
+        EXPECT_EQ(r.body.find("HELLO"), std::string::npos);
+    }
+}
+
+TEST(Proxy, TheUpstreamSeesOneRequestWhereTheClientSentOne) {
+    ScriptedUpstream up([](int fd, const ScriptedUpstream::Request& r) {
+        ScriptedUpstream::write(fd, ScriptedUpstream::ok(std::to_string(r.body.size())));
+        return true;
+    });
+    RunningServer proxy(proxy_config(mount({up.address()})));
+    ASSERT_EQ(proxy.error(), "");
+    const std::string inner = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+    Client c(proxy.port());
+    // A request hidden in a body with a length, and in a chunked body after a fake last chunk.
+    ASSERT_TRUE(c.send(post("/api/a", inner)));
+    EXPECT_EQ(c.read_response().status, 200);
+    const std::string fake_end = "0\r\n\r\n" + inner;
+    ASSERT_TRUE(c.send("POST /api/b HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                       chunked(fake_end, 7)));
+    EXPECT_EQ(c.read_response().status, 200);
+    // Framed both ways: refused before it reaches the upstream.
+    Client d(proxy.port());
+    ASSERT_TRUE(
+        d.send("POST /api/c HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+               inner));
+    EXPECT_EQ(d.read_response().status, 400);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto seen = up.requests();
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].body, inner);
+    EXPECT_EQ(seen[1].body, fake_end);
+    for (const auto& r : seen) EXPECT_EQ(r.head.find("/smuggled"), std::string::npos);
+}
+
+TEST(Proxy, APooledConnectionTheUpstreamClosedIsRetriedOnAFreshOne) {
+    // Answers each connection's first request with keep-alive, then closes it.
+    ScriptedUpstream up([](int fd, const ScriptedUpstream::Request& r) {
+        ScriptedUpstream::write(fd, ScriptedUpstream::ok("n" + std::to_string(r.connection)));
+        return false;
+    });
+    config::ServerConfig c = proxy_config(mount({up.address()}));
+    c.workers = 1;
+    RunningServer proxy(c);
+    ASSERT_EQ(proxy.error(), "");
+    Client client(proxy.port());
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_TRUE(client.send(get("/api/x")));
+        const HttpResponse r = client.read_response();
+        ASSERT_EQ(r.status, 200) << i;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the close is in
+    }
+    // A POST is never sent twice: a pooled connection is checked before it is used.
+    ASSERT_TRUE(client.send(post("/api/form", "a=1")));
+    EXPECT_EQ(client.read_response().status, 200);
+    EXPECT_EQ(up.connections(), 4);
+}
+
+TEST(Proxy, AClientThatLeavesCancelsTheUpstreamExchange) {
+    std::atomic<bool> upstream_saw_close{false};
+    ScriptedUpstream up([&](int fd, const ScriptedUpstream::Request&) {
+        while (!up.stopping()) {  // never answers; notices when the proxy closes its socket
+            pollfd p{fd, POLLIN, 0};
+            char c;
+            if (::poll(&p, 1, 20) > 0 && ::recv(fd, &c, 1, MSG_PEEK) <= 0) {
+                upstream_saw_close = true;
+                break;
+            }
+        }
+        return false;
+    });
+    config::ServerConfig::ProxyMount m = mount({up.address()});
+    m.read_timeout_s = 30;
+    RunningServer proxy(proxy_config(m));
+    ASSERT_EQ(proxy.error(), "");
+    {
+        Client c(proxy.port());
+        ASSERT_TRUE(c.send(get("/api/x")));
+        for (int i = 0; i < 200 && up.requests().empty(); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        ASSERT_EQ(up.requests().size(), 1u);
+    }  // the client leaves mid-wait
+    for (int i = 0; i < 300 && !upstream_saw_close; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(upstream_saw_close) << "the upstream exchange was not cancelled";
+    EXPECT_EQ(metric_value(proxy.port(),
+                           "lake_upstream_pool_connections{prefix=\"/api\","
+                           "upstream=\"" +
+                               up.address() + "\"}"),
+              0u);
+}
+
+}  // namespace
+}  // namespace lake::test
