@@ -98,7 +98,8 @@ class Io {
     // end, or a negative errno.
     IoAwaitable read_body(std::span<char> into) noexcept;
     // Connects a non-blocking socket of the handler's own: 0, a negative errno, or -ETIMEDOUT
-    // when `timeout` (0: none) passed first.
+    // when `timeout` (0: none) passed first. Deadlines are checked once a second (the worker's
+    // tick): one fires up to a second after it passed.
     IoAwaitable connect(int fd, const sockaddr* address, socklen_t length,
                         std::chrono::nanoseconds timeout) noexcept;
     // Receives from such a socket: the count, 0 at its end, a negative errno, or -ETIMEDOUT.

@@ -536,6 +536,7 @@ void Connection::on_large_buffer_free() noexcept {
 void Connection::on_tick(std::uint32_t now) noexcept {
     switch (state_) {
         case State::Open:
+            if (task_) check_io_deadline();
             if (task_ && !task_cancelled_ && !stream_started_ && !parser_.streaming_body() &&
                 now - task_started_ > config_.handler_timeout_s) {  // at least that long
                 count_timeout(TimeoutKind::Handler);

@@ -128,6 +128,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     std::string_view client_address() noexcept override { return client_text(); }
     bool start_send_part(handlers::IoOp& op) noexcept;
     bool try_without_waiting(handlers::IoOp& op) noexcept;
+    void check_io_deadline() noexcept;
     void start_task() noexcept;
     void complete_io(int result) noexcept;
     void finish_task() noexcept;
@@ -240,7 +241,11 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     // A streamed request body: the part of the last BodyPart not yet copied to the handler (it
     // lies in the first held receive buffer, which stays held until it is).
     std::string_view body_rest_;
-    __kernel_timespec sleep_for_{};  // a Sleep's time, or a socket operation's deadline
+    __kernel_timespec sleep_for_{};
+    // A socket operation's deadline (loop_ns; 0: none), checked once a tick; it was cancelled
+    // for having passed it.
+    std::uint64_t io_deadline_ns_ = 0;
+    bool io_timed_out_ = false;
     open_how open_how_{};
 };
 

@@ -43,8 +43,6 @@ class ConnectionIo {
     // A waiting handler's operation: an SQE the connection prepares and tags (Op::Handler), and
     // its cancellation.
     virtual io_uring_sqe* handler_sqe() noexcept = 0;
-    // Room for `n` handler SQEs in a row (an operation and its linked timeout).
-    virtual void reserve_handler_sqes(unsigned n) noexcept = 0;
     virtual void cancel_handler_io(Connection& c) noexcept = 0;
     // The recv stopped for lack of receive buffers: on_buffers_available() once there are.
     virtual void wait_for_buffers(Connection& c) noexcept = 0;

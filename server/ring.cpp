@@ -47,10 +47,6 @@ io_uring_sqe* Ring::sqe() noexcept {
     return s;
 }
 
-void Ring::reserve(unsigned n) noexcept {
-    if (io_uring_sq_space_left(&ring_) < n) io_uring_submit(&ring_);
-}
-
 std::string explain_ring_failure(int err) {
     std::string msg = "cannot set up io_uring: ";
     msg += std::strerror(-err);

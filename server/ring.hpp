@@ -24,9 +24,6 @@ class Ring {
     io_uring* get() noexcept { return &ring_; }
     // A free SQE; submits what is queued first when the SQ is full.
     io_uring_sqe* sqe() noexcept;
-    // Makes room for `n` SQEs in a row (an operation and its linked timeout must go to the
-    // kernel in one submission: a link is never split across two).
-    void reserve(unsigned n) noexcept;
 
     // "defer_taskrun single_issuer coop_taskrun" — the set-up flags that were accepted.
     const std::string& features() const noexcept { return features_; }

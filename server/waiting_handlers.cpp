@@ -96,9 +96,11 @@ bool Connection::start(handlers::IoOp& op) noexcept {
         return false;
     }
     ++env_.counters.waiting_ops_ring;
-    // A socket operation with a deadline is linked to a timeout: both go in one submission.
-    const bool deadline = op.nanoseconds != 0 && op.kind != Kind::Sleep;
-    if (deadline) env_.io.reserve_handler_sqes(2);
+    // A socket operation's deadline is checked once a tick (on_tick), not armed as a linked
+    // timeout: a kernel timer per operation cost more than the rest of the exchange's ring work.
+    io_deadline_ns_ =
+        op.nanoseconds != 0 && op.kind != Kind::Sleep ? env_.loop.loop_ns + op.nanoseconds : 0;
+    io_timed_out_ = false;
     io_uring_sqe* s = env_.io.handler_sqe();
     switch (op.kind) {
         case Kind::Sleep:
@@ -129,6 +131,8 @@ bool Connection::start(handlers::IoOp& op) noexcept {
             break;
         case Kind::Receive:
             io_uring_prep_recv(s, op.fd, op.buffer, op.length, 0);
+            // An answer is awaited: nothing to read yet, so no attempt before the poll is armed.
+            s->ioprio |= IORING_RECVSEND_POLL_FIRST;
             break;
         case Kind::SendBytes:
             io_uring_prep_send(s, op.fd, op.buffer, op.length, MSG_NOSIGNAL);
@@ -139,17 +143,18 @@ bool Connection::start(handlers::IoOp& op) noexcept {
             break;
     }
     io_uring_sqe_set_data64(s, tag(Op::Handler, index_));
-    if (deadline) {
-        s->flags |= IOSQE_IO_LINK;
-        sleep_for_.tv_sec = static_cast<long long>(op.nanoseconds / 1'000'000'000u);
-        sleep_for_.tv_nsec = static_cast<long long>(op.nanoseconds % 1'000'000'000u);
-        io_uring_sqe* t = env_.io.handler_sqe();
-        io_uring_prep_link_timeout(t, &sleep_for_, 0);
-        io_uring_sqe_set_data64(t, tag(Op::Cancel, index_));
-    }
     io_op_ = &op;
     io_on_ring_ = true;
     return true;
+}
+
+// A socket operation past its deadline is cancelled; it completes with -ETIMEDOUT.
+void Connection::check_io_deadline() noexcept {
+    if (io_on_ring_ && io_deadline_ns_ != 0 && !io_timed_out_ && !task_cancelled_ &&
+        env_.loop.loop_ns >= io_deadline_ns_) {
+        io_timed_out_ = true;
+        env_.io.cancel_handler_io(*this);
+    }
 }
 
 // A file operation is tried first in a way that cannot wait — a path lookup from the dentry
@@ -167,9 +172,6 @@ bool Connection::try_without_waiting(handlers::IoOp& op) noexcept {
     } else if (op.kind == Kind::Read) {
         iovec v{op.buffer, op.length};
         r = ::preadv2(op.fd, &v, 1, static_cast<off_t>(op.offset), RWF_NOWAIT);
-    } else if (op.kind == Kind::SendBytes) {
-        // A request to an upstream nearly always fits its socket's buffer: sent now, no trip.
-        r = ::send(op.fd, op.buffer, op.length, MSG_DONTWAIT | MSG_NOSIGNAL);
     } else {
         return false;
     }
@@ -185,10 +187,10 @@ void Connection::on_handler_io(const io_uring_cqe& cqe) noexcept {
     if (io_op_ == nullptr) return;
     int res = cqe.res;
     if (io_op_->kind == handlers::IoOp::Kind::Sleep && res == -ETIME) res = 0;  // it slept
-    // Cancelled by its linked timeout (a cancellation of ours is handled below, unresumed).
-    if (res == -ECANCELED && io_op_->kind != handlers::IoOp::Kind::Sleep &&
-        io_op_->nanoseconds != 0)
-        res = -ETIMEDOUT;
+    // Cancelled at its deadline (on_tick; a cancellation of ours is handled below, unresumed).
+    if (io_timed_out_ && res == -ECANCELED) res = -ETIMEDOUT;
+    io_deadline_ns_ = 0;
+    io_timed_out_ = false;
     if (task_cancelled_ || state_ != State::Open) {
         // Opened just before the cancel reached it: nobody will close it but us. (A socket of
         // the handler's own is closed by the handler's frame, destroyed now.)

@@ -100,7 +100,6 @@ class Worker final : private ConnectionIo {
     void send(Connection& c, const void* data, std::size_t len) noexcept override;
     void send_msg(Connection& c, const msghdr* msg) noexcept override;
     io_uring_sqe* handler_sqe() noexcept override { return ring_.sqe(); }
-    void reserve_handler_sqes(unsigned n) noexcept override { ring_.reserve(n); }
     void cancel_handler_io(Connection& c) noexcept override;
     void wait_for_buffers(Connection& c) noexcept override;
     void wait_for_large_buffer(Connection& c) noexcept override;
