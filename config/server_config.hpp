@@ -86,9 +86,9 @@ struct ServerConfig {
         std::vector<std::string> upstreams;  // "127.0.0.1:9001", "[::1]:9002", "app:8080"
         bool strip_prefix = false;           // forward "/api/x" as "/x"
         double connect_timeout_s = 5;        // no connection by then: the next upstream
-        double read_timeout_s = 60;          // silent this long while a response is due: 504
+        double read_timeout_s = 30;          // silent this long while a response is due: 504
         double fail_timeout_s = 5;           // an upstream that failed is skipped this long
-        unsigned pool_size = 32;             // idle keep-alive connections kept, per worker
+        unsigned pool_size = 128;            // idle keep-alive connections kept, per worker
     };
     std::vector<ProxyMount> proxy_mounts;
 };

@@ -40,8 +40,10 @@ Server::Server(config::ServerConfig config, handlers::Router router)
         std::string err;
         auto mounted = proxy::ReverseProxy::mount(
             router_,
-            proxy::ProxySettings{m.prefix, m.upstreams, m.strip_prefix, ns(m.connect_timeout_s),
-                                 ns(m.read_timeout_s), ns(m.fail_timeout_s), m.pool_size},
+            proxy::ProxySettings{
+                m.prefix, m.strip_prefix,
+                proxy::UpstreamSettings{m.upstreams, ns(m.connect_timeout_s), ns(m.read_timeout_s),
+                                        ns(m.fail_timeout_s), m.pool_size}},
             err);
         if (mounted == nullptr) {
             if (mount_error_.empty()) mount_error_ = err;
@@ -58,7 +60,9 @@ void Server::serve_metrics(const http::Request&, http::Response& response, void*
 
 void Server::write_metrics(http::Response& response) const {
     write_prometheus(response, workers_);
-    proxy::ReverseProxy::write_metrics(response, proxies_);
+    std::vector<const proxy::UpstreamClient*> clients;  // a scrape, not the request path
+    for (const auto& p : proxies_) clients.push_back(&p->client());
+    proxy::UpstreamClient::write_metrics(response, clients);
 }
 
 std::string Server::check_routes() {

@@ -93,8 +93,8 @@ TEST(Config, ProxyMountsAreTablesWithAPrefixAndUpstreams) {
     EXPECT_EQ(m.pool_size, 8u);
     const ServerConfig::ProxyMount& d = c.proxy_mounts[1];
     EXPECT_FALSE(d.strip_prefix);
-    EXPECT_DOUBLE_EQ(d.read_timeout_s, 60);
-    EXPECT_EQ(d.pool_size, 32u);
+    EXPECT_DOUBLE_EQ(d.read_timeout_s, 30);
+    EXPECT_EQ(d.pool_size, 128u);
     for (const char* bad :
          {"[[proxy]]\nprefix = \"/api/\"\nupstreams = [\"a:1\"]\n",
           "[[proxy]]\nprefix = \"api\"\nupstreams = [\"a:1\"]\n", "[[proxy]]\nprefix = \"/api\"\n",
