@@ -351,8 +351,16 @@ void Connection::flush() noexcept {
         return;
     }
     if (state_ == State::Draining) {
-        // Everything is sent: half-close, then read until the peer closes (or linger times out)
-        // so that unread input does not turn our last response into a reset.
+        // Everything is sent. A client that asked for the close (Connection: close, HTTP/1.0)
+        // and sent nothing after its request will send nothing more (RFC 9112 9.6): closed now,
+        // as nginx does, without waiting a round trip for its FIN.
+        if (!parser_.request().keep_alive && parser_.error_status() == 0 &&
+            !parser_.in_progress() && !parser_.must_close() && in_.held.count == 0 && !moving()) {
+            abort();
+            return;
+        }
+        // Otherwise half-close, then read until the peer closes (or linger times out) so that
+        // unread input does not turn our last response into a reset.
         ::shutdown(fd_, SHUT_WR);
         state_ = State::Lingering;
         linger_deadline_ = env_.loop.now + config_.linger_timeout_s;
@@ -664,6 +672,8 @@ void Connection::abort() noexcept {
     state_ = State::Closing;
     drop_held();
     // shutdown() ends the multishot recv (EOF) and any send; the cancel is a second guarantee.
+    // (Not through the ring: io_uring hands a shutdown to a worker thread, which may run it after
+    // the close, on a descriptor number already reused.)
     ::shutdown(fd_, SHUT_RDWR);
     if (in_.armed) env_.io.cancel_recv(*this);
     pending_ = false;

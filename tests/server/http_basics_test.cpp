@@ -101,6 +101,30 @@ TEST_F(Basics, Http10ClosesByDefault) {
     EXPECT_TRUE(c.closed_by_server());
 }
 
+// A client that asked for the close and sent nothing more is closed as soon as its answer is
+// out, without waiting for its FIN (the linger, 2 s, is for clients with input still unread).
+TEST_F(Basics, AClientThatAskedToCloseIsClosedAtOnce) {
+    for (const std::string& raw : {get("/plaintext", "Connection: close\r\n"),
+                                   std::string("GET /plaintext HTTP/1.0\r\n\r\n")}) {
+        Client c(port(), 1000);  // closed_by_server() waits at most this long
+        ASSERT_TRUE(c.send(raw));
+        EXPECT_EQ(c.read_response().status, 200);
+        EXPECT_TRUE(c.closed_by_server()) << raw;
+    }
+}
+
+// Input after a request that asked for the close is not answered, and does not turn the answer
+// into a reset: the connection lingers, reading, before it closes.
+TEST_F(Basics, InputAfterAClosingRequestDoesNotCostItsAnswer) {
+    Client c(port());
+    ASSERT_TRUE(c.send(get("/json", "Connection: close\r\n") + get("/plaintext") +
+                       std::string(100000, 'x')));
+    const HttpResponse r = c.read_response();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, R"({"message":"Hello, World!"})");
+    EXPECT_TRUE(c.closed_by_server());
+}
+
 TEST_F(Basics, Http10KeepAliveWhenAsked) {
     Client c(port());
     for (int i = 0; i < 3; ++i) {
