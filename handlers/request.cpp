@@ -4,6 +4,19 @@
 
 namespace lake::http {
 
+bool next_list_item(std::string_view& list, std::string_view& item) noexcept {
+    while (!list.empty()) {
+        const std::size_t comma = list.find(',');
+        item = list.substr(0, comma);
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        if (!item.empty()) return true;
+    }
+    return false;
+}
+
 bool iequals(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {

@@ -31,6 +31,11 @@ enum class Method : std::uint8_t { Get, Head, Post, Put, Delete, Options, Patch,
 // Case-insensitive ASCII comparison, for header names and tokens.
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
+// Takes the next item of a comma-separated header value (`gzip, chunked`) off the front of
+// `list`, without its surrounding blanks; empty items (`a,,b`) are skipped. False at the end.
+//   for (std::string_view item; http::next_list_item(value, item);) ...
+bool next_list_item(std::string_view& list, std::string_view& item) noexcept;
+
 // Every view points into the connection's request view (or its large buffer) and is valid only
 // while the handler runs: the arena is reset when the next request starts.
 struct Request {

@@ -119,13 +119,7 @@ std::int64_t parse_http_date(std::string_view text) {
 
 // If-None-Match: "*" or a list of entity tags, compared weakly (W/ ignored; RFC 9110 13.1.2).
 bool none_match_hits(std::string_view list, std::string_view etag) {
-    while (!list.empty()) {
-        const std::size_t comma = list.find(',');
-        std::string_view item = list.substr(0, comma);
-        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
-            item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    for (std::string_view item; http::next_list_item(list, item);) {
         if (item == "*") return true;
         if (item.size() > 2 && item[0] == 'W' && item[1] == '/') item.remove_prefix(2);
         if (item == etag) return true;

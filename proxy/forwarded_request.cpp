@@ -14,16 +14,8 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) {
 
 // Whether the comma-separated token list `list` holds `name`.
 bool names(std::string_view list, std::string_view name) {
-    while (!list.empty()) {
-        const std::size_t comma = list.find(',');
-        std::string_view token = list.substr(0, comma);
-        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-        while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
-            token.remove_prefix(1);
-        while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
-            token.remove_suffix(1);
-        if (!token.empty() && iequals(token, name)) return true;
-    }
+    for (std::string_view token; http::next_list_item(list, token);)
+        if (iequals(token, name)) return true;
     return false;
 }
 

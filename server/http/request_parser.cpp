@@ -418,11 +418,7 @@ int RequestParser::check_header(const Header& h) noexcept {
     } else if (iequals(h.name, "transfer-encoding")) {
         te_present_ = true;
         std::string_view rest = h.value;
-        while (!rest.empty()) {
-            const std::size_t comma = rest.find(',');
-            const std::string_view coding = trim(rest.substr(0, comma));
-            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-            if (coding.empty()) continue;
+        for (std::string_view coding; next_list_item(rest, coding);) {
             te_last_is_chunked_ = iequals(coding, "chunked");
             if (!te_last_is_chunked_) te_unknown_coding_ = true;
         }

@@ -6,25 +6,6 @@ namespace {
 
 using Bodies = ServerTest;
 
-std::string pattern(std::size_t n) {
-    std::string s(n, '\0');
-    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
-    return s;
-}
-
-std::string chunked(const std::string& body, std::size_t chunk) {
-    std::string out;
-    char size[32];
-    for (std::size_t i = 0; i < body.size(); i += chunk) {
-        const std::size_t n = std::min(chunk, body.size() - i);
-        std::snprintf(size, sizeof(size), "%zx\r\n", n);
-        out += size;
-        out += body.substr(i, n);
-        out += "\r\n";
-    }
-    return out + "0\r\n\r\n";
-}
-
 class EchoSizes : public ServerTest, public ::testing::WithParamInterface<std::size_t> {};
 
 TEST_P(EchoSizes, ContentLengthBodyComesBackVerbatim) {

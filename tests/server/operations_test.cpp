@@ -388,8 +388,9 @@ TEST(Operations, CheckConfigSaysWhetherTheConfigurationIsValid) {
     const Output clashing = run("-t --config " + clash);
     ::unlink(clash.c_str());
     EXPECT_EQ(clashing.status, 2);
-    EXPECT_NE(clashing.text.find("health, metrics, [[static]] and [[proxy]] routes: route '/plaintext'"),
-              std::string::npos)
+    EXPECT_NE(
+        clashing.text.find("health, metrics, [[static]] and [[proxy]] routes: route '/plaintext'"),
+        std::string::npos)
         << clashing.text;
 }
 

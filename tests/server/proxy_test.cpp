@@ -74,25 +74,6 @@ std::string post(std::string_view path, std::string_view body, std::string_view 
            std::string(extra) + "\r\n" + std::string(body);
 }
 
-std::string chunked(std::string_view body, std::size_t piece) {
-    std::string out;
-    char line[32];
-    for (std::size_t i = 0; i < body.size(); i += piece) {
-        const std::size_t n = std::min(piece, body.size() - i);
-        std::snprintf(line, sizeof(line), "%zx\r\n", n);
-        out += line;
-        out.append(body.substr(i, n));
-        out += "\r\n";
-    }
-    return out + "0\r\n\r\n";
-}
-
-std::string pattern(std::size_t n) {
-    std::string s(n, '\0');
-    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
-    return s;
-}
-
 class ToLakeUpstream : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {

@@ -8,7 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <string_view>
@@ -199,6 +201,27 @@ inline bool send_all(int fd, std::string_view data) {
         data.remove_prefix(static_cast<std::size_t>(n));
     }
     return true;
+}
+
+// `n` bytes of a pattern that does not repeat every power of two (a misplaced piece shows).
+inline std::string pattern(std::size_t n) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+    return s;
+}
+
+// `body` in chunked transfer coding, in chunks of `chunk` bytes, with the last chunk.
+inline std::string chunked(std::string_view body, std::size_t chunk) {
+    std::string out;
+    char size[32];
+    for (std::size_t i = 0; i < body.size(); i += chunk) {
+        const std::size_t n = std::min(chunk, body.size() - i);
+        std::snprintf(size, sizeof(size), "%zx\r\n", n);
+        out += size;
+        out.append(body.substr(i, n));
+        out += "\r\n";
+    }
+    return out + "0\r\n\r\n";
 }
 
 inline std::string get(std::string_view path, std::string_view extra = "") {
