@@ -418,5 +418,35 @@ TEST(Proxy, AClientThatLeavesCancelsTheUpstreamExchange) {
               0u);
 }
 
+// A client that leaves halfway through its body: the part already forwarded stays a fragment
+// the upstream never takes for a request, and the proxy's socket to it is closed, not pooled.
+TEST(Proxy, AClientThatLeavesMidBodyClosesTheUpstreamConnection) {
+    ScriptedUpstream up([](int fd, const ScriptedUpstream::Request&) {
+        ScriptedUpstream::write(fd, ScriptedUpstream::ok("whole"));
+        return true;
+    });
+    RunningServer proxy(proxy_config(mount({up.address()})));
+    ASSERT_EQ(proxy.error(), "");
+    {
+        Client c(proxy.port());
+        ASSERT_TRUE(
+            c.send("POST /api/upload HTTP/1.1\r\nHost: test\r\nContent-Length: 100000\r\n"
+                   "\r\n" +
+                   std::string(3000, 'p')));
+        for (int i = 0; i < 200 && up.connections() == 0; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the part is forwarded
+    }                                                                // gone, 97,000 bytes short
+    for (int i = 0; i < 300 && up.closed_by_peer() == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(up.closed_by_peer(), 1);
+    EXPECT_TRUE(up.requests().empty());
+    EXPECT_EQ(metric_value(proxy.port(),
+                           "lake_upstream_pool_connections{prefix=\"/api\","
+                           "upstream=\"" +
+                               up.address() + "\"}"),
+              0u);
+}
+
 }  // namespace
 }  // namespace lake::test
