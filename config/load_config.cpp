@@ -337,7 +337,7 @@ std::string validate(const ServerConfig& c) {
         if (m.prefix.front() != '/' || (m.prefix.size() > 1 && m.prefix.back() == '/') ||
             m.prefix.find_first_of("{}?#") != std::string::npos)
             return "[[proxy]] prefix '" + m.prefix +
-                   "' must be a path starting with '/', without a trailing '/' or braces";
+                   "' must be a path starting with '/', without a trailing '/', braces, '?' or '#'";
     }
     if (c.log_level != "error" && c.log_level != "warn" && c.log_level != "info" &&
         c.log_level != "debug")

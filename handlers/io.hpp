@@ -138,10 +138,21 @@ class [[nodiscard]] IoAwaitable {
     IoOp op_;
 };
 
+namespace detail {
+// A length as an IoOp carries it: at most what one read or send of Linux moves.
+inline std::uint32_t io_length(std::size_t n) noexcept {
+    return static_cast<std::uint32_t>(n > 0x7ffff000u ? 0x7ffff000u : n);
+}
+// A duration as the nanoseconds an IoOp carries (0: none, or no wait).
+inline std::uint64_t io_deadline(std::chrono::nanoseconds t) noexcept {
+    return t.count() > 0 ? static_cast<std::uint64_t>(t.count()) : 0;
+}
+}  // namespace detail
+
 inline IoAwaitable Io::sleep(std::chrono::nanoseconds duration) noexcept {
     IoOp op;
     op.kind = IoOp::Kind::Sleep;
-    op.nanoseconds = duration.count() > 0 ? static_cast<std::uint64_t>(duration.count()) : 0;
+    op.nanoseconds = detail::io_deadline(duration);
     return {*this, op};
 }
 inline IoAwaitable Io::open_beneath(int dir_fd, const char* path) noexcept {
@@ -163,7 +174,7 @@ inline IoAwaitable Io::read(int fd, std::span<char> into, std::uint64_t offset) 
     op.kind = IoOp::Kind::Read;
     op.fd = fd;
     op.buffer = into.data();
-    op.length = static_cast<std::uint32_t>(into.size() > 0x7ffff000u ? 0x7ffff000u : into.size());
+    op.length = detail::io_length(into.size());
     op.offset = offset;
     return {*this, op};
 }
@@ -177,7 +188,7 @@ inline IoAwaitable Io::read_body(std::span<char> into) noexcept {
     IoOp op;
     op.kind = IoOp::Kind::ReadBody;
     op.buffer = into.data();
-    op.length = static_cast<std::uint32_t>(into.size() > 0x7ffff000u ? 0x7ffff000u : into.size());
+    op.length = detail::io_length(into.size());
     return {*this, op};
 }
 inline IoAwaitable Io::send(http::Response& response) noexcept {
@@ -186,15 +197,6 @@ inline IoAwaitable Io::send(http::Response& response) noexcept {
     op.buffer = &response;
     return {*this, op};
 }
-
-namespace detail {
-inline std::uint32_t io_length(std::size_t n) noexcept {
-    return static_cast<std::uint32_t>(n > 0x7ffff000u ? 0x7ffff000u : n);
-}
-inline std::uint64_t io_deadline(std::chrono::nanoseconds t) noexcept {
-    return t.count() > 0 ? static_cast<std::uint64_t>(t.count()) : 0;
-}
-}  // namespace detail
 
 inline IoAwaitable Io::connect(int fd, const sockaddr* address, socklen_t length,
                                std::chrono::nanoseconds timeout) noexcept {
