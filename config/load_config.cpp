@@ -181,6 +181,7 @@ const std::map<std::string, Reader>& readers() {
             {"log.access", text(&ServerConfig::access_log)},
             {"log.access_format", text(&ServerConfig::access_log_format)},
             {"log.level", text(&ServerConfig::log_level)},
+            {"io.backend", text(&ServerConfig::io_backend)},
             {"plugins.load", &read_plugin_list},
         };
         for (const auto& [key, i] : integers()) m.emplace(key, i.read);
@@ -343,6 +344,9 @@ std::string validate(const ServerConfig& c) {
         c.log_level != "debug")
         return "'log.level' must be \"error\", \"warn\", \"info\" or \"debug\" (is \"" +
                c.log_level + "\")";
+    if (c.io_backend != "auto" && c.io_backend != "io_uring" && c.io_backend != "epoll")
+        return "'io.backend' must be \"auto\", \"io_uring\" or \"epoll\" (is \"" + c.io_backend +
+               "\")";
     if (c.access_log_format != "combined" && c.access_log_format != "json")
         return "'log.access_format' must be \"combined\" or \"json\" (is \"" + c.access_log_format +
                "\")";

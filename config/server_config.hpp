@@ -38,7 +38,11 @@ struct ServerConfig {
     // proxy, where every request comes from one address).
     std::size_t large_buffers_per_client = 2;
 
-    // io_uring provided-buffer ring per worker: count must be a power of two.
+    // The I/O backend: "auto" (io_uring, or epoll where io_uring cannot be set up: container
+    // seccomp profiles, kernel.io_uring_disabled), "io_uring" (never fall back), "epoll".
+    std::string io_backend = "auto";
+    // Receive buffers per worker (io_uring's provided-buffer ring, or epoll's free list): count
+    // must be a power of two.
     unsigned recv_buffers = 4096;
     std::size_t recv_buffer_size = 2048;
     unsigned ring_entries = 1024;

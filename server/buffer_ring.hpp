@@ -1,6 +1,7 @@
-// server/buffer_ring.hpp — the provided-buffer ring multishot recv reads into. liburing 2.3
-// has no io_uring_setup_buf_ring, so the ring is registered by hand; its memory comes from the
-// worker's lake.
+// server/buffer_ring.hpp — the receive buffers: with io_uring, the provided-buffer ring
+// multishot recv reads into (liburing 2.3 has no io_uring_setup_buf_ring, so the ring is
+// registered by hand); with epoll, the same buffers on a free list the backend takes from.
+// Their memory comes from the worker's lake.
 #pragma once
 
 #include <liburing.h>
@@ -32,8 +33,15 @@ class BufferRing {
         std::uint16_t next = kNone;
     };
 
-    // `count` must be a power of two (at most 32768). Returns 0 or -errno.
+    // `count` must be a power of two (at most 32768). `ring`: the io_uring to register them
+    // with, or null for a free list (take()). Returns 0 or -errno.
     int init(io_uring* ring, lake::BasicArena& lake, unsigned count, std::size_t size);
+
+    // Without a ring: a free buffer to receive into (kNone when all are lent). It is given back
+    // with recycle(), or hold() + pop() once received into (lent() in between, as with a ring).
+    std::uint16_t take() noexcept { return free_count_ == 0 ? kNone : free_list_[--free_count_]; }
+    // A taken buffer that received nothing.
+    void untake(std::uint16_t bid) noexcept { free_list_[free_count_++] = bid; }
 
     char* buffer(std::uint16_t bid) const noexcept { return base_ + std::size_t{bid} * size_; }
     std::size_t buffer_size() const noexcept { return size_; }
@@ -46,8 +54,11 @@ class BufferRing {
     void lent() noexcept { ++lent_; }
     // Gives a buffer back; it becomes visible to the kernel at the next publish().
     void recycle(std::uint16_t bid) noexcept {
-        io_uring_buf_ring_add(ring_, buffer(bid), static_cast<unsigned>(size_), bid,
-                              io_uring_buf_ring_mask(count_), pending_++);
+        if (ring_ != nullptr)
+            io_uring_buf_ring_add(ring_, buffer(bid), static_cast<unsigned>(size_), bid,
+                                  io_uring_buf_ring_mask(count_), pending_++);
+        else
+            free_list_[free_count_++] = bid;
         --lent_;
     }
     // Appends a buffer the kernel filled with `len` bytes to a connection's queue.
@@ -88,6 +99,8 @@ class BufferRing {
     unsigned lent_ = 0;
     int pending_ = 0;
     std::vector<Record> records_;
+    std::vector<std::uint16_t> free_list_;  // without a ring
+    unsigned free_count_ = 0;
 };
 
 }  // namespace lake::server

@@ -54,15 +54,16 @@ void Connection::open(int fd) noexcept {
     io_op_ = nullptr;
     io_on_ring_ = part_waiting_ = task_cancelled_ = task_timed_out_ = stream_started_ = head_out_ =
         false;
+    env_.io.attach(*this);
     update_recv();
 }
 
-void Connection::on_recv(const io_uring_cqe& cqe) noexcept {
-    in_.completed(cqe);
-    const int res = cqe.res;
+void Connection::on_recv(const Completion& c) noexcept {
+    in_.completed(c);
+    const int res = c.result;
     if (move_started_ && res >= 0) cancel_move();  // input (or EOF) came first: it stays here
     if (res > 0) {
-        const auto bid = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+        const std::uint16_t bid = c.buffer;
         env_.buffers.lent();
         env_.counters.received_bytes += static_cast<std::uint64_t>(res);
         last_activity_ = env_.loop.now;
@@ -82,7 +83,7 @@ void Connection::on_recv(const io_uring_cqe& cqe) noexcept {
         in_.peer_closed = true;
     } else if (res == -ENOBUFS) {
         ++env_.counters.enobufs;
-        env_.io.wait_for_buffers(*this);
+        env_.owner.wait_for_buffers(*this);
         in_.waiting_for_buffers = true;
     } else if (res == -ECANCELED) {
         // our own back-pressure pause (or close); update_recv() re-arms when due
@@ -371,16 +372,16 @@ void Connection::flush() noexcept {
     }
 }
 
-void Connection::on_send(const io_uring_cqe& cqe) noexcept {
-    if (cqe.res < 0) {
+void Connection::on_send(int result) noexcept {
+    if (result < 0) {
         out_.send_failed();
         if (state_ != State::Closing) abort();  // EPIPE, ECONNRESET, ECANCELED
         release_if_idle();
         return;
     }
     last_activity_ = env_.loop.now;
-    if (cqe.res > 0) send_progress_ = last_activity_;
-    const auto sent = static_cast<std::size_t>(cqe.res);
+    if (result > 0) send_progress_ = last_activity_;
+    const auto sent = static_cast<std::size_t>(result);
     env_.counters.sent_bytes += sent;
     const OutputQueue::Sent done = out_.on_sent(sent);
     if (done.short_send) ++env_.counters.short_sends;  // flush() sends the rest
@@ -523,13 +524,13 @@ void Connection::wait_for_large_buffer() noexcept {
     }
     if (waiting_large_since_ != 0) return;
     waiting_large_since_ = env_.loop.now + 1;
-    env_.io.wait_for_large_buffer(*this);
+    env_.owner.wait_for_large_buffer(*this);
 }
 
 void Connection::stop_waiting_for_large_buffer() noexcept {
     if (waiting_large_since_ == 0) return;
     waiting_large_since_ = 0;
-    env_.io.stop_waiting_for_large_buffer(*this);
+    env_.owner.stop_waiting_for_large_buffer(*this);
 }
 
 void Connection::on_large_buffer_free() noexcept {
@@ -675,6 +676,7 @@ void Connection::abort() noexcept {
     // (Not through the ring: io_uring hands a shutdown to a worker thread, which may run it after
     // the close, on a descriptor number already reused.)
     ::shutdown(fd_, SHUT_RDWR);
+    env_.io.shut_down(*this);
     if (in_.armed) env_.io.cancel_recv(*this);
     pending_ = false;
     cancel_task();
@@ -714,8 +716,12 @@ void Connection::finish_move_if_ready() noexcept {
     if (!move_started_ || state_ != State::Open) return;
     if (in_.armed || out_.in_flight() || out_.pending() || in_.held.count != 0 || pending_ || task_)
         return;
+    // The socket leaves this loop before another worker may see it: no event of this
+    // worker's can name it once it is theirs.
+    env_.io.detach(*this);
     if (in_.waiting_for_buffers ||
-        !env_.io.hand_over(*move_to_, fd_)) {  // it filled up or stopped: stay
+        !env_.owner.hand_over(*move_to_, fd_)) {  // it filled up or stopped: stay
+        env_.io.attach(*this);
         cancel_move();
         update_recv();
         return;
@@ -730,7 +736,7 @@ void Connection::finish_move_if_ready() noexcept {
     request_view_.reset();
     state_ = State::Free;
     freed_at_ = env_.loop.now;
-    env_.io.release(*this);
+    env_.owner.release(*this);
 }
 
 // Frees the slot once the connection is closing and no operation can still complete on it.
@@ -747,7 +753,7 @@ void Connection::release_if_idle() noexcept {
     in_.waiting_for_buffers = false;
     state_ = State::Free;
     freed_at_ = env_.loop.now;
-    env_.io.release(*this);
+    env_.owner.release(*this);
 }
 
 }  // namespace lake::server

@@ -19,8 +19,6 @@
 // returns (server/waiting_handlers.cpp).
 #pragma once
 
-#include <liburing.h>
-#include <linux/openat2.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -34,6 +32,7 @@
 #include "../handlers/response.hpp"
 #include "../handlers/task.hpp"
 #include "buffer_ring.hpp"
+#include "completion.hpp"
 #include "connection_env.hpp"
 #include "http/request_parser.hpp"
 #include "http/response_writer.hpp"
@@ -62,10 +61,10 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     Connection& operator=(const Connection&) = delete;
 
     void open(int fd) noexcept;
-    void on_recv(const io_uring_cqe& cqe) noexcept;
-    void on_send(const io_uring_cqe& cqe) noexcept;
+    void on_recv(const Completion& c) noexcept;
+    void on_send(int result) noexcept;
     // The completion of a waiting handler's operation.
-    void on_handler_io(const io_uring_cqe& cqe) noexcept;
+    void on_handler_io(int result) noexcept;
     void on_tick(std::uint32_t now) noexcept;
     // A free slot's arena pages go back to the kernel once it has been free for a while.
     void on_free_tick(std::uint32_t now) noexcept;
@@ -123,7 +122,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     void wait_for_large_buffer() noexcept;
     void stop_waiting_for_large_buffer() noexcept;
 
-    // Waiting handlers (handlers::Io, on the worker's ring).
+    // Waiting handlers (handlers::Io, on the worker's I/O backend).
     bool start(handlers::IoOp& op) noexcept override;
     std::string_view client_address() noexcept override { return client_text(); }
     bool start_send_part(handlers::IoOp& op) noexcept;
@@ -230,7 +229,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     // the one operation it waits for, on the ring or (a part of its response) in the output.
     handlers::Task task_;
     handlers::IoOp* io_op_ = nullptr;
-    bool io_on_ring_ = false;      // io_op_'s CQE is still due
+    bool io_on_ring_ = false;      // io_op_ is with the backend: its completion is still due
     bool part_waiting_ = false;    // io_op_ is a part waiting for room in the output queue
     bool task_cancelled_ = false;  // the client left or the deadline passed: never resumed
     bool task_timed_out_ = false;
@@ -241,12 +240,10 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     // A streamed request body: the part of the last BodyPart not yet copied to the handler (it
     // lies in the first held receive buffer, which stays held until it is).
     std::string_view body_rest_;
-    __kernel_timespec sleep_for_{};
     // A socket operation's deadline (loop_ns; 0: none), checked once a tick; it was cancelled
     // for having passed it.
     std::uint64_t io_deadline_ns_ = 0;
     bool io_timed_out_ = false;
-    open_how open_how_{};
 };
 
 }  // namespace lake::server

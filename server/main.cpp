@@ -39,6 +39,10 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--max-body", config.max_body, "Largest request body accepted (413 above)")
         ->capture_default_str();
+    app.add_option("--io", config.io_backend,
+                   "I/O backend: auto (io_uring, epoll where io_uring is refused), io_uring, epoll")
+        ->check(CLI::IsMember({"auto", "io_uring", "epoll"}))
+        ->capture_default_str();
     app.add_flag("!--no-pin", config.pin_workers, "Do not pin workers to CPUs");
     app.add_flag("!--no-steer", config.steer_by_cpu,
                  "Spread connections by the kernel's hash, not by the CPU handling them");

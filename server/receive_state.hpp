@@ -1,15 +1,14 @@
 // server/receive_state.hpp — a connection's input side: the receive buffers it holds unparsed
 // and the state of its multishot recv.
 //
-//   armed ──(F_MORE cleared: EOF, error, byte budget, cancel)──▶ not armed
+//   armed ──(a completion without `more`: EOF, error, byte budget, cancel)──▶ not armed
 //   not armed ──(Connection::update_recv: open, under the hold limit)──▶ armed
 //   holding the limit ──▶ cancelling (paused) ──▶ re-armed below half the limit
 //   ENOBUFS ──▶ waiting_for_buffers ──(the ring has buffers again)──▶ re-armed
 #pragma once
 
-#include <liburing.h>
-
 #include "buffer_ring.hpp"
+#include "completion.hpp"
 
 namespace lake::server {
 
@@ -22,9 +21,9 @@ struct ReceiveState {
     bool peer_closed = false;          // the client sent EOF
 
     void clear() noexcept { *this = ReceiveState{}; }
-    // Every recv CQE: one without F_MORE ended the multishot recv.
-    void completed(const io_uring_cqe& cqe) noexcept {
-        if ((cqe.flags & IORING_CQE_F_MORE) == 0) armed = cancelling = false;
+    // Every receive completion: one without `more` ended the receive.
+    void completed(const Completion& c) noexcept {
+        if (!c.more) armed = cancelling = false;
     }
     // Nothing stands in the way of arming one (the connection decides whether it wants one).
     bool can_arm() const noexcept { return !armed && !waiting_for_buffers && !peer_closed; }

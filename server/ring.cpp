@@ -1,6 +1,8 @@
 #include "ring.hpp"
 
 #include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 namespace lake::server {
@@ -45,6 +47,23 @@ io_uring_sqe* Ring::sqe() noexcept {
         s = io_uring_get_sqe(&ring_);
     }
     return s;
+}
+
+int probe_io_uring() noexcept {
+    io_uring ring{};
+    if (int err = io_uring_queue_init(8, &ring, 0); err != 0) return err;
+    void* entries = std::aligned_alloc(4096, 4096);
+    int err = -ENOMEM;
+    if (entries != nullptr) {
+        io_uring_buf_reg reg{};
+        reg.ring_addr = reinterpret_cast<std::uint64_t>(entries);
+        reg.ring_entries = 1;
+        reg.bgid = 0;
+        err = io_uring_register_buf_ring(&ring, &reg, 0);
+    }
+    io_uring_queue_exit(&ring);
+    std::free(entries);
+    return err;
 }
 
 std::string explain_ring_failure(int err) {

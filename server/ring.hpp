@@ -34,6 +34,11 @@ class Ring {
     std::string features_;
 };
 
+// 0 when this process may set up a ring and register a provided-buffer ring (what the engine
+// needs), else -errno: EPERM under a seccomp profile that refuses io_uring or with
+// kernel.io_uring_disabled, ENOSYS without io_uring, EINVAL before Linux 5.19.
+int probe_io_uring() noexcept;
+
 // The message lake-server prints when io_uring cannot be set up, naming the likely cause.
 std::string explain_ring_failure(int err);
 

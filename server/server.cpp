@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <cstdio>
+#include <cstring>
 #include <future>
 
 #include "../handlers/builtin.hpp"
@@ -14,6 +15,7 @@
 #include "log.hpp"
 #include "metrics_listener.hpp"
 #include "prometheus.hpp"
+#include "ring.hpp"
 
 namespace lake::server {
 
@@ -117,6 +119,15 @@ std::string Server::start() {
     if (config_.steer_by_cpu && config_.pin_workers && n > 1 && n <= cpus.size()) {
         const int err = steer_connections_by_cpu(listeners_.front(), worker_cpus_);
         steered_ = err == 0;  // an old kernel without SKF_AD_CPU keeps the hash: still correct
+    }
+
+    // "auto": io_uring where this process may use it, epoll otherwise (and the start line says
+    // why). Decided once, so that every worker runs the same backend.
+    io_fallback_.clear();
+    if (config_.io_backend == "auto") {
+        const int err = probe_io_uring();
+        config_.io_backend = err == 0 ? "io_uring" : "epoll";
+        if (err != 0) io_fallback_ = std::string("io_uring refused: ") + std::strerror(-err);
     }
 
     // Every worker exists before any runs: a full one may hand connections to its siblings.
@@ -243,10 +254,9 @@ std::string Server::describe() const {
                     ":" + std::to_string(port_) + " with " + std::to_string(workers_.size()) +
                     " worker" + (workers_.size() == 1 ? "" : "s");
     if (!workers_.empty()) {
-        s += "; io_uring: " + workers_.front()->ring_features() +
-             ", multishot accept, multishot recv, provided buffers " +
-             std::to_string(config_.recv_buffers) + "x" + std::to_string(config_.recv_buffer_size) +
-             " B";
+        s += "; " + workers_.front()->backend() + " " + std::to_string(config_.recv_buffers) + "x" +
+             std::to_string(config_.recv_buffer_size) + " B";
+        if (!io_fallback_.empty()) s += " (" + io_fallback_ + ")";
         if (worker_cpus_.front() >= 0) {
             s += "; pinned to CPU";
             s += worker_cpus_.size() == 1 ? " " : "s ";

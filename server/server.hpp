@@ -59,7 +59,8 @@ class Server {
     // The metrics page's own port ([metrics] listen), or 0.
     std::uint16_t metrics_port() const noexcept { return metrics_listener_.port(); }
     unsigned workers() const noexcept { return static_cast<unsigned>(workers_.size()); }
-    // One line for the start-up banner: address, workers and the io_uring features in use.
+    // One line for the start-up banner: address, workers, the I/O backend (and why, when epoll
+    // stands in for a refused io_uring) and its features.
     std::string describe() const;
     // What start() could not arrange but did not stop for, one line each (e.g. a file limit
     // below what the configuration needs); empty when all is well.
@@ -100,7 +101,8 @@ class Server {
     std::vector<int> worker_cpus_;  // the CPU each worker is pinned to, or -1
     std::uint16_t port_ = 0;
     bool running_ = false;
-    bool steered_ = false;  // SO_ATTACH_REUSEPORT_CBPF steering by CPU is in place
+    bool steered_ = false;     // SO_ATTACH_REUSEPORT_CBPF steering by CPU is in place
+    std::string io_fallback_;  // why "auto" chose epoll; empty when it did not
     std::string warnings_;
     std::atomic<unsigned> failed_workers_{0};
     std::function<void()> on_all_workers_failed_;

@@ -5,7 +5,7 @@
 //
 // A handler that is a coroutine runs until its first co_await; the operation it awaits is done
 // at once when it cannot wait (a cached path or page, a stat, body bytes already here), or goes
-// to the ring (an SQE tagged Op::Handler, back in on_handler_io), or is a part of its response
+// to the worker's I/O backend (back in on_handler_io), or is a part of its response
 // queued for sending (back in part_sent). Parsing stops meanwhile, but for its own streamed body:
 // pipelined requests behind it are answered after it, in order. A client that leaves, or the
 // handler deadline, cancels the operation and destroys the frame once its CQE is in: nothing
@@ -22,7 +22,6 @@
 #include <cstring>
 
 #include "connection.hpp"
-#include "op_tag.hpp"
 
 namespace lake::server {
 
@@ -95,54 +94,17 @@ bool Connection::start(handlers::IoOp& op) noexcept {
         ++env_.counters.waiting_ops_inline;
         return false;
     }
-    ++env_.counters.waiting_ops_ring;
     // A socket operation's deadline is checked once a tick (on_tick), not armed as a linked
     // timeout: a kernel timer per operation cost more than the rest of the exchange's ring work.
     io_deadline_ns_ =
         op.nanoseconds != 0 && op.kind != Kind::Sleep ? env_.loop.loop_ns + op.nanoseconds : 0;
     io_timed_out_ = false;
-    io_uring_sqe* s = env_.io.handler_sqe();
-    switch (op.kind) {
-        case Kind::Sleep:
-            // sleep(0) yields: one round trip through the ring without arming a timer (each
-            // timer is an interrupt, which in a VM costs more than the whole request).
-            if (op.nanoseconds == 0) {
-                io_uring_prep_nop(s);
-                break;
-            }
-            sleep_for_.tv_sec = static_cast<long long>(op.nanoseconds / 1'000'000'000u);
-            sleep_for_.tv_nsec = static_cast<long long>(op.nanoseconds % 1'000'000'000u);
-            io_uring_prep_timeout(s, &sleep_for_, 0, 0);
-            break;
-        case Kind::OpenBeneath:
-            open_how_ = open_how{};
-            open_how_.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
-            open_how_.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-            io_uring_prep_openat2(s, op.fd, op.path, &open_how_);
-            break;
-        case Kind::Read:
-            io_uring_prep_read(s, op.fd, op.buffer, op.length, op.offset);
-            break;
-        case Kind::Close:
-            io_uring_prep_close(s, op.fd);
-            break;
-        case Kind::Connect:
-            io_uring_prep_connect(s, op.fd, static_cast<const sockaddr*>(op.buffer), op.length);
-            break;
-        case Kind::Receive:
-            io_uring_prep_recv(s, op.fd, op.buffer, op.length, 0);
-            // An answer is awaited: nothing to read yet, so no attempt before the poll is armed.
-            s->ioprio |= IORING_RECVSEND_POLL_FIRST;
-            break;
-        case Kind::SendBytes:
-            io_uring_prep_send(s, op.fd, op.buffer, op.length, MSG_NOSIGNAL);
-            break;
-        case Kind::Stat:
-        case Kind::Send:
-        case Kind::ReadBody:
-            break;
+    if (!env_.io.start_handler_io(*this, op)) {  // done at once (epoll: files, ready sockets)
+        io_deadline_ns_ = 0;
+        ++env_.counters.waiting_ops_inline;
+        return false;
     }
-    io_uring_sqe_set_data64(s, tag(Op::Handler, index_));
+    ++env_.counters.waiting_ops_ring;
     io_op_ = &op;
     io_on_ring_ = true;
     return true;
@@ -182,10 +144,10 @@ bool Connection::try_without_waiting(handlers::IoOp& op) noexcept {
     return true;
 }
 
-void Connection::on_handler_io(const io_uring_cqe& cqe) noexcept {
+void Connection::on_handler_io(int result) noexcept {
     io_on_ring_ = false;
     if (io_op_ == nullptr) return;
-    int res = cqe.res;
+    int res = result;
     if (io_op_->kind == handlers::IoOp::Kind::Sleep && res == -ETIME) res = 0;  // it slept
     // Cancelled at its deadline (on_tick; a cancellation of ours is handled below, unresumed).
     if (io_timed_out_ && res == -ECANCELED) res = -ETIMEDOUT;

@@ -10,7 +10,8 @@
 #include <cstring>
 #include <ctime>
 
-#include "op_tag.hpp"
+#include "epoll_backend.hpp"
+#include "uring_backend.hpp"
 
 namespace lake::server {
 
@@ -31,16 +32,13 @@ void Worker::teardown() noexcept {
     access_log_.flush_blocking();
     for (Connection& c : connections_)
         if (c.fd() >= 0) ::close(c.fd());
-    ring_.close();  // first: nothing in flight may point into the lake any more
+    if (io_) io_->close();  // first: nothing in flight may point into the lake any more
     connections_.clear();
     large_.reset();
     lake::thread_lake_release();
 }
 
 std::string Worker::setup() {
-    const unsigned cq = config_.ring_entries * 8;
-    if (int err = ring_.init(config_.ring_entries, cq); err != 0) return explain_ring_failure(err);
-
     // One lake holds everything this worker needs for its whole life: receive buffers, the
     // connection arenas and the large buffers. Pages are touched only when used.
     const std::size_t large_size = 2 * config_.max_body + 64 * 1024;
@@ -58,12 +56,20 @@ std::string Worker::setup() {
                std::to_string(index_) + "'s lake";
     }
     lake::Lake& lake = *lake::thread_lake();
-    if (int err = buffers_.init(ring_.get(), lake, config_.recv_buffers, config_.recv_buffer_size);
-        err != 0)
-        return std::string("cannot register the receive buffer ring: ") + std::strerror(-err);
+    loop_.hold_limit = std::clamp(config_.recv_buffers / 16, 2u, 8u);
+    if (config_.io_backend == "epoll") {
+        auto epoll = std::make_unique<EpollBackend>();
+        if (std::string err = epoll->setup(config_, lake, loop_.hold_limit); !err.empty())
+            return err;
+        io_ = std::move(epoll);
+    } else {
+        auto uring = std::make_unique<UringBackend>(counters_);
+        if (std::string err = uring->setup(config_, lake, loop_.hold_limit); !err.empty())
+            return err;
+        io_ = std::move(uring);
+    }
     large_ = std::make_unique<LargeBufferPool>(lake, config_.large_buffers_per_worker, large_size,
                                                config_.large_buffers_per_client);
-    loop_.hold_limit = std::clamp(config_.recv_buffers / 16, 2u, 8u);
     if (std::string err =
             access_log_.open(config_.access_log,
                              config_.access_log_format == "json" ? AccessLog::Format::Json
@@ -71,7 +77,6 @@ std::string Worker::setup() {
                              lake);
         !err.empty())
         return err;
-    recv_byte_budget_ = static_cast<std::uint32_t>(loop_.hold_limit * config_.recv_buffer_size);
 
     free_slots_.reserve(config_.max_connections_per_worker);
     inbox_.reserve(config_.max_connections_per_worker);
@@ -79,9 +84,9 @@ std::string Worker::setup() {
     planned_moves_.assign(siblings_ != nullptr ? siblings_->size() : 0, 0);
     waiting_for_buffers_.reserve(config_.max_connections_per_worker * 2);
     large_wait_.resize(config_.max_connections_per_worker);
-    env_ = std::make_unique<ConnectionEnv>(ConnectionEnv{*this, config_, router_, loop_, buffers_,
-                                                         *large_, counters_, access_log_, date_,
-                                                         server_line_});
+    env_ = std::make_unique<ConnectionEnv>(ConnectionEnv{*io_, *this, config_, router_, loop_,
+                                                         io_->buffers(), *large_, counters_,
+                                                         access_log_, date_, server_line_});
     for (std::uint32_t i = 0; i < config_.max_connections_per_worker; ++i) {
         if (!connections_.emplace_back(*env_, lake, i).has_memory())
             return "worker " + std::to_string(index_) + "'s lake is too small for its slots";
@@ -114,11 +119,7 @@ void Worker::request_log_reopen() noexcept {
 // kernel in one write once there is enough of it.
 void Worker::write_access_log(bool all) noexcept {
     const std::span<const char> batch = access_log_.take_batch(all);
-    if (batch.empty()) return;
-    io_uring_sqe* s = ring_.sqe();
-    io_uring_prep_write(s, access_log_.fd(), batch.data(), static_cast<unsigned>(batch.size()),
-                        static_cast<__u64>(-1));  // the file's position: O_APPEND's end
-    io_uring_sqe_set_data64(s, tag(Op::LogWrite));
+    if (!batch.empty()) io_->write_log(access_log_.fd(), batch);
 }
 
 void Worker::request_drain(bool handover) noexcept {
@@ -138,31 +139,10 @@ void Worker::inject_failure() noexcept {
 std::string Worker::run() {
     std::string failure;
     arm_accept();
-    arm_timer();
-    arm_wake();
-    io_uring* ring = ring_.get();
+    io_->arm_tick();
+    io_->arm_wake(wake_fd_);
     while (!stopping_) {
-        buffers_.publish();
-        const int rc = io_uring_submit_and_wait(ring, 1);
-        if (rc < 0 && rc != -EINTR && rc != -EBUSY && rc != -ETIME) {
-            failure = std::string("io_uring_submit_and_wait: ") + std::strerror(-rc);
-            break;
-        }
-        timespec t{};
-        ::clock_gettime(CLOCK_MONOTONIC, &t);
-        loop_.loop_ns = static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u +
-                        static_cast<std::uint64_t>(t.tv_nsec);
-        unsigned head = 0;
-        unsigned seen = 0;
-        io_uring_cqe* cqe = nullptr;
-        io_uring_for_each_cqe(ring, head, cqe) {
-            dispatch(*cqe);
-            ++seen;
-        }
-        io_uring_cq_advance(ring, seen);
-        // The kernel keeps overflowed completions (FEAT_NODROP) and hands them over on the next
-        // enter; multishot operations it had to stop end without F_MORE and are re-armed.
-        if (io_uring_cq_has_overflow(ring)) ++counters_.cq_overflows;
+        if (failure = io_->run_pass(*this); !failure.empty()) break;
         rearm_waiting();
         wake_large_waiters();
         write_access_log(false);
@@ -179,51 +159,32 @@ std::string Worker::run() {
     return failure;
 }
 
-void Worker::dispatch(const io_uring_cqe& cqe) noexcept {
-    const std::uint64_t ud = cqe.user_data;
-    switch (op_of(ud)) {
-        case Op::Accept:
-            on_accept(cqe);
-            break;
-        case Op::Recv:
-            connections_[connection_of(ud)].on_recv(cqe);
-            break;
-        case Op::Send:
-            connections_[connection_of(ud)].on_send(cqe);
-            break;
-        case Op::Timer:
-            on_tick();
-            break;
-        case Op::Wake:
-            drain_inbox();
-            if (!loop_.draining && drain_requested_.load(std::memory_order_acquire)) begin_drain();
-            if (reopen_requested_.exchange(false, std::memory_order_acq_rel))
-                access_log_.request_reopen();
-            if (stop_requested_.load(std::memory_order_acquire))
-                stopping_ = true;
-            else
-                arm_wake();
-            break;
-        case Op::Handler:
-            connections_[connection_of(ud)].on_handler_io(cqe);
-            break;
-        case Op::Cancel:
-            break;
-        case Op::LogWrite:
-            access_log_.written(cqe.res);
-            break;
-    }
+void Worker::on_pass() noexcept {
+    timespec t{};
+    ::clock_gettime(CLOCK_MONOTONIC, &t);
+    loop_.loop_ns = static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u +
+                    static_cast<std::uint64_t>(t.tv_nsec);
 }
 
-void Worker::on_accept(const io_uring_cqe& cqe) noexcept {
-    if ((cqe.flags & IORING_CQE_F_MORE) == 0) accept_armed_ = false;
-    if (cqe.res >= 0) {
+void Worker::on_wake() noexcept {
+    drain_inbox();
+    if (!loop_.draining && drain_requested_.load(std::memory_order_acquire)) begin_drain();
+    if (reopen_requested_.exchange(false, std::memory_order_acq_rel)) access_log_.request_reopen();
+    if (stop_requested_.load(std::memory_order_acquire))
+        stopping_ = true;
+    else
+        io_->arm_wake(wake_fd_);
+}
+
+void Worker::on_accept(int result, bool more) noexcept {
+    if (!more) accept_armed_ = false;
+    if (result >= 0) {
         ++counters_.accepted;
         if (!free_slots_.empty())
-            open_connection(cqe.res);
-        else if (!hand_off(cqe.res)) {
+            open_connection(result);
+        else if (!hand_off(result)) {
             ++counters_.refused_no_slot;
-            refuse(cqe.res);
+            refuse(result);
         }
     } else {
         // EMFILE / ENFILE / ENOBUFS / ENOMEM: keep serving the open connections. At the file
@@ -231,7 +192,7 @@ void Worker::on_accept(const io_uring_cqe& cqe) noexcept {
         // once if the reserve descriptor is back (new clients will meet the same answer), or
         // at the next tick rather than spinning on a failing accept.
         ++counters_.accept_errors;
-        if (cqe.res != -EMFILE && cqe.res != -ENFILE) return;
+        if (result != -EMFILE && result != -ENFILE) return;
         shed_backlog();
         if (reserve_fd_ < 0) return;
     }
@@ -326,11 +287,7 @@ void Worker::begin_drain() noexcept {
         free_hint_.store(0, std::memory_order_relaxed);
     }
     drain_inbox();
-    if (accept_armed_) {
-        io_uring_sqe* s = ring_.sqe();
-        io_uring_prep_cancel64(s, tag(Op::Accept), 0);
-        io_uring_sqe_set_data64(s, tag(Op::Cancel));
-    }
+    if (accept_armed_) io_->cancel_accept();
     open_at_drain_ = connections_.size() - free_slots_.size();
     if (!handover_.load(std::memory_order_relaxed))
         for (Connection& c : connections_)
@@ -411,7 +368,7 @@ void Worker::on_tick() noexcept {
     plan_moves();
     sample_gauges();
     write_access_log(true);
-    arm_timer();
+    io_->arm_tick();
 }
 
 // Once a tick: what is open and how much of the worker's memory it holds right now.
@@ -428,64 +385,9 @@ void Worker::sample_gauges() noexcept {
     counters_.large_buffers_in_use.set(large_->size() - large_->available());
 }
 
-// ---- SQE preparation ----------------------------------------------------------------------
-
 void Worker::arm_accept() noexcept {
-    io_uring_sqe* s = ring_.sqe();
-    io_uring_prep_multishot_accept(s, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    io_uring_sqe_set_data64(s, tag(Op::Accept));
+    io_->arm_accept(listen_fd_);
     accept_armed_ = true;
-}
-
-void Worker::arm_timer() noexcept {
-    tick_.tv_sec = 1;
-    tick_.tv_nsec = 0;
-    io_uring_sqe* s = ring_.sqe();
-    io_uring_prep_timeout(s, &tick_, 0, 0);
-    io_uring_sqe_set_data64(s, tag(Op::Timer));
-}
-
-void Worker::arm_wake() noexcept {
-    io_uring_sqe* s = ring_.sqe();
-    io_uring_prep_read(s, wake_fd_, &wake_value_, sizeof(wake_value_), 0);
-    io_uring_sqe_set_data64(s, tag(Op::Wake));
-}
-
-void Worker::arm_recv(Connection& c) noexcept {
-    io_uring_sqe* s = ring_.sqe();
-    io_uring_prep_recv_multishot(s, c.fd(), nullptr, 0, 0);
-    // Kernel 6.16+: the multishot recv ends by itself after this many bytes (the field is
-    // sqe->optlen in newer headers), so that a burst from one socket cannot take the whole
-    // buffer ring before its completions are even seen. Older kernels refuse it (EINVAL): the
-    // connection then re-arms without it, and so does every later recv of this worker.
-    if (recv_byte_budget_ != 0) s->file_index = recv_byte_budget_;
-    s->flags |= IOSQE_BUFFER_SELECT;
-    s->buf_group = BufferRing::kGroup;
-    io_uring_sqe_set_data64(s, tag(Op::Recv, c.index()));
-}
-
-void Worker::send(Connection& c, const void* data, std::size_t len) noexcept {
-    io_uring_sqe* s = ring_.sqe();
-    io_uring_prep_send(s, c.fd(), data, len, MSG_NOSIGNAL);
-    io_uring_sqe_set_data64(s, tag(Op::Send, c.index()));
-}
-
-void Worker::send_msg(Connection& c, const msghdr* msg) noexcept {
-    io_uring_sqe* s = ring_.sqe();
-    io_uring_prep_sendmsg(s, c.fd(), msg, MSG_NOSIGNAL);
-    io_uring_sqe_set_data64(s, tag(Op::Send, c.index()));
-}
-
-void Worker::cancel_recv(Connection& c) noexcept {
-    io_uring_sqe* s = ring_.sqe();
-    io_uring_prep_cancel64(s, tag(Op::Recv, c.index()), 0);
-    io_uring_sqe_set_data64(s, tag(Op::Cancel, c.index()));
-}
-
-void Worker::cancel_handler_io(Connection& c) noexcept {
-    io_uring_sqe* s = ring_.sqe();
-    io_uring_prep_cancel64(s, tag(Op::Handler, c.index()), 0);
-    io_uring_sqe_set_data64(s, tag(Op::Cancel, c.index()));
 }
 
 // ---- buffer-ring back-pressure and slots ----------------------------------------------------
@@ -498,7 +400,7 @@ void Worker::wait_for_buffers(Connection& c) noexcept {
 // free again (what one recv may hold before it pauses): waiting for half the ring, as liburing's
 // proxy example does, starved everyone while a few non-reading clients held the rest.
 void Worker::rearm_waiting() noexcept {
-    if (waiting_for_buffers_.empty() || buffers_.free() < loop_.hold_limit) return;
+    if (waiting_for_buffers_.empty() || io_->buffers().free() < loop_.hold_limit) return;
     for (std::uint32_t i : waiting_for_buffers_) connections_[i].on_buffers_available();
     waiting_for_buffers_.clear();
 }

@@ -1,9 +1,8 @@
-// server/worker.hpp — one thread, one core, one ring, one lake: everything a worker touches on
+// server/worker.hpp — one thread, one core, one loop, one lake: everything a worker touches on
 // the request path is its own.
 #pragma once
 
 #include <fcntl.h>
-#include <linux/time_types.h>
 
 #include <atomic>
 #include <cstdint>
@@ -18,21 +17,21 @@
 #include "../config/server_config.hpp"
 #include "../handlers/router.hpp"
 #include "access_log.hpp"
-#include "buffer_ring.hpp"
 #include "connection.hpp"
 #include "connection_env.hpp"
 #include "counter.hpp"
 #include "date_clock.hpp"
+#include "io_backend.hpp"
 #include "large_buffers.hpp"
 #include "metrics.hpp"
-#include "ring.hpp"
 #include "worker_counters.hpp"
 
 namespace lake::server {
 
-// The loop, its ring and its slots. Its connections see it only through ConnectionEnv (the
-// shared pieces, the loop's clock) and ConnectionIo (the ring), which it implements.
-class Worker final : private ConnectionIo {
+// The loop, its I/O backend and its slots. Its connections see it only through ConnectionEnv:
+// the shared pieces, the loop's clock, the backend (ConnectionIo) and the worker's wait lists
+// (ConnectionOwner, which it implements). The backend reports to it through LoopEvents.
+class Worker final : private ConnectionOwner, private LoopEvents {
   public:
     Worker(unsigned index, int listen_fd, const config::ServerConfig& config,
            const handlers::Router& router);
@@ -40,13 +39,14 @@ class Worker final : private ConnectionIo {
     Worker& operator=(const Worker&) = delete;
     ~Worker();
 
-    // Sets up the ring, the lake and the connection slots on the calling thread (which must be
-    // the worker's own). Returns an empty string or what went wrong.
+    // Sets up the I/O backend (config.io_backend: "io_uring" or "epoll"), the lake and the
+    // connection slots on the calling thread (which must be the worker's own). Returns an empty
+    // string or what went wrong.
     std::string setup();
     // The event loop. Returns an empty string after request_stop(), or why it had to stop
-    // (an io_uring error); the caller then takes the worker's listener out of service.
+    // (an io_uring or epoll error); the caller then takes the worker's listener out of service.
     std::string run();
-    // Releases the ring, the connections and the thread's lake, on the worker's own thread,
+    // Releases the backend, the connections and the thread's lake, on the worker's own thread,
     // after run() (or a failed setup()).
     void teardown() noexcept;
     // Thread-safe: wakes the loop and makes run() return.
@@ -59,7 +59,7 @@ class Worker final : private ConnectionIo {
     void request_drain(bool handover = false) noexcept;
     // Thread-safe: the access log file is reopened (after logrotate moved it).
     void request_log_reopen() noexcept;
-    // Thread-safe, for tests: makes run() return as if its ring had failed.
+    // Thread-safe, for tests: makes run() return as if its backend had failed.
     void inject_failure() noexcept;
 
     // The other workers, for handing over connections this one has no slot for. Set by Server
@@ -83,7 +83,8 @@ class Worker final : private ConnectionIo {
     // Thread-safe, approximate (updated every tick): this worker's open connections.
     std::uint32_t open_hint() const noexcept { return open_hint_.load(std::memory_order_relaxed); }
 
-    const std::string& ring_features() const noexcept { return ring_.features(); }
+    // Its backend, in words (IoBackend::describe; after setup()).
+    std::string backend() const { return io_ ? io_->describe() : std::string(); }
     const WorkerCounters& counters() const noexcept { return counters_; }
     const AccessLog& access_log() const noexcept { return access_log_; }
 
@@ -94,30 +95,30 @@ class Worker final : private ConnectionIo {
     AccessLog& access_log() noexcept { return access_log_; }
 
   private:
-    // ConnectionIo: the ring and the wait lists, for the connections.
-    void arm_recv(Connection& c) noexcept override;
-    void cancel_recv(Connection& c) noexcept override;
-    void send(Connection& c, const void* data, std::size_t len) noexcept override;
-    void send_msg(Connection& c, const msghdr* msg) noexcept override;
-    io_uring_sqe* handler_sqe() noexcept override { return ring_.sqe(); }
-    void cancel_handler_io(Connection& c) noexcept override;
+    // ConnectionOwner: the wait lists and the slots, for the connections.
     void wait_for_buffers(Connection& c) noexcept override;
     void wait_for_large_buffer(Connection& c) noexcept override;
     void stop_waiting_for_large_buffer(Connection& c) noexcept override;
-    bool drop_recv_byte_budget() noexcept override {
-        if (recv_byte_budget_ == 0) return false;
-        recv_byte_budget_ = 0;
-        return true;
-    }
     bool hand_over(Worker& to, int fd) noexcept override { return to.adopt(fd); }
     void release(Connection& c) noexcept override;
 
-    void dispatch(const io_uring_cqe& cqe) noexcept;
-    void on_accept(const io_uring_cqe& cqe) noexcept;
-    void on_tick() noexcept;
+    // LoopEvents: what the backend reports.
+    void on_pass() noexcept override;
+    void on_accept(int result, bool more) noexcept override;
+    void on_recv(std::uint32_t slot, const Completion& c) noexcept override {
+        connections_[slot].on_recv(c);
+    }
+    void on_send(std::uint32_t slot, int result) noexcept override {
+        connections_[slot].on_send(result);
+    }
+    void on_handler_io(std::uint32_t slot, int result) noexcept override {
+        connections_[slot].on_handler_io(result);
+    }
+    void on_tick() noexcept override;
+    void on_wake() noexcept override;
+    void on_log_written(int result) noexcept override { access_log_.written(result); }
+
     void arm_accept() noexcept;
-    void arm_timer() noexcept;
-    void arm_wake() noexcept;
     void refuse(int fd) noexcept;
     void shed_backlog() noexcept;
     bool hand_off(int fd) noexcept;
@@ -142,7 +143,7 @@ class Worker final : private ConnectionIo {
     const handlers::Router& router_;
     std::string server_line_;
 
-    BufferRing buffers_;
+    std::unique_ptr<IoBackend> io_;  // torn down first in teardown(): it may point into the lake
     std::unique_ptr<LargeBufferPool> large_;
     LoopState loop_;
     std::unique_ptr<ConnectionEnv> env_;  // made in setup(), once the pool exists
@@ -158,7 +159,6 @@ class Worker final : private ConnectionIo {
     };
     std::vector<LargeWait> large_wait_;
     std::uint32_t large_wait_head_ = kNoSlot, large_wait_tail_ = kNoSlot;
-    std::uint32_t recv_byte_budget_ = 0;
     DateClock date_;
     WorkerCounters counters_;
     AccessLog access_log_;
@@ -177,8 +177,6 @@ class Worker final : private ConnectionIo {
     bool steered_ = false;
 
     int wake_fd_ = -1;
-    std::uint64_t wake_value_ = 0;
-    __kernel_timespec tick_{};
     bool accept_armed_ = false;
     bool stopping_ = false;
     std::uint64_t open_at_drain_ = 0;
@@ -187,8 +185,6 @@ class Worker final : private ConnectionIo {
     std::atomic<bool> handover_{false};
     std::atomic<bool> reopen_requested_{false};
     std::atomic<bool> failure_injected_{false};
-
-    Ring ring_;  // torn down first in teardown(): it may point into the lake
 };
 
 }  // namespace lake::server

@@ -43,6 +43,7 @@ TEST(Config, TheShippedExampleIsExactlyTheDefaults) {
     EXPECT_EQ(loaded.send_timeout_s, defaults.send_timeout_s);
     EXPECT_EQ(loaded.linger_timeout_s, defaults.linger_timeout_s);
     EXPECT_EQ(loaded.ring_entries, defaults.ring_entries);
+    EXPECT_EQ(loaded.io_backend, defaults.io_backend);
     EXPECT_EQ(loaded.server_name, defaults.server_name);
     EXPECT_EQ(loaded.plugins.size(), defaults.plugins.size());
     EXPECT_EQ(loaded.handler_timeout_s, defaults.handler_timeout_s);
@@ -206,6 +207,17 @@ TEST(Config, SettingsAreCheckedAgainstEachOther) {
     c.max_header_bytes = 64 * 1024;
     EXPECT_NE(validate(c).find("cannot hold"), std::string::npos);
     EXPECT_EQ(validate(ServerConfig{}), "");
+}
+
+TEST(Config, TheIoBackendIsAutoIoUringOrEpoll) {
+    ServerConfig c;
+    EXPECT_EQ(c.io_backend, "auto");
+    EXPECT_EQ(load_string("[io]\nbackend = \"epoll\"\n", c, "t.toml"), "");
+    EXPECT_EQ(c.io_backend, "epoll");
+    EXPECT_EQ(load_string("[io]\nbackend = \"io_uring\"\n", c, "t.toml"), "");
+    EXPECT_EQ(c.io_backend, "io_uring");
+    EXPECT_EQ(load_string("[io]\nbackend = \"kqueue\"\n", c, "t.toml"),
+              "t.toml: 'io.backend' must be \"auto\", \"io_uring\" or \"epoll\" (is \"kqueue\")");
 }
 
 TEST(Config, MissingFileIsAnError) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "backend_under_test.hpp"
+
 namespace lake::test {
 
 inline std::string binary() {
@@ -23,9 +25,16 @@ struct Output {
     int status = -1;
 };
 
+// The backend under test, for a command line that does not choose one itself.
+inline std::string with_backend(const std::string& args) {
+    const std::string io = backend_under_test();
+    if (io.empty() || args.find("--io") != std::string::npos) return args;
+    return args + " --io " + io;
+}
+
 inline Output run(const std::string& args) {
     Output out;
-    FILE* p = ::popen((binary() + " " + args + " 2>&1").c_str(), "r");
+    FILE* p = ::popen((binary() + " " + with_backend(args) + " 2>&1").c_str(), "r");
     if (p == nullptr) return out;
     char buf[4096];
     std::size_t n;
@@ -46,6 +55,12 @@ struct Child {
 inline Child spawn(const std::vector<std::string>& args, void (*before_exec)() = nullptr) {
     std::vector<std::string> words{binary()};
     words.insert(words.end(), args.begin(), args.end());
+    bool chosen = false;
+    for (const std::string& a : args) chosen = chosen || a.rfind("--io", 0) == 0;
+    if (!chosen && !backend_under_test().empty()) {
+        words.push_back("--io");
+        words.push_back(backend_under_test());
+    }
     std::vector<char*> argv;
     for (std::string& w : words) argv.push_back(w.data());
     argv.push_back(nullptr);

@@ -203,7 +203,8 @@ TEST(Cli, PrintsOneStartupLineServesAndStopsOnSigterm) {
     const std::string line = read_line(child.out);
     std::smatch m;
     ASSERT_TRUE(std::regex_search(
-        line, m, std::regex(R"(listening on 127\.0\.0\.1:(\d+) with 2 workers; io_uring: )")))
+        line, m,
+        std::regex(R"(listening on 127\.0\.0\.1:(\d+) with 2 workers; (io_uring|epoll): )")))
         << line;
     const auto port = static_cast<std::uint16_t>(std::stoi(m[1]));
     Client c(port);
@@ -336,10 +337,55 @@ void forbid_io_uring() {
         ::_exit(126);
 }
 
-TEST(Cli, WithoutIoUringItExitsWithAnExplanation) {
+TEST(Cli, WithoutIoUringItFallsBackToEpollAndSaysWhy) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    const Child child = spawn(
+        {"--host", "127.0.0.1", "--port", "0", "--workers", "2", "--io", "auto"}, &forbid_io_uring);
+    ASSERT_GT(child.pid, 0);
+    const std::string line = read_line(child.out);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(line, m, std::regex(R"(listening on 127\.0\.0\.1:(\d+) )")))
+        << line;
+    EXPECT_NE(line.find("; epoll: "), std::string::npos) << line;
+    EXPECT_NE(line.find("(io_uring refused: Operation not permitted)"), std::string::npos) << line;
+    Client c(static_cast<std::uint16_t>(std::stoi(m[1])));
+    for (int i = 0; i < 3; ++i) {  // keep-alive, on the fallback
+        ASSERT_TRUE(c.send(get("/plaintext")));
+        EXPECT_EQ(c.read_response().body, "Hello, World!");
+    }
+    ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 100000\r\n\r\n" +
+                       std::string(100'000, 'e')));
+    EXPECT_EQ(c.read_response().body.size(), 100'000u);
+    ::kill(child.pid, SIGTERM);
+    read_all(child.out);
+    ::close(child.out);
+    const int status = exit_status(child.pid);
+    ASSERT_NE(status, 126) << "could not install the seccomp filter";
+    EXPECT_EQ(status, 0);
+}
+
+TEST(Cli, ItSaysWhichBackendRuns) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    for (const char* io : {"epoll", "io_uring"}) {
+        const Child child =
+            spawn({"--host", "127.0.0.1", "--port", "0", "--workers", "1", "--io", io});
+        ASSERT_GT(child.pid, 0);
+        const std::string line = read_line(child.out);
+        ::kill(child.pid, SIGTERM);
+        read_all(child.out);
+        ::close(child.out);
+        EXPECT_EQ(exit_status(child.pid), 0);
+        EXPECT_NE(line.find(std::string("; ") + io + ": "), std::string::npos) << line;
+        EXPECT_EQ(line.find("refused"), std::string::npos) << line;  // chosen, not fallen back to
+    }
+    EXPECT_NE(run("--io kqueue --port 0").status, 0);
+}
+
+TEST(Cli, WithIoUringRequiredItExitsWithAnExplanation) {
     if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
     const Child child =
-        spawn({"--host", "127.0.0.1", "--port", "0", "--workers", "1"}, &forbid_io_uring);
+        spawn({"--host", "127.0.0.1", "--port", "0", "--workers", "1", "--io", "io_uring"},
+              &forbid_io_uring);
     ASSERT_GT(child.pid, 0);
     const std::string text = read_all(child.out);
     ::close(child.out);

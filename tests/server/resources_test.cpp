@@ -117,15 +117,67 @@ TEST(Resources, ExhaustedBufferRingResumesAndLosesNothing) {
     RunningServer s(c);
     ASSERT_EQ(s.error(), "");
     constexpr int kClients = 40;
+    constexpr int kRequests = 1024;
     std::string batch;
-    for (int i = 0; i < 64; ++i) batch += get("/plaintext");
+    for (int i = 0; i < kRequests; ++i) batch += get("/plaintext");
+    // Clients that read nothing until all have sent, with small windows: their answers back up
+    // and their unparsed input holds the few buffers (epoll), or bursts outrun the loop
+    // (io_uring).
     std::vector<std::unique_ptr<Client>> clients;
-    for (int i = 0; i < kClients; ++i) clients.push_back(std::make_unique<Client>(s.port()));
-    for (auto& cl : clients) ASSERT_TRUE(cl->send(batch));
+    for (int i = 0; i < kClients; ++i)
+        clients.push_back(std::make_unique<Client>(s.port(), 5000, nullptr, 4096));
+    std::vector<std::thread> senders;
+    for (auto& cl : clients) senders.emplace_back([&cl, &batch] { EXPECT_TRUE(cl->send(batch)); });
     for (auto& cl : clients)
-        for (int i = 0; i < 64; ++i) ASSERT_EQ(cl->read_response().status, 200) << i;
+        for (int i = 0; i < kRequests; ++i) ASSERT_EQ(cl->read_response().status, 200) << i;
+    for (std::thread& t : senders) t.join();
     s.server().stop();
-    EXPECT_GT(s.server().counters().enobufs, 0u);  // the path under test really ran
+    // epoll parses each buffer as it reads it: only io_uring's bursts run this ring dry (the
+    // next test runs the buffers dry on both backends).
+    if (backend_under_test() != "epoll") {
+        EXPECT_GT(s.server().counters().enobufs, 0u);
+    }
+}
+
+// Answers of 12 KiB each, to requests of 30 bytes: a client that pipelines hundreds of them and
+// reads nothing fills the socket buffers with its answers, and its requests wait in receive
+// buffers.
+void twelve_kib(const http::Request&, http::Response& r, void*) {
+    static const std::string body(12 * 1024, 't');
+    r.body = body;
+}
+void big_answer_route(handlers::Router& router) {
+    router.add(http::Method::Get, "/12k", handlers::Handler{&twelve_kib, nullptr});
+}
+
+// Clients whose answers back up hold their unparsed requests in receive buffers (the hold
+// limit, two each, of a 4-buffer ring): the buffers run dry on both backends, the receives that
+// found none wait, and every answer arrives whole once the clients read.
+TEST(Resources, ReceiveBuffersHeldByBackedUpClientsRunDryAndResume) {
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    c.recv_buffers = 4;
+    RunningServer s(c, &big_answer_route);
+    ASSERT_EQ(s.error(), "");
+    constexpr int kClients = 5;
+    constexpr int kRequests = 600;  // 7 MiB of answers each: more than the socket buffers hold
+    std::string batch;
+    for (int i = 0; i < kRequests; ++i) batch += get("/12k");
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < kClients; ++i)
+        clients.push_back(std::make_unique<Client>(s.port(), 10000, nullptr, 4096));
+    std::vector<std::thread> senders;
+    for (auto& cl : clients) senders.emplace_back([&cl, &batch] { EXPECT_TRUE(cl->send(batch)); });
+    ::usleep(300 * 1000);  // everyone's answers back up
+    for (auto& cl : clients)
+        for (int i = 0; i < kRequests; ++i) {
+            const HttpResponse r = cl->read_response();
+            ASSERT_EQ(r.status, 200) << i;
+            ASSERT_EQ(r.body.size(), 12u * 1024) << i;
+        }
+    for (std::thread& t : senders) t.join();
+    s.server().stop();
+    EXPECT_GT(s.server().counters().enobufs, 0u);
 }
 
 TEST(Resources, AnOverflowingCompletionQueueLosesNothing) {
@@ -145,7 +197,11 @@ TEST(Resources, AnOverflowingCompletionQueueLosesNothing) {
             for (int i = 0; i < 8; ++i) ASSERT_EQ(cl->read_response().status, 200) << i;
     }
     s.server().stop();
-    EXPECT_GT(s.server().counters().cq_overflows, 0u);  // the overflow really happened
+    // The overflow really happened (io_uring; epoll has no completion queue, and the test
+    // checks that 300 busy connections, more than one epoll_wait reports, lose nothing).
+    if (backend_under_test() != "epoll") {
+        EXPECT_GT(s.server().counters().cq_overflows, 0u);
+    }
 }
 
 TEST(Resources, ExhaustedLargeBuffersAre503NotAHang) {

@@ -7,6 +7,7 @@
 
 #include "../../handlers/builtin.hpp"
 #include "../../server/server.hpp"
+#include "backend_under_test.hpp"
 #include "test_client.hpp"
 
 namespace lake::test {
@@ -20,6 +21,7 @@ inline config::ServerConfig test_config() {
     c.max_connections_per_worker = 1024;
     c.recv_buffers = 256;
     c.large_buffers_per_worker = 4;
+    if (!backend_under_test().empty()) c.io_backend = backend_under_test();
     return c;
 }
 

@@ -182,7 +182,8 @@ TEST_F(StaticFiles, DirectoriesAndMissingFiles) {
 }
 
 // A file whose pages are not in the page cache is read through the ring (a read that would wait
-// is never made on the worker's thread), byte for byte.
+// is never made on the worker's thread), byte for byte. With epoll it is read at once, blocking
+// the worker for the disk, as nginx does without thread pools.
 TEST_F(StaticFiles, AFileNotInThePageCacheIsReadThroughTheRing) {
     const int fd = ::open((base_ / "root" / "big.bin").c_str(), O_RDONLY);
     ASSERT_GE(fd, 0);
@@ -193,7 +194,9 @@ TEST_F(StaticFiles, AFileNotInThePageCacheIsReadThroughTheRing) {
     const HttpResponse r = request(get("/files/big.bin"));
     EXPECT_EQ(r.status, 200);
     EXPECT_TRUE(r.body == *big_);
-    EXPECT_GT(server_->server().counters().waiting_ops_ring, ring_before);
+    if (backend_under_test() != "epoll") {
+        EXPECT_GT(server_->server().counters().waiting_ops_ring, ring_before);
+    }
 }
 
 // A client that reads a 64 MiB file slowly: the server holds one part of it at a time, not the

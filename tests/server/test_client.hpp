@@ -33,9 +33,14 @@ struct HttpResponse {
 class Client {
   public:
     // `from`: the local address to connect from (another loopback address is another client).
-    explicit Client(std::uint16_t port, int timeout_ms = 5000, const char* from = nullptr)
+    // `receive_buffer` (bytes, 0: the kernel's default) set before connecting, so that the
+    // window stays that small: a client that does not read then pushes back on the server soon.
+    explicit Client(std::uint16_t port, int timeout_ms = 5000, const char* from = nullptr,
+                    int receive_buffer = 0)
         : timeout_ms_(timeout_ms) {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (receive_buffer != 0)
+            ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
         if (from != nullptr) {
             sockaddr_in local{};
             local.sin_family = AF_INET;
