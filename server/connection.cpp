@@ -684,7 +684,7 @@ void Connection::abort() noexcept {
 
 // ---- moving to another worker -----------------------------------------------------------------
 
-void Connection::request_move(Worker& to) noexcept {
+void Connection::request_move(HandOff& to) noexcept {
     if (state_ == State::Open && move_to_ == nullptr) move_to_ = &to;
 }
 

@@ -43,7 +43,7 @@
 
 namespace lake::server {
 
-class Worker;
+class HandOff;
 
 class Connection : private http::BodyBuffers, private handlers::Io {
   public:
@@ -82,7 +82,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     // happens at the next quiet moment: when a response is about to go out and nothing else is
     // pending, the recv is cancelled before the send, so the client's next bytes wait in the
     // socket for the new owner. Any input arriving first calls the move off.
-    void request_move(Worker& to) noexcept;
+    void request_move(HandOff& to) noexcept;
     bool moving() const noexcept { return move_to_ != nullptr; }
     bool move_under_way() const noexcept { return move_started_; }
     // Forgets a requested move that has not begun (its packets may have come back).
@@ -208,7 +208,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     std::uint32_t waiting_large_since_ = 0;
 
     // Moving to another worker: requested (move_to_), then under way (recv cancelled).
-    Worker* move_to_ = nullptr;
+    HandOff* move_to_ = nullptr;
     bool move_started_ = false;
 
     // Timers, in worker ticks (seconds). The header timeout runs from a request's first byte

@@ -23,7 +23,7 @@
 namespace lake::server {
 
 class Connection;
-class Worker;
+class HandOff;
 
 // What the worker's loop keeps current for its connections.
 struct LoopState {
@@ -73,8 +73,8 @@ class ConnectionOwner {
     // A body waits for a large buffer: on_large_buffer_free() once one came back, in turn.
     virtual void wait_for_large_buffer(Connection& c) noexcept = 0;
     virtual void stop_waiting_for_large_buffer(Connection& c) noexcept = 0;
-    // The socket moves to worker `to`; false when it cannot take it now.
-    virtual bool hand_over(Worker& to, int fd) noexcept = 0;
+    // The socket moves to the worker behind `to`; false when it cannot take it now.
+    virtual bool hand_over(HandOff& to, int fd) noexcept = 0;
     // The slot is free again.
     virtual void release(Connection& c) noexcept = 0;
 

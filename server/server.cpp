@@ -133,8 +133,9 @@ std::string Server::start() {
     // Every worker exists before any runs: a full one may hand connections to its siblings.
     for (unsigned i = 0; i < n; ++i)
         workers_.push_back(std::make_unique<Worker>(i, listeners_[i], config_, router_));
+    for (auto& w : workers_) hand_offs_.push_back(&w->hand_off());
     for (unsigned i = 0; i < n; ++i) {
-        workers_[i]->set_siblings(&workers_);
+        workers_[i]->set_siblings(hand_offs_);
         workers_[i]->set_placement(worker_cpus_[i], steered_);
     }
     std::vector<std::future<std::string>> ready;

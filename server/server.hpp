@@ -97,6 +97,7 @@ class Server {
     std::vector<int> inherited_;
     MetricsListener metrics_listener_;
     std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<HandOff*> hand_offs_;  // every worker's, in worker order
     std::vector<std::thread> threads_;
     std::vector<int> worker_cpus_;  // the CPU each worker is pinned to, or -1
     std::uint16_t port_ = 0;

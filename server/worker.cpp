@@ -46,7 +46,7 @@ std::string Worker::setup() {
         config_.recv_buffers * (config_.recv_buffer_size + 16) + 2 * 4096 +
         config_.max_connections_per_worker * (config_.connection_arena + 2 * 4096) +
         config_.large_buffers_per_worker * (large_size + 4096) +
-        (config_.access_log.empty() ? 0 : 2 * AccessLog::kBufferBytes + 128);
+        (config_.access_log.empty() ? 0 : 2 * AccessLog::kBufferBytes + 128) + 2 * 4096;
     // The worker's lake is its thread's lake (lake::thread_lake_init): it lives and dies with
     // the worker thread, which is the only one that ever touches it.
     try {
@@ -70,6 +70,8 @@ std::string Worker::setup() {
     }
     large_ = std::make_unique<LargeBufferPool>(lake, config_.large_buffers_per_worker, large_size,
                                                config_.large_buffers_per_client);
+    refusal_view_ = std::make_unique<lake::LakeView>(lake, 1024, 64);
+    if (!*refusal_view_) return "worker " + std::to_string(index_) + "'s lake has no room left";
     if (std::string err =
             access_log_.open(config_.access_log,
                              config_.access_log_format == "json" ? AccessLog::Format::Json
@@ -79,9 +81,7 @@ std::string Worker::setup() {
         return err;
 
     free_slots_.reserve(config_.max_connections_per_worker);
-    inbox_.reserve(config_.max_connections_per_worker);
-    inbox_taken_.reserve(config_.max_connections_per_worker);
-    planned_moves_.assign(siblings_ != nullptr ? siblings_->size() : 0, 0);
+    moves_.prepare(siblings_.size());
     waiting_for_buffers_.reserve(config_.max_connections_per_worker * 2);
     large_wait_.resize(config_.max_connections_per_worker);
     env_ = std::make_unique<ConnectionEnv>(ConnectionEnv{*io_, *this, config_, router_, loop_,
@@ -94,12 +94,7 @@ std::string Worker::setup() {
     }
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
     if (wake_fd_ < 0) return std::string("eventfd: ") + std::strerror(errno);
-    free_hint_.store(static_cast<std::uint32_t>(free_slots_.size()), std::memory_order_relaxed);
-    {
-        // Siblings see wake_fd_ through this lock: adopt() takes it before writing there.
-        std::lock_guard lock(inbox_mutex_);
-        inbox_closed_ = false;
-    }
+    hand_off_.open(static_cast<std::uint32_t>(free_slots_.size()), wake_fd_);
     return {};
 }
 
@@ -149,7 +144,7 @@ std::string Worker::run() {
         if (loop_.draining && all_connections_gone()) break;
     }
     if (failure_injected_.load(std::memory_order_acquire)) failure = "failure injected by a test";
-    close_inbox();
+    hand_off_.close(true);
     for (Connection& c : connections_) {
         if (c.state() != Connection::State::Free) ++counters_.cut;
         c.abort();
@@ -167,7 +162,7 @@ void Worker::on_pass() noexcept {
 }
 
 void Worker::on_wake() noexcept {
-    drain_inbox();
+    take_handed_over();
     if (!loop_.draining && drain_requested_.load(std::memory_order_acquire)) begin_drain();
     if (reopen_requested_.exchange(false, std::memory_order_acq_rel)) access_log_.request_reopen();
     if (stop_requested_.load(std::memory_order_acquire))
@@ -182,7 +177,7 @@ void Worker::on_accept(int result, bool more) noexcept {
         ++counters_.accepted;
         if (!free_slots_.empty())
             open_connection(result);
-        else if (!hand_off(result)) {
+        else if (!give_away(result)) {
             ++counters_.refused_no_slot;
             refuse(result);
         }
@@ -217,53 +212,22 @@ void Worker::shed_backlog() noexcept {
 void Worker::open_connection(int fd) noexcept {
     const std::uint32_t slot = free_slots_.back();
     free_slots_.pop_back();
-    free_hint_.store(static_cast<std::uint32_t>(free_slots_.size()), std::memory_order_relaxed);
+    hand_off_.set_free_slots(static_cast<std::uint32_t>(free_slots_.size()));
     connections_[slot].open(fd);
 }
 
-// ---- handing connections to a sibling --------------------------------------------------------
-// A full worker gives an accepted socket to the sibling with the most free slots rather than
-// refusing it: with connections steered by CPU (or an unlucky hash) one worker can fill up while
-// others have room. The socket's packets may then be handled on another CPU: a lost locality,
-// not a lost connection.
+// ---- what crosses workers (server/hand_off.hpp) ---------------------------------------------
 
-bool Worker::hand_off(int fd) noexcept {
-    if (siblings_ == nullptr) return false;
-    Worker* best = nullptr;
-    std::uint32_t most = 0;
-    for (const auto& w : *siblings_) {
-        if (w.get() == this) continue;
-        const std::uint32_t free = w->free_slots_hint();
-        if (free > most) {
-            most = free;
-            best = w.get();
-        }
-    }
-    if (best == nullptr || !best->adopt(fd)) return false;
+bool Worker::give_away(int fd) noexcept {
+    HandOff* to = HandOff::roomiest(siblings_, &hand_off_);
+    if (to == nullptr || !to->offer(fd)) return false;
     ++counters_.handed_off;
     return true;
 }
 
-bool Worker::adopt(int fd) noexcept {
-    {
-        std::lock_guard lock(inbox_mutex_);
-        // Promise no more sockets than there are free slots (and room in the reserved inbox).
-        if (inbox_closed_ || inbox_.size() >= free_slots_hint() ||
-            inbox_.size() == inbox_.capacity())
-            return false;
-        inbox_.push_back(fd);
-    }
-    const std::uint64_t one = 1;
-    (void)!::write(wake_fd_, &one, sizeof(one));
-    return true;
-}
-
-void Worker::drain_inbox() noexcept {
-    {
-        std::lock_guard lock(inbox_mutex_);
-        inbox_taken_.swap(inbox_);
-    }
-    for (int fd : inbox_taken_) {
+// Sockets siblings handed over (full, or moving a connection here), opened on the next wake.
+void Worker::take_handed_over() noexcept {
+    for (int fd : hand_off_.take()) {
         if (free_slots_.empty()) {
             ++counters_.refused_no_slot;
             refuse(fd);  // filled up meanwhile by its own accepts
@@ -272,21 +236,15 @@ void Worker::drain_inbox() noexcept {
             open_connection(fd);
         }
     }
-    inbox_taken_.clear();
 }
 
-// After the loop: sockets still offered are closed, and no more are taken.
 // A graceful stop: no more accepts (the listener is already out of the group) or hand-offs
 // (the sockets already handed over are served), idle connections close now, busy ones after
 // their answer (Connection::on_drain, and `Connection: close` on every response from now on).
 void Worker::begin_drain() noexcept {
     loop_.draining = true;
-    {
-        std::lock_guard lock(inbox_mutex_);
-        inbox_closed_ = true;
-        free_hint_.store(0, std::memory_order_relaxed);
-    }
-    drain_inbox();
+    hand_off_.close(false);
+    take_handed_over();
     if (accept_armed_) io_->cancel_accept();
     open_at_drain_ = connections_.size() - free_slots_.size();
     if (!handover_.load(std::memory_order_relaxed))
@@ -294,64 +252,36 @@ void Worker::begin_drain() noexcept {
             if (c.state() != Connection::State::Free) c.on_drain();
 }
 
-void Worker::close_inbox() noexcept {
-    std::lock_guard lock(inbox_mutex_);
-    inbox_closed_ = true;
-    free_hint_.store(0, std::memory_order_relaxed);  // siblings stop choosing it
-    for (int fd : inbox_) ::close(fd);
-    inbox_.clear();
-}
-
-// ---- connections follow their packets ---------------------------------------------------------
-// Steering places a connection by the CPU of its SYN; the client may run elsewhere later (on
-// loopback the scheduler moves it; all of a client's connections can even start on one worker).
-// Once a tick, every active connection whose packets now arrive on another worker's CPU is
-// asked to move there (Connection::request_move), as long as that keeps the two workers within
-// a slack of each other: locality without piling everything onto one worker.
+// Once a tick: connections whose packets now arrive on another worker's CPU are asked to move
+// there (Connection::request_move), within MovePlan's balance.
 void Worker::plan_moves() noexcept {
     std::uint32_t open = 0;
     for (const Connection& c : connections_)
         if (c.state() == Connection::State::Open) ++open;
-    open_hint_.store(open, std::memory_order_relaxed);
-    if (!steered_ || cpu_ < 0 || siblings_ == nullptr || planned_moves_.size() != siblings_->size())
-        return;
-    std::int64_t total = 0;
-    for (const auto& w : *siblings_) total += w->open_hint();
-    const std::int64_t slack = std::max<std::int64_t>(16, total / 4);
-    std::fill(planned_moves_.begin(), planned_moves_.end(), 0);
-    std::int64_t out = 0;
+    hand_off_.set_open(open);
+    if (!steered_ || hand_off_.cpu < 0 || siblings_.size() < 2) return;
+    moves_.begin(hand_off_, siblings_, open);
     for (Connection& c : connections_) {
         if (!c.active(loop_.now) || c.move_under_way()) continue;
         c.forget_move();  // decided afresh each tick
         int cpu = -1;
         socklen_t len = sizeof(cpu);
-        if (::getsockopt(c.fd(), SOL_SOCKET, SO_INCOMING_CPU, &cpu, &len) != 0 || cpu == cpu_)
+        if (::getsockopt(c.fd(), SOL_SOCKET, SO_INCOMING_CPU, &cpu, &len) != 0 ||
+            cpu == hand_off_.cpu)
             continue;
-        for (std::size_t i = 0; i < siblings_->size(); ++i) {
-            Worker& w = *(*siblings_)[i];
-            if (w.cpu() != cpu || &w == this) continue;
-            const std::int64_t theirs = w.open_hint() + planned_moves_[i];
-            if (theirs + 1 <= static_cast<std::int64_t>(open) - out - 1 + slack &&
-                w.free_slots_hint() > planned_moves_[i]) {
-                c.request_move(w);
-                ++planned_moves_[i];
-                ++out;
-            }
-            break;
-        }
+        if (HandOff* to = moves_.target(cpu)) c.request_move(*to);
     }
 }
 
-// No free connection arena: a short 503 and close (the socket is ours for a few microseconds).
+// No free connection slot (or at the file limit): a short 503, written by the response writer
+// like every answer, and close (the socket is ours for a few microseconds).
 void Worker::refuse(int fd) noexcept {
-    char buf[256];
-    const std::string_view date = date_.line();
-    const int n = std::snprintf(buf, sizeof(buf),
-                                "HTTP/1.1 503 Service Unavailable\r\n%.*s%.*sContent-Length: 0\r\n"
-                                "Connection: close\r\n\r\n",
-                                static_cast<int>(server_line_.size()), server_line_.data(),
-                                static_cast<int>(date.size()), date.data());
-    (void)!::send(fd, buf, static_cast<std::size_t>(n), MSG_DONTWAIT | MSG_NOSIGNAL);
+    refusal_.reset();
+    refusal_.status = 503;
+    refusal_view_->reset();
+    const http::ResponseContext ctx{date_.line(), server_line_, false, false, false};
+    const std::span<const std::byte> bytes = http::write_response(*refusal_view_, refusal_, ctx);
+    (void)!::send(fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     ::close(fd);
 }
 
@@ -440,7 +370,7 @@ void Worker::wake_large_waiters() noexcept {
 
 void Worker::release(Connection& c) noexcept {
     free_slots_.push_back(c.index());
-    free_hint_.store(static_cast<std::uint32_t>(free_slots_.size()), std::memory_order_relaxed);
+    hand_off_.set_free_slots(static_cast<std::uint32_t>(free_slots_.size()));
 }
 
 }  // namespace lake::server

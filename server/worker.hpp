@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -21,6 +21,8 @@
 #include "connection_env.hpp"
 #include "counter.hpp"
 #include "date_clock.hpp"
+#include "hand_off.hpp"
+#include "http/response_writer.hpp"
 #include "io_backend.hpp"
 #include "large_buffers.hpp"
 #include "metrics.hpp"
@@ -62,26 +64,19 @@ class Worker final : private ConnectionOwner, private LoopEvents {
     // Thread-safe, for tests: makes run() return as if its backend had failed.
     void inject_failure() noexcept;
 
-    // The other workers, for handing over connections this one has no slot for. Set by Server
-    // once every worker exists and before any runs; the vector outlives the workers' threads.
-    void set_siblings(const std::vector<std::unique_ptr<Worker>>* all) noexcept { siblings_ = all; }
+    // What crosses workers (server/hand_off.hpp): this worker's inbox and hints, and every
+    // worker's (itself included), for handing over sockets it has no slot for and moving
+    // connections. Set by Server once every worker exists and before any runs; the span's
+    // storage outlives the workers' threads.
+    HandOff& hand_off() noexcept { return hand_off_; }
+    void set_siblings(std::span<HandOff* const> all) noexcept { siblings_ = all; }
     // Where this worker runs (-1: not pinned) and whether new connections are steered to the
     // worker on their CPU; with steering, open connections follow their packets too (see
-    // plan_moves()). Set by Server before the worker runs.
+    // MovePlan). Set by Server before the worker runs.
     void set_placement(int cpu, bool steered) noexcept {
-        cpu_ = cpu;
+        hand_off_.cpu = cpu;
         steered_ = steered;
     }
-    int cpu() const noexcept { return cpu_; }
-    // Thread-safe: takes an accepted socket from a full sibling. False (the caller keeps the
-    // socket) when this worker has no free slot left to promise or has stopped.
-    bool adopt(int fd) noexcept;
-    // Thread-safe, approximate: this worker's free connection slots.
-    std::uint32_t free_slots_hint() const noexcept {
-        return free_hint_.load(std::memory_order_relaxed);
-    }
-    // Thread-safe, approximate (updated every tick): this worker's open connections.
-    std::uint32_t open_hint() const noexcept { return open_hint_.load(std::memory_order_relaxed); }
 
     // Its backend, in words (IoBackend::describe; after setup()).
     std::string backend() const { return io_ ? io_->describe() : std::string(); }
@@ -99,7 +94,7 @@ class Worker final : private ConnectionOwner, private LoopEvents {
     void wait_for_buffers(Connection& c) noexcept override;
     void wait_for_large_buffer(Connection& c) noexcept override;
     void stop_waiting_for_large_buffer(Connection& c) noexcept override;
-    bool hand_over(Worker& to, int fd) noexcept override { return to.adopt(fd); }
+    bool hand_over(HandOff& to, int fd) noexcept override { return to.offer(fd); }
     void release(Connection& c) noexcept override;
 
     // LoopEvents: what the backend reports.
@@ -121,10 +116,9 @@ class Worker final : private ConnectionOwner, private LoopEvents {
     void arm_accept() noexcept;
     void refuse(int fd) noexcept;
     void shed_backlog() noexcept;
-    bool hand_off(int fd) noexcept;
+    bool give_away(int fd) noexcept;
     void open_connection(int fd) noexcept;
-    void drain_inbox() noexcept;
-    void close_inbox() noexcept;
+    void take_handed_over() noexcept;
     void plan_moves() noexcept;
     void rearm_waiting() noexcept;
     void begin_drain() noexcept;
@@ -143,6 +137,9 @@ class Worker final : private ConnectionOwner, private LoopEvents {
     const handlers::Router& router_;
     std::string server_line_;
 
+    // The 503 refuse() writes, with the response writer like every other answer.
+    http::Response refusal_;
+    std::unique_ptr<lake::LakeView> refusal_view_;
     std::unique_ptr<IoBackend> io_;  // torn down first in teardown(): it may point into the lake
     std::unique_ptr<LargeBufferPool> large_;
     LoopState loop_;
@@ -163,17 +160,9 @@ class Worker final : private ConnectionOwner, private LoopEvents {
     WorkerCounters counters_;
     AccessLog access_log_;
 
-    // Sockets handed over by full siblings, opened on the next wake. Both vectors are reserved
-    // to the slot count at set-up: handing over never allocates.
-    const std::vector<std::unique_ptr<Worker>>* siblings_ = nullptr;
-    std::mutex inbox_mutex_;
-    std::vector<int> inbox_;
-    std::vector<int> inbox_taken_;  // swapped with inbox_ under the lock, drained outside it
-    bool inbox_closed_ = true;      // opened at the end of setup(), under inbox_mutex_
-    std::atomic<std::uint32_t> free_hint_{0};
-    std::atomic<std::uint32_t> open_hint_{0};
-    std::vector<std::uint32_t> planned_moves_;  // per sibling, this tick; reserved at set-up
-    int cpu_ = -1;
+    HandOff hand_off_;
+    std::span<HandOff* const> siblings_;
+    MovePlan moves_;
     bool steered_ = false;
 
     int wake_fd_ = -1;
