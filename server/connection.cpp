@@ -73,11 +73,7 @@ void Connection::on_recv(const Completion& c) noexcept {
             env_.buffers.recycle(bid);  // input after our last response is dropped
         } else {
             env_.buffers.hold(in_.held, bid, static_cast<std::uint32_t>(res));
-            if (in_.held.count >= env_.loop.hold_limit && in_.armed && !in_.cancelling) {
-                in_.cancelling = in_.paused = true;  // what is in flight arrives: held too
-                ++env_.counters.recv_pauses;
-                env_.io.cancel_recv(*this);
-            }
+            if (in_.held.count >= hold_limit()) pause_recv();
         }
     } else if (res == 0) {
         in_.peer_closed = true;
@@ -404,8 +400,8 @@ void Connection::begin_drain() noexcept {
 
 void Connection::update_recv() noexcept {
     if (!in_.can_arm() || fd_ < 0 || move_started_) return;
-    const bool want = (state_ == State::Open && in_.held.count < env_.loop.hold_limit / 2) ||
-                      state_ == State::Lingering;
+    const bool want =
+        (state_ == State::Open && in_.held.count < hold_limit() / 2) || state_ == State::Lingering;
     if (!want) {
         // The recv ended at its byte budget with input still unparsed: paused like a cancel.
         if (state_ == State::Open && !in_.paused) {
@@ -417,6 +413,14 @@ void Connection::update_recv() noexcept {
     in_.paused = false;
     in_.armed = true;
     env_.io.arm_recv(*this);
+}
+
+// Stops the receive for back-pressure; what is in flight still arrives, and is held too.
+void Connection::pause_recv() noexcept {
+    if (!in_.armed || in_.cancelling) return;
+    in_.cancelling = in_.paused = true;
+    ++env_.counters.recv_pauses;
+    env_.io.cancel_recv(*this);
 }
 
 void Connection::on_buffers_available() noexcept {
@@ -525,6 +529,7 @@ void Connection::wait_for_large_buffer() noexcept {
     if (waiting_large_since_ != 0) return;
     waiting_large_since_ = env_.loop.now + 1;
     env_.owner.wait_for_large_buffer(*this);
+    if (in_.held.count >= hold_limit()) pause_recv();
 }
 
 void Connection::stop_waiting_for_large_buffer() noexcept {

@@ -105,8 +105,14 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     }
 
   private:
-    // Back-pressure: a connection holding LoopState::hold_limit unparsed buffers stops its recv
-    // (TCP flow control then slows the client) and resumes once it holds fewer than half that.
+    // Back-pressure: a connection holding hold_limit() unparsed buffers stops its recv (TCP flow
+    // control then slows the client) and resumes once it holds fewer than half that. A body
+    // waiting for a large buffer holds one at most: the waiters must not take the receive
+    // buffers the body holding the large buffer needs to finish (and give it back).
+    unsigned hold_limit() const noexcept {
+        return waiting_large_since_ != 0 ? 1u : env_.loop.hold_limit;
+    }
+    void pause_recv() noexcept;
     // The least a body held in a large buffer must grow per tick (second).
     static constexpr std::size_t kMinLargeBodyBytesPerTick = 16 * 1024;
     // How long (ticks) a body waits for a large buffer before it is answered 503.

@@ -194,6 +194,10 @@ void EpollBackend::cancel_recv(Connection& c) noexcept {
 // socket is drained, it ends, or the connection took its share for this pass (then it goes
 // on at the next pass: others are served in between).
 void EpollBackend::read_socket(std::uint32_t slot, LoopEvents& events) noexcept {
+    // What completed before is reported before what this read brings: a client that read our
+    // answer and sent its next request must not have it parsed before that answer's send is
+    // reported (io_uring's completion queue keeps that order by itself).
+    report_deferred(events);
     Slot& s = slots_[slot];
     const std::size_t size = buffers_.buffer_size();
     for (unsigned got = 0; s.recv_armed; ++got) {

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -169,15 +170,60 @@ TEST(Resources, ReceiveBuffersHeldByBackedUpClientsRunDryAndResume) {
     std::vector<std::thread> senders;
     for (auto& cl : clients) senders.emplace_back([&cl, &batch] { EXPECT_TRUE(cl->send(batch)); });
     ::usleep(300 * 1000);  // everyone's answers back up
+    // Then all read at once. (One at a time would wait for ever — for the header timeout: the
+    // one reading needs receive buffers that the ones not reading yet hold.)
+    std::vector<std::thread> readers;
+    std::atomic<int> whole{0};
     for (auto& cl : clients)
-        for (int i = 0; i < kRequests; ++i) {
-            const HttpResponse r = cl->read_response();
-            ASSERT_EQ(r.status, 200) << i;
-            ASSERT_EQ(r.body.size(), 12u * 1024) << i;
-        }
+        readers.emplace_back([&cl, &whole] {
+            for (int i = 0; i < kRequests; ++i) {
+                const HttpResponse r = cl->read_response();
+                if (r.status != 200 || r.body.size() != 12u * 1024) return;
+            }
+            ++whole;
+        });
+    for (std::thread& t : readers) t.join();
     for (std::thread& t : senders) t.join();
+    EXPECT_EQ(whole.load(), kClients);
     s.server().stop();
     EXPECT_GT(s.server().counters().enobufs, 0u);
+}
+
+// Bodies waiting for the only large buffer hold one receive buffer each, not their share of the
+// ring: the body that holds the large buffer still finds receive buffers to finish in, its answer
+// frees the large buffer for the next, and every body is answered byte for byte (before, the
+// waiters took all four buffers and it ended in 408 and 503s).
+TEST(Resources, BodiesWaitingForALargeBufferLeaveReceiveBuffersToTheOneHoldingIt) {
+    if (backend_under_test() != "epoll")
+        GTEST_SKIP() << "io_uring's multishot receive fills buffers up to its byte budget (the "
+                        "hold limit) before the pause reaches it: with a 4-buffer ring the "
+                        "waiters still take them all (a known limit, not fixed yet)";
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    c.recv_buffers = 4;
+    c.large_buffers_per_worker = 1;
+    c.large_buffers_per_client = 0;
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    constexpr std::size_t kBody = 200'000;  // more than a connection's views: a large buffer
+    const std::string head =
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(kBody) + "\r\n\r\n";
+    const std::string body(kBody, 'b');
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < 4; ++i) clients.push_back(std::make_unique<Client>(s.port()));
+    ASSERT_TRUE(clients[0]->send(head + body.substr(0, kBody / 2)));  // takes the large buffer
+    ::usleep(100 * 1000);
+    std::vector<std::thread> senders;
+    for (int i = 1; i < 4; ++i)
+        senders.emplace_back([&, i] { EXPECT_TRUE(clients[i]->send(head + body)); });
+    ::usleep(200 * 1000);  // they wait (well within the 3 s a body may wait for a buffer)
+    ASSERT_TRUE(clients[0]->send(body.substr(kBody / 2)));
+    for (auto& cl : clients) {
+        const HttpResponse r = cl->read_response();
+        EXPECT_EQ(r.status, 200);
+        EXPECT_TRUE(r.body == body);
+    }
+    for (std::thread& t : senders) t.join();
 }
 
 TEST(Resources, AnOverflowingCompletionQueueLosesNothing) {
