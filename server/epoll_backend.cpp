@@ -79,13 +79,7 @@ std::string EpollBackend::run_pass(LoopEvents& events) noexcept {
     if (n < 0 && errno != EINTR) return std::string("epoll_wait: ") + std::strerror(errno);
     events.on_pass();
     report_deferred(events);
-    // Receives armed since the last pass read what is already there (no edge will say so).
-    reading_.swap(to_read_);
-    for (std::uint32_t slot : reading_) {
-        slots_[slot].read_queued = false;
-        read_socket(slot, events);
-    }
-    reading_.clear();
+    read_armed(events);
     for (int i = 0; i < n; ++i) {
         const std::uint64_t data = events_[i].data.u64;
         const std::uint32_t what = events_[i].events;
@@ -114,6 +108,9 @@ std::string EpollBackend::run_pass(LoopEvents& events) noexcept {
                 break;
         }
     }
+    // Before the tick: a connection accepted in this pass has its first bytes read before the
+    // tick may judge it (a first-byte timeout of one tick would otherwise close it unread).
+    read_armed(events);
     const std::uint64_t now = now_ns();
     if (next_tick_ns_ != 0 && now >= next_tick_ns_) {
         next_tick_ns_ = 0;
@@ -124,6 +121,17 @@ std::string EpollBackend::run_pass(LoopEvents& events) noexcept {
     // then costs one epoll_wait, not two. Bounded: the rest waits for the next pass.
     for (int round = 0; round < 4 && !deferred_.empty(); ++round) report_deferred(events);
     return {};
+}
+
+// Receives armed since the last look read what is already there (no edge will say so).
+void EpollBackend::read_armed(LoopEvents& events) noexcept {
+    if (to_read_.empty()) return;
+    reading_.swap(to_read_);
+    for (std::uint32_t slot : reading_) {
+        slots_[slot].read_queued = false;
+        read_socket(slot, events);
+    }
+    reading_.clear();
 }
 
 void EpollBackend::defer(Op op, std::uint32_t slot, int result, bool more) noexcept {

@@ -90,6 +90,7 @@ class EpollBackend final : public IoBackend {
     int wait_timeout_ms() const noexcept;
     void defer(Op op, std::uint32_t slot, int result, bool more = false) noexcept;
     void report_deferred(LoopEvents& events) noexcept;
+    void read_armed(LoopEvents& events) noexcept;
     void read_socket(std::uint32_t slot, LoopEvents& events) noexcept;
     void try_send(std::uint32_t slot) noexcept;
     void accept_ready(LoopEvents& events) noexcept;
