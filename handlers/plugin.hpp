@@ -21,11 +21,12 @@
 #include "plugin_config.hpp"
 #include "router.hpp"
 
+// 6: Response::add_header(ConstantHeader), headers checked when the plugin is compiled.
 // 5: Io gains sockets of the handler's own (connect, receive, send_bytes) and client_address().
 // 4: waiting handlers (Handler::waiting/streaming, Task, Io; Request::io, Response::stream_length).
 // 3: PluginHost (a config table per plugin, per-worker and shutdown hooks), compiler and
 // standard-library identity in the ABI check. 2: Request::params, routes with parameters.
-#define LAKE_PLUGIN_ABI_VERSION 5
+#define LAKE_PLUGIN_ABI_VERSION 6
 
 #define LAKE_PLUGIN_STR2(x) #x
 #define LAKE_PLUGIN_STR(x) LAKE_PLUGIN_STR2(x)

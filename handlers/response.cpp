@@ -16,6 +16,7 @@ Response& Response::operator=(const Response& other) noexcept {
     out_ = other.out_;
     header_count_ = other.header_count_;
     header_capacity_ = other.header_capacity_;
+    checked_ = other.checked_;
     if (other.headers_ == other.inline_headers_) {
         for (std::uint32_t i = 0; i < header_count_; ++i) inline_headers_[i] = other.headers_[i];
         headers_ = inline_headers_;

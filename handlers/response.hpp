@@ -18,9 +18,27 @@
 
 #include <lake/lake.hpp>
 
+#include "header_rules.hpp"
 #include "request.hpp"
 
 namespace lake::http {
+
+// A header known when the code is compiled, from string literals: the compiler checks it (a
+// name that is not a token, or a control character in the value, does not compile), so the
+// engine does not check it again on every response.
+//     response.add_header({"Access-Control-Allow-Origin", "*"});
+class ConstantHeader {
+  public:
+    consteval ConstantHeader(const char* name, const char* value) : name_(name), value_(value) {
+        if (!is_header_name(name_)) throw "a header name must be a token (RFC 9110 5.6.2)";
+        if (!is_header_value(value_)) throw "a header value must hold no control character";
+    }
+    constexpr std::string_view name() const noexcept { return name_; }
+    constexpr std::string_view value() const noexcept { return value_; }
+
+  private:
+    std::string_view name_, value_;
+};
 
 class Response {
   public:
@@ -45,7 +63,18 @@ class Response {
     // The views must outlive the handler call (static or request-arena memory). false only
     // when the request arena has no room for more.
     bool add_header(std::string_view name, std::string_view value) noexcept;
+    // A header checked by the compiler (see ConstantHeader): not checked again per response.
+    bool add_header(ConstantHeader header) noexcept {
+        const std::uint32_t i = header_count_;
+        if (!add_header(header.name(), header.value())) return false;
+        if (i < 32) checked_ |= std::uint32_t{1} << i;
+        return true;
+    }
     std::span<const Header> headers() const noexcept { return {headers_, header_count_}; }
+    // Whether header `i` came as a ConstantHeader (the response writer skips its check).
+    bool checked_when_compiled(std::size_t i) const noexcept {
+        return i < 32 && (checked_ >> i & 1) != 0;
+    }
 
     // ---- the body, written ------------------------------------------------------------------
     // Appends bytes to the body. false (and overflowed()) when no arena can hold them.
@@ -92,6 +121,7 @@ class Response {
         headers_ = inline_headers_;
         header_count_ = 0;
         header_capacity_ = kInlineHeaders;
+        checked_ = 0;
         place_ = Place::None;
         overflowed_ = false;
         head_room_ = nullptr;
@@ -120,6 +150,7 @@ class Response {
     Header* headers_ = inline_headers_;
     std::uint32_t header_count_ = 0;
     std::uint32_t header_capacity_ = kInlineHeaders;
+    std::uint32_t checked_ = 0;  // bit i: header i is a ConstantHeader
     Place place_ = Place::None;
     bool overflowed_ = false;
     std::byte* head_room_ = nullptr;

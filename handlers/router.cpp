@@ -1,5 +1,10 @@
 #include "router.hpp"
 
+#include <bit>
+#include <span>
+#include <string_view>
+#include <vector>
+
 #include "short_compare.hpp"
 
 namespace lake::handlers {
@@ -8,6 +13,21 @@ namespace {
 constexpr const char* kMethodNames[] = {"GET",    "HEAD",    "POST",  "PUT",
                                         "DELETE", "OPTIONS", "PATCH", "TRACE"};
 int index_of(http::Method m) { return static_cast<int>(m); }
+
+// Every path a pattern matches starts with its literal start ("/users/" of "/users/{id}"): a
+// hook whose prefix that start begins with meets them all, one whose prefix begins with that
+// start may meet some, any other none.
+void classify(std::string_view pattern, std::span<const std::string_view> prefixes,
+              std::uint64_t& always, std::uint64_t& maybe) {
+    const std::string_view start = pattern.substr(0, pattern.find('{'));
+    always = maybe = 0;
+    for (std::size_t i = 0; i < prefixes.size(); ++i) {
+        if (start.starts_with(prefixes[i]))
+            always |= std::uint64_t{1} << i;
+        else if (prefixes[i].starts_with(start))
+            maybe |= std::uint64_t{1} << i;
+    }
+}
 
 void text(http::Response& r, int status, std::string_view body) {
     r.status = status;
@@ -43,6 +63,19 @@ void Router::add(http::Method method, std::string path, Handler handler) {
         route.head_from_get = true;
     }
     rebuild_allow(route);
+    classify_hooks();
+}
+
+void Router::classify_hooks() {
+    hook_masks_ = before_.size() <= 64 && after_.size() <= 64;
+    if (!hook_masks_) return;
+    std::vector<std::string_view> before, after;
+    for (const PrefixHook& h : before_) before.push_back(h.prefix);
+    for (const PrefixHook& h : after_) after.push_back(h.prefix);
+    for (Route& r : routes_) {
+        classify(r.path, before, r.before_always, r.before_maybe);
+        classify(r.path, after, r.after_always, r.after_maybe);
+    }
 }
 
 void Router::add_before(std::string prefix, Hook hook) {
@@ -51,6 +84,7 @@ void Router::add_before(std::string prefix, Hook hook) {
         return;
     }
     before_.push_back({std::move(prefix), hook});
+    classify_hooks();
 }
 
 void Router::add_after(std::string prefix, Hook hook) {
@@ -59,6 +93,7 @@ void Router::add_after(std::string prefix, Hook hook) {
         return;
     }
     after_.push_back({std::move(prefix), hook});
+    classify_hooks();
 }
 
 std::string Router::take_error() {
@@ -104,11 +139,26 @@ Task Router::dispatch(http::Request& request, http::Response& response) const no
     try {
         // Before-hooks guard everything under their prefix, routed or not: an unknown path
         // under /admin/ is refused like a known one, not told apart by a 404.
-        for (const PrefixHook& b : before_) {
-            if (!starts_with_bytes(request.path, b.prefix)) continue;
-            if (b.hook.fn(request, response, b.hook.context)) {
-                run_after_hooks(request, response);
-                return {};
+        if (route != nullptr && hook_masks_) {
+            // In the order they were added; only the prefixes the route leaves open compared.
+            for (std::uint64_t m = route->before_always | route->before_maybe; m != 0; m &= m - 1) {
+                const int i = std::countr_zero(m);
+                const PrefixHook& b = before_[static_cast<std::size_t>(i)];
+                if ((route->before_always >> i & 1) == 0 &&
+                    !starts_with_bytes(request.path, b.prefix))
+                    continue;
+                if (b.hook.fn(request, response, b.hook.context)) {
+                    run_after_hooks(request, response, route);
+                    return {};
+                }
+            }
+        } else {
+            for (const PrefixHook& b : before_) {
+                if (!starts_with_bytes(request.path, b.prefix)) continue;
+                if (b.hook.fn(request, response, b.hook.context)) {
+                    run_after_hooks(request, response);
+                    return {};
+                }
             }
         }
         if (route == nullptr) {
@@ -134,7 +184,7 @@ Task Router::dispatch(http::Request& request, http::Response& response) const no
             return task;
         }
         h.fn(request, response, h.context);
-        run_after_hooks(request, response);
+        run_after_hooks(request, response, route);
     } catch (...) {
         response.reset();
         text(response, 500, "Internal Server Error\n");
@@ -158,7 +208,17 @@ void Router::finish(const http::Request& request, http::Response& response) cons
     }
 }
 
-void Router::run_after_hooks(const http::Request& request, http::Response& response) const {
+void Router::run_after_hooks(const http::Request& request, http::Response& response,
+                             const Route* route) const {
+    if (route != nullptr && hook_masks_) {
+        for (std::uint64_t m = route->after_always | route->after_maybe; m != 0; m &= m - 1) {
+            const int i = std::countr_zero(m);
+            const PrefixHook& a = after_[static_cast<std::size_t>(i)];
+            if ((route->after_always >> i & 1) != 0 || starts_with_bytes(request.path, a.prefix))
+                (void)a.hook.fn(request, response, a.hook.context);
+        }
+        return;
+    }
     for (const PrefixHook& a : after_)
         if (starts_with_bytes(request.path, a.prefix))
             (void)a.hook.fn(request, response, a.hook.context);

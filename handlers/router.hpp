@@ -2,6 +2,7 @@
 // afterwards.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,9 +57,17 @@ class Router {
         Handler by_method[static_cast<int>(http::Method::Other)] = {};
         bool head_from_get = false;  // HEAD answered by the GET handler
         std::string allow;           // "GET, HEAD, OPTIONS"
+        // Which hooks (bit i: hook i) every path of this route meets, and which it may meet
+        // (the literal start of its pattern does not decide: the path is compared per request).
+        // Worked out at start-up, so that a request compares no prefix its route already settles.
+        std::uint64_t before_always = 0, before_maybe = 0;
+        std::uint64_t after_always = 0, after_maybe = 0;
     };
     void rebuild_allow(Route& route);
-    void run_after_hooks(const http::Request& request, http::Response& response) const;
+    void classify_hooks();
+    // `route`: the route the request matched, or null (every prefix is compared).
+    void run_after_hooks(const http::Request& request, http::Response& response,
+                         const Route* route = nullptr) const;
 
     struct PrefixHook {
         std::string prefix;
@@ -71,6 +80,7 @@ class Router {
     std::string error_;
     Lifecycle lifecycle_;
     bool any_streaming_ = false;
+    bool hook_masks_ = true;  // false past 64 hooks of a kind: every prefix compared per request
 };
 
 }  // namespace lake::handlers

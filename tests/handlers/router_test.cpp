@@ -174,5 +174,41 @@ TEST(Router, BeforeHooksCanAnswerEarlyAndAfterHooksAddHeadersInOrder) {
     EXPECT_NE(r.take_error().find("before-hook on 'admin'"), std::string::npos);
 }
 
+// Which hooks a request meets is settled per route at start-up where its pattern decides (the
+// literal start "/users/" of "/users/{id}"), and compared per request where it does not: the same
+// hooks run, in the same order, as when every prefix is compared — whatever order routes and
+// hooks were added in, and for paths no route matches.
+std::string tags(const Router& r, std::string_view path) {
+    Call c;
+    const http::Response& res = run(r, c, path);
+    std::string out = std::to_string(res.status);
+    for (const Header& h : res.headers()) {
+        out += ' ';
+        out.append(h.value);
+    }
+    return out;
+}
+
+TEST(Router, HooksSettledByTheRoutePatternRunAsIfEveryPrefixWereCompared) {
+    Router r;
+    r.add_after("/users/4", Hook{&tag, const_cast<char*>("users/4")});  // into the parameter
+    r.add(http::Method::Get, "/users/{id}", p("id"));
+    r.add_after("/", Hook{&tag, const_cast<char*>("root")});
+    r.add_after("/admin/", Hook{&tag, const_cast<char*>("admin")});  // never on /users/
+    r.add_after("/us", Hook{&tag, const_cast<char*>("us")});         // shorter than the start
+    r.add(http::Method::Get, "/files/{*rest}", p("rest"));
+    r.add(http::Method::Get, "/usersx", h("x"));
+    r.add_before("/users/5", Hook{&deny_without_token, nullptr});
+    ASSERT_EQ(r.take_error(), "");
+    EXPECT_EQ(tags(r, "/users/42"), "200 users/4 root us");
+    EXPECT_EQ(tags(r, "/users/7"), "200 root us");
+    EXPECT_EQ(tags(r, "/users/5"), "401 root us");  // the before-hook answered
+    EXPECT_EQ(tags(r, "/users/6"), "200 root us");
+    EXPECT_EQ(tags(r, "/usersx"), "200 root us");
+    EXPECT_EQ(tags(r, "/files/a"), "200 root");
+    EXPECT_EQ(tags(r, "/users/5/unknown"), "401 root us");  // no route: every prefix compared
+    EXPECT_EQ(tags(r, "/admin/x"), "404");                  // the router's own 404: no after-hooks
+}
+
 }  // namespace
 }  // namespace lake::handlers

@@ -31,7 +31,17 @@ void kilobytes(const http::Request& q, http::Response& r, void*) {
 
 void redirect(const http::Request&, http::Response& r, void*) { r.redirect(302, "/elsewhere"); }
 
+// Headers checked by the compiler go out as they are; a header added at run time after them is
+// still checked (the mark is per header).
+void constant_headers(const http::Request& q, http::Response& r, void*) {
+    r.add_header({"Access-Control-Allow-Origin", "*"});
+    r.add_header({"X-Constant", "yes"});
+    if (q.query == "bad") r.add_header("X-Runtime", "a\r\nX-Injected: 1");
+    r.body = "constant";
+}
+
 void routes(handlers::Router& router) {
+    router.add(http::Method::Get, "/constant", handlers::Handler{&constant_headers, nullptr});
     router.add(http::Method::Get, "/fmt", handlers::Handler{&formatted, nullptr});
     router.add(http::Method::Get, "/many-headers", handlers::Handler{&many_headers, nullptr});
     router.add(http::Method::Get, "/kb/{kb}", handlers::Handler{&kilobytes, nullptr});
@@ -135,6 +145,21 @@ TEST(ResponseWriter, ARedirectCarriesItsLocation) {
     EXPECT_EQ(r.reason, "Found");
     EXPECT_EQ(r.header("location"), "/elsewhere");
     EXPECT_EQ(r.header("content-length"), "0");
+}
+
+TEST(ResponseWriter, ConstantHeadersGoOutAndRuntimeHeadersAfterThemAreStillChecked) {
+    RunningServer s(test_config(), &routes);
+    ASSERT_EQ(s.error(), "");
+    Client c(s.port());
+    ASSERT_TRUE(c.send(get("/constant")));
+    HttpResponse r = c.read_response();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("access-control-allow-origin"), "*");
+    EXPECT_EQ(r.header("x-constant"), "yes");
+    ASSERT_TRUE(c.send(get("/constant?bad")));
+    r = c.read_response();
+    EXPECT_EQ(r.status, 500);
+    EXPECT_EQ(r.count("x-injected"), 0u);
 }
 
 }  // namespace
