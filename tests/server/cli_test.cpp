@@ -308,16 +308,24 @@ TEST(Cli, ConnectionsGoToTheWorkerOnTheirCpu) {
     EXPECT_NE(farewell.find("per worker: 0/10;"), std::string::npos) << farewell;
 }
 
-TEST(Cli, NoSteerLeavesConnectionsToTheKernelHash) {
-    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
-    const Child child =
-        spawn({"--host", "127.0.0.1", "--port", "0", "--workers", "2", "--no-steer"});
-    ASSERT_GT(child.pid, 0);
+// Starts lake-server with `args`, stops it with SIGTERM (expecting a clean exit) and returns its
+// start-up line.
+std::string start_line_then_stop(const std::vector<std::string>& args) {
+    const Child child = spawn(args);
+    EXPECT_GT(child.pid, 0);
+    if (child.pid <= 0) return {};
     const std::string line = read_line(child.out);
     ::kill(child.pid, SIGTERM);
     read_all(child.out);
     ::close(child.out);
-    EXPECT_EQ(exit_status(child.pid), 0);
+    EXPECT_EQ(exit_status(child.pid), 0) << line;
+    return line;
+}
+
+TEST(Cli, NoSteerLeavesConnectionsToTheKernelHash) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    const std::string line = start_line_then_stop(
+        {"--host", "127.0.0.1", "--port", "0", "--workers", "2", "--no-steer"});
     EXPECT_NE(line.find("with 2 workers"), std::string::npos) << line;
     EXPECT_EQ(line.find("steered"), std::string::npos) << line;
 }
@@ -367,14 +375,8 @@ TEST(Cli, WithoutIoUringItFallsBackToEpollAndSaysWhy) {
 TEST(Cli, ItSaysWhichBackendRuns) {
     if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
     for (const char* io : {"epoll", "io_uring"}) {
-        const Child child =
-            spawn({"--host", "127.0.0.1", "--port", "0", "--workers", "1", "--io", io});
-        ASSERT_GT(child.pid, 0);
-        const std::string line = read_line(child.out);
-        ::kill(child.pid, SIGTERM);
-        read_all(child.out);
-        ::close(child.out);
-        EXPECT_EQ(exit_status(child.pid), 0);
+        const std::string line = start_line_then_stop(
+            {"--host", "127.0.0.1", "--port", "0", "--workers", "1", "--io", io});
         EXPECT_NE(line.find(std::string("; ") + io + ": "), std::string::npos) << line;
         EXPECT_EQ(line.find("refused"), std::string::npos) << line;  // chosen, not fallen back to
     }
