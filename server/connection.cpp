@@ -54,7 +54,11 @@ void Connection::open(int fd) noexcept {
     io_op_ = nullptr;
     io_on_ring_ = part_waiting_ = task_cancelled_ = task_timed_out_ = stream_started_ = head_out_ =
         false;
-    env_.io.attach(*this);
+    if (!env_.io.attach(*this)) {  // the backend cannot watch it: closed at once
+        abort();
+        release_if_idle();
+        return;
+    }
     update_recv();
 }
 
@@ -726,8 +730,11 @@ void Connection::finish_move_if_ready() noexcept {
     env_.io.detach(*this);
     if (in_.waiting_for_buffers ||
         !env_.owner.hand_over(*move_to_, fd_)) {  // it filled up or stopped: stay
-        env_.io.attach(*this);
         cancel_move();
+        if (!env_.io.attach(*this)) {
+            abort();  // the caller frees the slot (release_if_idle)
+            return;
+        }
         update_recv();
         return;
     }

@@ -40,8 +40,9 @@ struct LoopState {
 class ConnectionIo {
   public:
     // The socket joins the backend (at open, or when a moved connection arrives) and leaves it
-    // (before it is closed or handed to another worker).
-    virtual void attach(Connection& c) noexcept = 0;
+    // (before it is closed or handed to another worker). false: the backend cannot watch it
+    // (epoll: no memory, or fs.epoll.max_user_watches reached); the connection closes.
+    virtual bool attach(Connection& c) noexcept = 0;
     virtual void detach(Connection& c) noexcept = 0;
     // A receive that stays armed (completions with `more`) until EOF, an error, a cancellation
     // or the backend's own budget ends it (a last completion without `more`).

@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "connection.hpp"
+#include "log.hpp"
 
 namespace lake::server {
 
@@ -167,13 +168,22 @@ void EpollBackend::report_deferred(LoopEvents& events) noexcept {
 
 // ---- connections' sockets -------------------------------------------------------------------
 
-void EpollBackend::attach(Connection& c) noexcept {
+bool EpollBackend::attach(Connection& c) noexcept {
     Slot& s = slots_[c.index()];
     const std::uint32_t seq = s.sleep_seq;  // a cancelled sleep of the slot's last connection
     s = Slot{};                             // may still be in the heap
     s.sleep_seq = seq;
+    if (ctl(epoll_fd_, EPOLL_CTL_ADD, c.fd(), kSocketEvents, tag(Op::Recv, c.index())) != 0) {
+        const int err = errno;
+        const std::uint64_t n = ++attach_failures_;
+        if ((n & (n - 1)) == 0)  // 1, 2, 4, ...: a flood cannot flood the log
+            log::error("epoll cannot watch a connection ({}): it is closed ({} so far){}",
+                       std::strerror(err), n,
+                       err == ENOSPC ? "; raise fs.epoll.max_user_watches" : "");
+        return false;
+    }
     s.fd = c.fd();
-    (void)ctl(epoll_fd_, EPOLL_CTL_ADD, s.fd, kSocketEvents, tag(Op::Recv, c.index()));
+    return true;
 }
 
 void EpollBackend::detach(Connection& c) noexcept {

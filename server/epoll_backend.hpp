@@ -48,7 +48,7 @@ class EpollBackend final : public IoBackend {
     void write_log(int fd, std::span<const char> bytes) noexcept override;
     void close() noexcept override;
 
-    void attach(Connection& c) noexcept override;
+    bool attach(Connection& c) noexcept override;
     void detach(Connection& c) noexcept override;
     void arm_recv(Connection& c) noexcept override;
     void cancel_recv(Connection& c) noexcept override;
@@ -117,6 +117,7 @@ class EpollBackend final : public IoBackend {
     bool accept_armed_ = false;
     int wake_fd_ = -1;
     std::uint64_t next_tick_ns_ = 0;  // 0: no tick armed
+    std::uint64_t attach_failures_ = 0;
 };
 
 }  // namespace lake::server

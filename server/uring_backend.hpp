@@ -40,7 +40,7 @@ class UringBackend final : public IoBackend {
     void write_log(int fd, std::span<const char> bytes) noexcept override;
     void close() noexcept override { ring_.close(); }
 
-    void attach(Connection&) noexcept override {}
+    bool attach(Connection&) noexcept override { return true; }
     void detach(Connection&) noexcept override {}
     void arm_recv(Connection& c) noexcept override;
     void cancel_recv(Connection& c) noexcept override;
