@@ -27,6 +27,7 @@ Response& Response::operator=(const Response& other) noexcept {
     overflowed_ = other.overflowed_;
     head_room_ = other.head_room_;
     prepared_ = other.prepared_;
+    spare_ = other.spare_;
     return *this;
 }
 
@@ -65,16 +66,29 @@ void Response::commit(std::size_t n) noexcept {
     const std::size_t unused = prepared_ - n;
     prepared_ = 0;
     if (unused == 0) return;
-    // The unused tail is the arena's last allocation: it goes back.
-    char* tail = const_cast<char*>(body.data()) + body.size() - unused;
-    lake::BasicArena* arena = place_ == Place::ResponseArena ? out_ : scratch_;
-    if (arena != nullptr) (void)arena->deallocate(tail, unused);
     body = std::string_view(body.data(), body.size() - unused);
+    if (place_ == Place::ResponseArena) {
+        // Kept as spare, not given back: the next prepare() takes it first, and the engine
+        // returns what is left with the head room's unused part, in one give-back.
+        spare_ += unused;
+        return;
+    }
+    // The unused tail is the request arena's last allocation (unless the handler allocated
+    // there since): it goes back.
+    if (scratch_ != nullptr)
+        (void)scratch_->deallocate(const_cast<char*>(body.data()) + body.size(), unused);
+}
+
+void Response::release_spare() noexcept {
+    if (spare_ == 0) return;
+    if (out_ != nullptr)
+        (void)out_->deallocate(const_cast<char*>(body.data()) + body.size(), spare_);
+    spare_ = 0;
 }
 
 std::size_t Response::room() const noexcept {
     if (out_ == nullptr || overflowed_) return 0;
-    if (place_ == Place::ResponseArena) return out_->remaining();
+    if (place_ == Place::ResponseArena) return out_->remaining() + spare_;
     if (place_ != Place::None) return 0;
     const std::size_t need = kHeadRoom + body.size();
     return out_->remaining() > need ? out_->remaining() - need : 0;
@@ -84,37 +98,43 @@ std::size_t Response::room() const noexcept {
 char* Response::grow(std::size_t n) noexcept {
     if (overflowed_) return nullptr;
     if (place_ == Place::None) {
-        // A body set as a view before the first write becomes the start of the written one.
+        // A body set as a view before the first write becomes the start of the written one; the
+        // head's room, that body and the `n` bytes are one allocation.
         const std::string_view before = body;
         if (out_ != nullptr && out_->remaining() >= kHeadRoom + before.size() + n) {
-            auto* room = static_cast<std::byte*>(out_->allocate(kHeadRoom + before.size(), 1));
+            auto* room = static_cast<std::byte*>(out_->allocate(kHeadRoom + before.size() + n, 1));
             if (room != nullptr) {
                 char* start = reinterpret_cast<char*>(room + kHeadRoom);
                 if (!before.empty()) std::memcpy(start, before.data(), before.size());
                 head_room_ = room;
-                body = std::string_view(start, before.size());
+                body = std::string_view(start, before.size() + n);
                 place_ = Place::ResponseArena;
+                return start + before.size();
             }
         }
-        if (place_ == Place::None) {
-            place_ = Place::RequestArena;
-            body = {};
-            if (!before.empty()) {
-                char* p = grow_in_request_arena(before.size());
-                if (p == nullptr) return nullptr;
-                std::memcpy(p, before.data(), before.size());
-            }
+        place_ = Place::RequestArena;
+        body = {};
+        if (!before.empty()) {
+            char* p = grow_in_request_arena(before.size());
+            if (p == nullptr) return nullptr;
+            std::memcpy(p, before.data(), before.size());
         }
+        return grow_in_request_arena(n);
     }
     if (place_ == Place::ResponseArena) {
         char* end = const_cast<char*>(body.data()) + body.size();
-        if (n == 0) return end;
-        auto* p = static_cast<char*>(out_->allocate(n, 1));
+        if (n <= spare_) {
+            spare_ -= n;
+            body = std::string_view(body.data(), body.size() + n);
+            return end;
+        }
+        auto* p = static_cast<char*>(out_->allocate(n - spare_, 1));
         if (p != nullptr) {
             // Contiguous: nothing else allocates in the response arena while a handler runs.
-            assert(p == end);
+            assert(p == end + spare_);
+            spare_ = 0;
             body = std::string_view(body.data(), body.size() + n);
-            return p;
+            return end;
         }
         // The response arena is full: the body so far moves to the request arena, and the
         // response arena gets back what it lent.
@@ -123,8 +143,9 @@ char* Response::grow(std::size_t n) noexcept {
         body = {};
         char* q = grow_in_request_arena(so_far.size() + n);
         if (q != nullptr && !so_far.empty()) std::memcpy(q, so_far.data(), so_far.size());
-        (void)out_->deallocate(head_room_, kHeadRoom + so_far.size());
+        (void)out_->deallocate(head_room_, kHeadRoom + so_far.size() + spare_);
         head_room_ = nullptr;
+        spare_ = 0;
         return q == nullptr ? nullptr : q + so_far.size();
     }
     return grow_in_request_arena(n);

@@ -125,17 +125,25 @@ class Response {
         place_ = Place::None;
         overflowed_ = false;
         head_room_ = nullptr;
+        prepared_ = 0;
+        spare_ = 0;
     }
     // The body was written into the response arena, just after kHeadRoom bytes that start at
     // head_room(): the head can go there, and the body need not be copied.
     bool body_in_response_arena() const noexcept { return place_ == Place::ResponseArena; }
     std::byte* head_room() const noexcept { return head_room_; }
+    // Bytes the response arena holds just past the body, left over from a prepare() (a later
+    // prepare() takes them first). The engine gives them back with the head's room, or with
+    // release_spare() before it allocates anything else there.
+    std::size_t spare() const noexcept { return spare_; }
+    void release_spare() noexcept;
     // A part of a streamed body was sent and the response arena reset: the body starts anew.
     void restart_body() noexcept {
         body = {};
         place_ = Place::None;
         head_room_ = nullptr;
         prepared_ = 0;
+        spare_ = 0;
     }
 
   private:
@@ -155,6 +163,7 @@ class Response {
     bool overflowed_ = false;
     std::byte* head_room_ = nullptr;
     std::size_t prepared_ = 0;  // bytes handed out by prepare() and not yet committed
+    std::size_t spare_ = 0;     // response-arena bytes past the body's end (see spare())
     Header inline_headers_[kInlineHeaders];
 };
 

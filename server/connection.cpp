@@ -302,13 +302,15 @@ bool Connection::write_pending_in_place() noexcept {
             std::memmove(room + kept, body.data(), body.size());
             kept += body.size();
         }
-        // The room's unused part and the body's old place are the view's last bytes: back.
+        // The room's unused part, the body's old place and the writer's spare are the view's
+        // last bytes: back, in one give-back.
         (void)response_view_.deallocate(room + kept,
-                                        http::Response::kHeadRoom + body.size() - kept);
+                                        http::Response::kHeadRoom + body.size() + r.spare() - kept);
         (void)out_.queue({room, kept});
         release_large(parser_.take_large());
         return true;
     }
+    r.release_spare();  // before a head may go after the body
     std::span<std::byte> head =
         http::write_head_before(room, http::Response::kHeadRoom, r, pending_context_);
     if (!head.empty()) {

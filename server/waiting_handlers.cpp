@@ -300,6 +300,7 @@ std::span<std::byte> bytes_of(const char* s, std::size_t n) {
 bool Connection::queue_part(bool last) noexcept {
     http::Response& r = pending_response_;
     const http::ResponseContext& ctx = pending_context_;
+    r.release_spare();  // before a head may go after the body
     const bool with_body = http::sends_body(r, ctx);
     const std::string_view part = with_body ? r.body : std::string_view();
     const bool chunked = ctx.framing == http::Framing::Chunked && with_body;

@@ -99,7 +99,34 @@ TEST(HttpTypes, AWrittenBodyGoesToTheResponseArenaThenTheRequestArena) {
     std::memcpy(room.data(), "abc", 3);
     p.commit(3);
     EXPECT_EQ(p.body, "abc");
-    EXPECT_EQ(out.used(), http::Response::kHeadRoom + 3);  // the unused 97 went back
+    // The unused 97 stay in the response arena as spare: the next prepare() takes them first
+    // (no new allocation), and release_spare() gives back what is left.
+    EXPECT_EQ(p.spare(), 97u);
+    EXPECT_EQ(out.used(), http::Response::kHeadRoom + 100);
+    const std::span<char> more = p.prepare(10);
+    ASSERT_EQ(more.size(), 10u);
+    EXPECT_EQ(more.data(), p.body.data() + 3);  // contiguous with the body
+    std::memcpy(more.data(), "defg", 4);
+    p.commit(4);
+    EXPECT_EQ(p.body, "abcdefg");
+    EXPECT_EQ(p.spare(), 93u);
+    EXPECT_EQ(out.used(), http::Response::kHeadRoom + 100);
+    const std::span<char> big_room = p.prepare(200);  // more than the spare: the arena grows
+    ASSERT_EQ(big_room.size(), 200u);
+    EXPECT_EQ(big_room.data(), p.body.data() + 7);
+    p.commit(0);
+    EXPECT_EQ(p.body, "abcdefg");
+    EXPECT_EQ(p.spare(), 200u);
+    p.release_spare();
+    EXPECT_EQ(p.spare(), 0u);
+    EXPECT_EQ(out.used(), http::Response::kHeadRoom + 7);
+    // A body moving to the request arena takes the spare back with it.
+    ASSERT_FALSE(p.prepare(64).empty());
+    p.commit(1);
+    ASSERT_TRUE(p.append(std::string(3000, 'z')));
+    EXPECT_FALSE(p.body_in_response_arena());
+    EXPECT_EQ(p.spare(), 0u);
+    EXPECT_EQ(out.used(), 0u);
 }
 
 }  // namespace
