@@ -156,6 +156,8 @@ const std::map<std::string, Integer>& integers() {
         add("timeouts.keepalive",
             integer("timeouts.keepalive", &ServerConfig::keepalive_timeout_s, 1, 86400));
         add("timeouts.send", integer("timeouts.send", &ServerConfig::send_timeout_s, 1, 3600));
+        add("timeouts.send_under_pressure",
+            integer("timeouts.send_under_pressure", &ServerConfig::send_under_pressure_s, 1, 3600));
         add("timeouts.linger", integer("timeouts.linger", &ServerConfig::linger_timeout_s, 0, 60));
         add("timeouts.drain", integer("timeouts.drain", &ServerConfig::drain_timeout_s, 1, 3600));
         add("timeouts.handler",

@@ -51,10 +51,12 @@ struct ServerConfig {
     unsigned header_timeout_s = 10;     // a request's headers and body must arrive within this
     unsigned keepalive_timeout_s = 60;  // an idle keep-alive connection is closed after this
     unsigned send_timeout_s = 30;       // a client that does not read its responses
-    unsigned linger_timeout_s = 2;      // draining input after the last response of a connection
-    unsigned idle_release_s = 2;        // an idle connection's arena pages go back to the kernel
-    unsigned drain_timeout_s = 10;      // SIGTERM: requests in flight get this long to finish
-    unsigned handler_timeout_s = 30;    // a waiting handler that has not begun its answer: 504
+    // ... while the worker's receive buffers have run out and it holds some of them unparsed
+    unsigned send_under_pressure_s = 2;
+    unsigned linger_timeout_s = 2;    // draining input after the last response of a connection
+    unsigned idle_release_s = 2;      // an idle connection's arena pages go back to the kernel
+    unsigned drain_timeout_s = 10;    // SIGTERM: requests in flight get this long to finish
+    unsigned handler_timeout_s = 30;  // a waiting handler that has not begun its answer: 504
 
     // Health endpoints ("" turns one off): alive while the process serves; ready while it
     // accepts new connections (503 once it drains).

@@ -41,12 +41,13 @@ void Connection::open(int fd) noexcept {
     response_view_.reset();
     in_.clear();
     pages_released_ = false;
-    pending_ = false;
+    pending_ = output_blocked_ = false;
     out_.clear();
     move_to_ = nullptr;
     move_started_ = false;
     last_activity_ = request_started_ = send_progress_ = env_.loop.now;
-    acked_seen_ = 0;  // a new socket: its peer has acknowledged nothing yet
+    acked_seen_ = stalled_acked_ = 0;  // a new socket: its peer has acknowledged nothing yet
+    stalled_ticks_ = stalled_at_ = 0;
     client_known_ = false;
     client_text_len_ = 0;
     waiting_large_since_ = 0;
@@ -117,7 +118,14 @@ void Connection::pump() noexcept {
         // request is parsed, while it asks for it.
         if (task_ && !reading_body()) break;
         if (pending_) {
-            if (!write_pending()) break;  // no room: resume when the send completes
+            if (!write_pending()) {
+                // No room: resume when the send completes. Until then no more receive buffers:
+                // a client that does not read must not take the ones others need.
+                output_blocked_ = true;
+                pause_recv();
+                break;
+            }
+            output_blocked_ = false;
             pending_ = false;
             count_response();
             if (!pending_context_.keep_alive) {
@@ -145,6 +153,7 @@ void Connection::pump() noexcept {
         if (h.used == h.len) env_.buffers.pop(in_.held);  // the buffer goes straight back
         if (step.event == http::ParseEvent::NeedBodyBuffer) {
             wait_for_large_buffer();
+            if (pending_) continue;  // refused at once (no large buffers at all): answered now
             break;
         }
         stop_waiting_for_large_buffer();
@@ -407,7 +416,8 @@ void Connection::begin_drain() noexcept {
 void Connection::update_recv() noexcept {
     if (!in_.can_arm() || fd_ < 0 || move_started_) return;
     const bool want =
-        (state_ == State::Open && in_.held.count < hold_limit() / 2) || state_ == State::Lingering;
+        (state_ == State::Open && in_.held.count < hold_limit() / 2 && !output_blocked_) ||
+        state_ == State::Lingering;
     if (!want) {
         // The recv ended at its byte budget with input still unparsed: paused like a cancel.
         if (state_ == State::Open && !in_.paused) {
@@ -640,13 +650,44 @@ bool Connection::body_too_slow_for_a_large_buffer() noexcept {
 // can take longer than the send timeout while making progress. Asked only at the deadline: did
 // the peer acknowledge bytes since last time? Then the clock starts again.
 bool Connection::send_moved_on(std::uint32_t now) noexcept {
-    tcp_info info{};
-    socklen_t len = sizeof(info);
-    if (fd_ < 0 || ::getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return false;
-    if (info.tcpi_bytes_acked <= acked_seen_) return false;
-    acked_seen_ = info.tcpi_bytes_acked;
+    const std::uint64_t acked = bytes_acked();
+    if (acked <= acked_seen_) return false;
+    acked_seen_ = acked;
     send_progress_ = now;
     return true;
+}
+
+// Receive buffers are shared by the worker's connections, and one whose client does not read
+// keeps what it holds until the send timeout: enough such clients starve every other. So while
+// some wait for buffers, one that holds input behind a response its client takes less than
+// kMinBytesPerTickUnderPressure of a tick for [timeouts] send_under_pressure ticks is cut (the
+// first tick under pressure only notes where its client stands).
+bool Connection::cut_if_stalled_holding_buffers(std::uint32_t now) noexcept {
+    const bool in_a_row = stalled_at_ + 1 == now;  // the pressure began anew: start again
+    stalled_at_ = now;
+    if (state_ != State::Open || in_.held.count == 0 || !output_blocked_ || !out_.in_flight()) {
+        stalled_ticks_ = 0;
+        return false;
+    }
+    const std::uint64_t acked = bytes_acked();
+    const bool reading = acked - stalled_acked_ >= kMinBytesPerTickUnderPressure;
+    stalled_acked_ = acked;
+    if (stalled_ticks_ == 0 || !in_a_row || reading) {
+        stalled_ticks_ = 1;
+        return false;
+    }
+    if (stalled_ticks_++ < config_.send_under_pressure_s) return false;
+    count_timeout(TimeoutKind::SendUnderPressure);
+    abort();
+    return true;
+}
+
+// The bytes of ours the peer has acknowledged on this socket (0 when the kernel does not say).
+std::uint64_t Connection::bytes_acked() const noexcept {
+    tcp_info info{};
+    socklen_t len = sizeof(info);
+    if (fd_ < 0 || ::getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return 0;
+    return info.tcpi_bytes_acked;
 }
 
 void Connection::on_free_tick(std::uint32_t now) noexcept {
@@ -689,7 +730,7 @@ void Connection::abort() noexcept {
     ::shutdown(fd_, SHUT_RDWR);
     env_.io.shut_down(*this);
     if (in_.armed) env_.io.cancel_recv(*this);
-    pending_ = false;
+    pending_ = output_blocked_ = false;
     cancel_task();
 }
 

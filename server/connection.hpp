@@ -75,6 +75,9 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     bool waiting_for_large_buffer() const noexcept { return waiting_large_since_ != 0; }
     // Closes at once (server stopping, reset by peer, timeouts).
     void abort() noexcept;
+    // The worker's receive buffers ran out: cut this connection if it holds some unparsed behind
+    // a response its client has not read for [timeouts] send_under_pressure. true when cut.
+    bool cut_if_stalled_holding_buffers(std::uint32_t now) noexcept;
     // The worker drains: an idle connection closes now; a busy one finishes its request, and
     // its answer says `Connection: close`.
     void on_drain() noexcept;
@@ -115,6 +118,9 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     void pause_recv() noexcept;
     // The least a body held in a large buffer must grow per tick (second).
     static constexpr std::size_t kMinLargeBodyBytesPerTick = 16 * 1024;
+    // The least a client holding receive buffers behind unread answers must take per tick while
+    // other connections wait for buffers.
+    static constexpr std::uint64_t kMinBytesPerTickUnderPressure = 16 * 1024;
     // How long (ticks) a body waits for a large buffer before it is answered 503.
     static constexpr std::uint32_t kLargeBufferWaitTicks = 3;
 
@@ -167,6 +173,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     void release_if_idle() noexcept;
     void release_pages() noexcept;
     bool send_moved_on(std::uint32_t now) noexcept;
+    std::uint64_t bytes_acked() const noexcept;
     bool body_too_slow_for_a_large_buffer() noexcept;
     void refuse_response(const char* problem) noexcept;
     bool quiet() const noexcept;
@@ -196,6 +203,9 @@ class Connection : private http::BodyBuffers, private handlers::Io {
 
     // The response waiting to be serialized (when the response view had no room for it).
     bool pending_ = false;
+    // ... and found no room: the client has not read what went before. No receive is armed
+    // until it has (its input waits in the kernel, not in the worker's shared buffers).
+    bool output_blocked_ = false;
     http::Response pending_response_;
     http::ResponseContext pending_context_;
 
@@ -225,6 +235,11 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     std::uint64_t request_started_ns_ = 0;  // the loop pass that brought its first byte
     std::uint32_t send_progress_ = 0;
     std::uint64_t acked_seen_ = 0;  // TCP bytes the peer had acknowledged at the last look
+    // Ticks under receive-buffer pressure that this connection held buffers behind unread
+    // answers (see cut_if_stalled_holding_buffers), and what its peer had acknowledged then.
+    std::uint32_t stalled_ticks_ = 0;
+    std::uint32_t stalled_at_ = 0;  // the tick of the last look
+    std::uint64_t stalled_acked_ = 0;
     std::size_t body_at_tick_ = 0;  // body bytes received at the last tick
     std::uint8_t slow_body_ticks_ = 0;
     bool no_byte_yet_ = false;  // nothing received since the accept

@@ -36,8 +36,16 @@ inline std::size_t parse_error_index(int status) noexcept {
     return 0;  // counted as 400
 }
 
-enum class TimeoutKind : std::uint8_t { Header, Body, FirstByte, Keepalive, Send, Handler };
-inline constexpr std::array<std::string_view, 6> kTimeoutKinds = {"header",    "body", "first_byte",
-                                                                  "keepalive", "send", "handler"};
+enum class TimeoutKind : std::uint8_t {
+    Header,
+    Body,
+    FirstByte,
+    Keepalive,
+    Send,
+    Handler,
+    SendUnderPressure
+};
+inline constexpr std::array<std::string_view, 7> kTimeoutKinds = {
+    "header", "body", "first_byte", "keepalive", "send", "handler", "send_under_pressure"};
 
 }  // namespace lake::server

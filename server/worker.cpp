@@ -295,6 +295,10 @@ void Worker::on_tick() noexcept {
         else
             c.on_free_tick(loop_.now);
     }
+    if (!waiting_for_buffers_.empty()) {
+        // Receivers starve: clients that hold buffers without reading their answers give way.
+        for (Connection& c : connections_) (void)c.cut_if_stalled_holding_buffers(loop_.now);
+    }
     plan_moves();
     sample_gauges();
     write_access_log(true);

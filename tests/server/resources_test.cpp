@@ -189,6 +189,39 @@ TEST(Resources, ReceiveBuffersHeldByBackedUpClientsRunDryAndResume) {
     EXPECT_GT(s.server().counters().enobufs, 0u);
 }
 
+// Clients that pipeline without ever reading hold the 4-buffer ring between them (their answers
+// backed up, their requests waiting unparsed). A fifth client, which reads, is not starved until
+// their send timeout (30 s): while it waits for a buffer, the ones holding input behind answers
+// they have not read for [timeouts] send_under_pressure are cut, and it is answered (without
+// the cut it waited past its 8 s, on both backends).
+TEST(Resources, ClientsHoldingReceiveBuffersWithoutReadingGiveWayToOnesThatRead) {
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    c.recv_buffers = 4;
+    c.send_under_pressure_s = 1;
+    RunningServer s(c, &big_answer_route);
+    ASSERT_EQ(s.error(), "");
+    std::string batch;
+    for (int i = 0; i < 600; ++i) batch += get("/12k");
+    std::vector<std::unique_ptr<Client>> stalled;
+    for (int i = 0; i < 4; ++i)
+        stalled.push_back(std::make_unique<Client>(s.port(), 10000, nullptr, 4096));
+    std::vector<std::thread> senders;
+    for (auto& cl : stalled) senders.emplace_back([&cl, &batch] { (void)cl->send(batch); });
+    ::usleep(300 * 1000);  // their answers back up, their requests wait in the ring's buffers
+    Client reader(s.port(), 8000);
+    // A request of three buffers' worth: more than the ring has free between the stalled ones.
+    ASSERT_TRUE(reader.send(
+        "GET /plaintext HTTP/1.1\r\nHost: t\r\nX-Pad: " + std::string(6000, 'p') + "\r\n\r\n"));
+    EXPECT_EQ(reader.read_response().status, 200);  // within seconds, not after 30 (or 8)
+    const server::WorkerCounters counters = s.server().counters();
+    EXPECT_GT(counters.timeouts[static_cast<int>(server::TimeoutKind::SendUnderPressure)].get(),
+              0u);
+    EXPECT_EQ(counters.timeouts[static_cast<int>(server::TimeoutKind::Send)].get(), 0u);
+    for (auto& cl : stalled) ::shutdown(cl->fd(), SHUT_RDWR);  // senders cut short, if still on
+    for (std::thread& t : senders) t.join();
+}
+
 // Bodies waiting for the only large buffer hold one receive buffer each, not their share of the
 // ring: the body that holds the large buffer still finds receive buffers to finish in, its answer
 // frees the large buffer for the next, and every body is answered byte for byte (before, the
