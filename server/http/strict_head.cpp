@@ -25,6 +25,8 @@ bool is_tchar(unsigned char c) {
 
 constexpr char kVersion[] = "HTTP/d.d";  // 'd': a digit
 
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
 }  // namespace
 
 const char* StrictHead::scan(const char* data, std::size_t len) noexcept {
@@ -41,8 +43,34 @@ const char* StrictHead::scan(const char* data, std::size_t len) noexcept {
     return nullptr;
 }
 
+// The common case in one pass per part: a request line that lies whole in [p, end), starts at
+// once (no leading CRLF) and breaks no rule. Anything else (a line split across reads, any
+// irregularity) is left to the byte-by-byte scan, which names what is wrong.
+bool StrictHead::scan_whole_request_line(const char*& p, const char* end) noexcept {
+    const auto* lf =
+        static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    if (lf == nullptr) return false;
+    const char* q = p;
+    while (q < lf && is_tchar(static_cast<unsigned char>(*q))) ++q;
+    if (q == p || q == lf || *q != ' ') return false;
+    const char* target = ++q;
+    while (q<lf&& static_cast<unsigned char>(*q)> ' ' && *q != 0x7F) ++q;
+    const auto target_len = static_cast<std::size_t>(q - target);
+    if (target_len == 0 || target_len > max_target_ || lf - q != 10) return false;
+    // " HTTP/d.d\r" then the LF
+    if (q[0] != ' ' || std::memcmp(q + 1, "HTTP/", 5) != 0 || !is_digit(q[6]) || q[7] != '.' ||
+        !is_digit(q[8]) || q[9] != '\r')
+        return false;
+    target_len_ = target_len;
+    prev_ = '\n';
+    state_ = State::LineStart;
+    p = lf + 1;
+    return true;
+}
+
 // Byte by byte: the request line is short, and every byte of it has a rule.
 const char* StrictHead::scan_request_line(const char*& p, const char* end) noexcept {
+    if (state_ == State::Leading && scan_whole_request_line(p, end)) return nullptr;
     for (; p < end && state_ < State::LineStart; prev_ = *p++) {
         const auto c = static_cast<unsigned char>(*p);
         switch (state_) {

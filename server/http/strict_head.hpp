@@ -59,6 +59,7 @@ class StrictHead {
         Done,         // the head ended
     };
 
+    bool scan_whole_request_line(const char*& p, const char* end) noexcept;
     const char* scan_request_line(const char*& p, const char* end) noexcept;
     const char* scan_fields(const char*& p, const char* end) noexcept;
 
