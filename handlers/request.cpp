@@ -17,14 +17,23 @@ bool next_list_item(std::string_view& list, std::string_view& item) noexcept {
     return false;
 }
 
+namespace {
+// ASCII lower case, one look-up a byte (header names are compared on every request).
+constexpr struct Lower {
+    unsigned char of[256] = {};
+    constexpr Lower() {
+        for (int c = 0; c < 256; ++c)
+            of[c] = static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+} kLower;
+}  // namespace
+
 bool iequals(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-        if (x != y) return false;
-    }
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (kLower.of[static_cast<unsigned char>(a[i])] !=
+            kLower.of[static_cast<unsigned char>(b[i])])
+            return false;
     return true;
 }
 

@@ -23,12 +23,20 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) {
 }
 
 // uri-host [ ":" port ]: reg-name / IPv4 / IP-literal characters only (RFC 3986).
-bool valid_host(std::string_view h) {
-    for (char c : h) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || std::strchr("-._~%!$&'()*+,;=:[]", c) != nullptr;
-        if (!ok || c == '\0') return false;
+constexpr struct HostBytes {
+    bool ok[256] = {};
+    constexpr HostBytes() {
+        for (int c = 'a'; c <= 'z'; ++c) ok[c] = true;
+        for (int c = 'A'; c <= 'Z'; ++c) ok[c] = true;
+        for (int c = '0'; c <= '9'; ++c) ok[c] = true;
+        for (const char* s = "-._~%!$&'()*+,;=:[]"; *s != '\0'; ++s)
+            ok[static_cast<unsigned char>(*s)] = true;
     }
+} kHostBytes;
+
+bool valid_host(std::string_view h) {
+    for (char c : h)
+        if (!kHostBytes.ok[static_cast<unsigned char>(c)]) return false;
     return true;
 }
 
@@ -353,7 +361,9 @@ int RequestParser::parse_target() noexcept {
         request_.path = t;
         return 0;
     }
-    if (starts_with_icase(t, "http://") || starts_with_icase(t, "https://")) {
+    if (!t.empty() && t.front() == '/') {
+        // origin-form, nearly every request: nothing to take apart
+    } else if (starts_with_icase(t, "http://") || starts_with_icase(t, "https://")) {
         t.remove_prefix(t.find("//") + 2);
         const std::size_t slash = t.find_first_of("/?");
         // RFC 9112 §3.2.2: the target's authority replaces the Host header.

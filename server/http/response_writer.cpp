@@ -37,6 +37,9 @@ struct Cursor {
     void put_number(std::size_t v) { p = std::to_chars(p, p + 20, v).ptr; }
 };
 
+// "HTTP/1.1 200 OK\r\n" for nearly every response, without looking up the phrase.
+constexpr std::string_view kStatusLine200 = "HTTP/1.1 200 OK\r\n";
+
 }  // namespace
 
 namespace {
@@ -98,7 +101,8 @@ const char* response_problem(const Response& r) noexcept {
 }
 
 std::size_t head_size(const Response& r, const ResponseContext& ctx) noexcept {
-    std::size_t n = 9 + 4 + reason_phrase(r.status).size() + 2;  // "HTTP/1.1 200 OK\r\n"
+    std::size_t n =
+        r.status == 200 ? kStatusLine200.size() : 9 + 4 + reason_phrase(r.status).size() + 2;
     n += ctx.server_line.size() + ctx.date_line.size();
     if (!r.content_type.empty()) n += 14 + r.content_type.size() + 2;
     if (has_content_length(r.status)) {
@@ -136,11 +140,15 @@ namespace {
 
 char* put_head(char* at, const Response& r, const ResponseContext& ctx) noexcept {
     Cursor c{at};
-    c.put("HTTP/1.1 ");
-    c.put_number(static_cast<std::size_t>(r.status));
-    c.put(" ");
-    c.put(reason_phrase(r.status));
-    c.put("\r\n");
+    if (r.status == 200) {
+        c.put(kStatusLine200);
+    } else {
+        c.put("HTTP/1.1 ");
+        c.put_number(static_cast<std::size_t>(r.status));
+        c.put(" ");
+        c.put(reason_phrase(r.status));
+        c.put("\r\n");
+    }
     c.put(ctx.server_line);
     c.put(ctx.date_line);
     if (!r.content_type.empty()) {
