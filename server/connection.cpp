@@ -266,7 +266,8 @@ bool Connection::write_pending() noexcept {
     if (out_.free_ranges() == 0) return false;
     const std::size_t size = http::response_size(r, pending_context_);
     if (size <= response_view_.remaining()) {
-        std::span<std::byte> bytes = http::write_response(response_view_, r, pending_context_);
+        std::span<std::byte> bytes =
+            http::write_response(response_view_, r, pending_context_, size);
         (void)out_.queue(bytes);
         release_large(parser_.take_large());
         return true;

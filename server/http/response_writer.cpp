@@ -189,12 +189,17 @@ char* put_head(char* at, const Response& r, const ResponseContext& ctx) noexcept
 
 std::span<std::byte> write_response(lake::BasicArena& out, const Response& r,
                                     const ResponseContext& ctx) noexcept {
-    const std::size_t size = response_size(r, ctx);
-    lake::DropletDyn d = out.alloc_dyn(size);
-    if (!d) return {};
-    Cursor c{put_head(reinterpret_cast<char*>(d.data()), r, ctx)};
+    return write_response(out, r, ctx, response_size(r, ctx));
+}
+
+std::span<std::byte> write_response(lake::BasicArena& out, const Response& r,
+                                    const ResponseContext& ctx, std::size_t size) noexcept {
+    // A plain allocation, not a droplet: the bytes are the caller's until its arena is reset.
+    auto* at = static_cast<std::byte*>(out.allocate(size, 1));
+    if (at == nullptr) return {};
+    Cursor c{put_head(reinterpret_cast<char*>(at), r, ctx)};
     if (has_body(r.status, ctx.head)) c.put(r.body);
-    return d.leak();
+    return {at, size};
 }
 
 std::span<std::byte> write_head_before(std::byte* room, std::size_t room_size, const Response& r,

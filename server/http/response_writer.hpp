@@ -41,10 +41,13 @@ std::size_t head_size(const Response& r, const ResponseContext& ctx) noexcept;
 // Whether the body goes onto the wire (not for HEAD, 1xx, 204, 304).
 bool sends_body(const Response& r, const ResponseContext& ctx) noexcept;
 
-// Writes status line, headers and body into `out`. Returns the bytes (a leaked droplet: they
-// live until `out` is reset) or an empty span when `out` has no room.
+// Writes status line, headers and body into `out`. Returns the bytes (they live until `out` is
+// reset) or an empty span when `out` has no room.
 std::span<std::byte> write_response(lake::BasicArena& out, const Response& r,
                                     const ResponseContext& ctx) noexcept;
+// The same, for a caller that already knows response_size(r, ctx) (not worked out twice).
+std::span<std::byte> write_response(lake::BasicArena& out, const Response& r,
+                                    const ResponseContext& ctx, std::size_t size) noexcept;
 
 // The head alone, for a body written in place: ending exactly at room + room_size (the room a
 // written body keeps before itself; empty when the head is longer), or at the end of `out`.
