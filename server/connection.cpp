@@ -598,7 +598,9 @@ void Connection::on_tick(std::uint32_t now) noexcept {
                     count_timeout(TimeoutKind::Body);
                     prepare_error(408, "request body too slow to hold a large buffer");
                     pump();
-                } else if (now - request_started_ >= config_.header_timeout_s) {
+                } else if (now - request_started_ > config_.header_timeout_s) {
+                    // ">": the clock counts whole ticks, and a request begun just before one
+                    // must still get its full time (it gets up to a tick more instead)
                     count_timeout(TimeoutKind::Header);
                     if (out_.in_flight()) {
                         abort();  // neither reading our response nor finishing its request
@@ -611,7 +613,7 @@ void Connection::on_tick(std::uint32_t now) noexcept {
                 abort();  // answered before the drain began, and silent for a tick since
             } else if (!out_.in_flight() && in_.held.count == 0 && !pending_ && !task_ &&
                        response_view_.used() == 0) {
-                if (no_byte_yet_ && now - request_started_ >= config_.header_timeout_s) {
+                if (no_byte_yet_ && now - request_started_ > config_.header_timeout_s) {
                     count_timeout(TimeoutKind::FirstByte);
                     abort();  // connected and never sent a byte: bounded like any request
                 } else if (now - last_activity_ >= config_.keepalive_timeout_s) {

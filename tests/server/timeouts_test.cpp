@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -55,6 +56,32 @@ TEST(Timeouts, AClientThatNeverReadsAndTricklesHeaderBytesIsCutOff) {
     ::close(fd);
     EXPECT_TRUE(cut);
     EXPECT_LT(took, std::chrono::seconds(9));
+}
+
+// The clock counts whole ticks: a request begun just before a tick used to get up to a second
+// less than [timeouts] header. Requests begun at five points of a tick each get at least their
+// full 2 s, then 408 (within a tick more).
+TEST(Timeouts, EveryRequestGetsAtLeastItsFullHeaderTime) {
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    c.header_timeout_s = 2;
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    std::vector<std::unique_ptr<Client>> clients;
+    std::vector<Clock::time_point> began;
+    for (int i = 0; i < 5; ++i) {
+        clients.push_back(std::make_unique<Client>(s.port(), 5000));
+        ASSERT_TRUE(clients.back()->send("GET /plaintext HTTP/1.1\r\nHost: t\r\n"));
+        began.push_back(Clock::now());
+        ::usleep(200 * 1000);
+    }
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+        const HttpResponse r = clients[i]->read_response();
+        const auto waited = Clock::now() - began[i];
+        EXPECT_EQ(r.status, 408) << i;
+        EXPECT_GE(waited, std::chrono::milliseconds(1950)) << i;
+        EXPECT_LT(waited, std::chrono::milliseconds(4900)) << i;  // not waiting for ever
+    }
 }
 
 TEST(Timeouts, AConnectionThatNeverSendsAByteIsClosedAfterTheHeaderTimeout) {
