@@ -4,14 +4,17 @@
 
 namespace lake::http {
 
+std::string_view trim_blanks(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
 bool next_list_item(std::string_view& list, std::string_view& item) noexcept {
     while (!list.empty()) {
         const std::size_t comma = list.find(',');
-        item = list.substr(0, comma);
+        item = trim_blanks(list.substr(0, comma));
         list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
-            item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
         if (!item.empty()) return true;
     }
     return false;

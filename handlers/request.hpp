@@ -36,6 +36,9 @@ bool iequals(std::string_view a, std::string_view b) noexcept;
 //   for (std::string_view item; http::next_list_item(value, item);) ...
 bool next_list_item(std::string_view& list, std::string_view& item) noexcept;
 
+// `s` without the blanks (spaces, tabs: RFC 9110 OWS) around it.
+std::string_view trim_blanks(std::string_view s) noexcept;
+
 // Every view points into the connection's request view (or its large buffer) and is valid only
 // while the handler runs: the arena is reset when the next request starts.
 struct Request {

@@ -9,12 +9,6 @@ namespace {
 
 ResponseParser& self(llhttp_t* p) { return *static_cast<ResponseParser*>(p->data); }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 }  // namespace
 
 const llhttp_settings_t ResponseParser::kSettings = [] {
@@ -90,9 +84,9 @@ int ResponseParser::on_header_value_complete(llhttp_t* p) {
     ResponseParser& r = self(p);
     if (r.count_ == r.headers_.size()) return r.fail("the upstream sent too many header fields");
     const char* base = r.bytes_.data();
-    ::new (&r.headers_[r.count_++])
-        http::Header{std::string_view(base + r.field_start_, r.value_start_ - r.field_start_),
-                     trim(std::string_view(base + r.value_start_, r.used_ - r.value_start_))};
+    ::new (&r.headers_[r.count_++]) http::Header{
+        std::string_view(base + r.field_start_, r.value_start_ - r.field_start_),
+        http::trim_blanks(std::string_view(base + r.value_start_, r.used_ - r.value_start_))};
     r.field_start_ = r.value_start_ = r.used_;
     return 0;
 }

@@ -12,12 +12,6 @@ RequestParser& self(llhttp_t* p) { return *static_cast<RequestParser*>(p->data);
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
-    return s;
-}
-
 bool starts_with_icase(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
@@ -416,7 +410,7 @@ int RequestParser::on_header_value_complete(llhttp_t* p) {
     // halves of 8-byte stores (a store-forwarding stall on every header).
     Header* h = ::new (&r.header_slots_[r.header_count_++])
         Header{std::string_view(r.field_.data, r.field_.len),
-               trim(std::string_view(r.value_.data, r.value_.len))};
+               trim_blanks(std::string_view(r.value_.data, r.value_.len))};
     r.field_ = Token{};
     return r.check_header(*h);
 }
