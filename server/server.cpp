@@ -302,6 +302,8 @@ WorkerCounters Server::counters() const {
         sum.cut += c.cut;
         sum.waiting_ops_inline += c.waiting_ops_inline;
         sum.waiting_ops_ring += c.waiting_ops_ring;
+        sum.received_bytes += c.received_bytes;
+        sum.sent_bytes += c.sent_bytes;
         for (std::size_t i = 0; i < kTimeoutKinds.size(); ++i) sum.timeouts[i] += c.timeouts[i];
         for (std::size_t i = 0; i < kParseErrorCodes.size(); ++i)
             sum.parse_errors[i] += c.parse_errors[i];

@@ -1,6 +1,8 @@
 // GET /metrics: the workers' counters summed at scrape time, in the Prometheus text format. The
 // values must match the traffic sent: responses by status class and method, bytes both ways,
 // errors the server answered itself.
+#include <unistd.h>
+
 #include <regex>
 #include <string>
 
@@ -35,6 +37,10 @@ TEST(Metrics, CountWhatWasSentAndAnswered) {
     EXPECT_EQ(exchange(b, "BROKEN\r\n\r\n").status, 400);
 
     const std::size_t received = a.bytes_received() + b.bytes_received();
+    // A worker counts a send when it sees its completion, which may come just after the client
+    // has the bytes: wait until every worker has (the scrape reads each worker's counters).
+    for (int i = 0; i < 200 && s.server().counters().sent_bytes.get() < received; ++i)
+        ::usleep(10 * 1000);
     Client m(s.port());
     const std::string scrape = get("/metrics");
     sent += scrape.size();
