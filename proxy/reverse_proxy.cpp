@@ -134,6 +134,12 @@ handlers::Task ReverseProxy::forward(const Request& req, Response& res, void* co
     for (;;) {
         int rc = 0;
         co_await client.connect(io, up, can_resend, resent, rc);
+        if (rc == -EMFILE || rc == -ENFILE || rc == -ENOBUFS || rc == -ENOMEM) {
+            // This server ran out (of descriptors, of memory), not the upstreams: a retry
+            // later may well work (503, as for a client that finds no connection slot).
+            answer(res, 503, "Service Unavailable: no descriptor for an upstream connection\n");
+            co_return;
+        }
         if (rc < 0) {
             answer(res, 502, "Bad Gateway: no upstream answered\n");
             co_return;

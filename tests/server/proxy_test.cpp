@@ -2,8 +2,12 @@
 // upstream (tests/server/scripted_upstream.hpp) that shows what the proxy sent and answers what
 // each test needs.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <thread>
 
 #include "scripted_upstream.hpp"
@@ -288,6 +292,58 @@ TEST(Proxy, NoUpstreamAnsweringIs502) {
     EXPECT_EQ(c.read_response().status, 502);
     ASSERT_TRUE(c.send(get("/api/x")));  // marked down: tried anyway, still 502, still served
     EXPECT_EQ(c.read_response().status, 502);
+}
+
+// A proxy at its file limit cannot open a connection to the upstream: its client gets 503 (the
+// upstream did nothing wrong: not 502, and it is not marked down), and once descriptors are free
+// the same client is proxied again. The proxy runs in a child limited to 48 descriptors.
+TEST(Proxy, OutOfDescriptorsForTheUpstreamIs503AndServingGoesOn) {
+    RunningServer upstream;
+    ASSERT_EQ(upstream.error(), "");
+    const std::string up = "127.0.0.1:" + std::to_string(upstream.port());
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::close(pipe_fds[0]);
+        rlimit lim{48, 48};
+        ::setrlimit(RLIMIT_NOFILE, &lim);
+        config::ServerConfig c = proxy_config(mount({up}));
+        c.workers = 1;
+        RunningServer proxy(c);
+        const std::uint16_t p = proxy.error().empty() ? proxy.port() : 0;
+        (void)!::write(pipe_fds[1], &p, sizeof(p));
+        ::pause();
+        ::_exit(0);
+    }
+    ::close(pipe_fds[1]);
+    std::uint16_t port = 0;
+    if (::read(pipe_fds[0], &port, sizeof(port)) != static_cast<ssize_t>(sizeof(port))) port = 0;
+    ::close(pipe_fds[0]);
+    ASSERT_NE(port, 0);
+    Client a(port, 3000);
+    ASSERT_TRUE(a.send(get("/plaintext")));
+    ASSERT_EQ(a.read_response().status, 200);
+    // Idle clients take the proxy's descriptors until it refuses one at the limit.
+    std::vector<std::unique_ptr<Client>> fillers;
+    bool at_limit = false;
+    for (int i = 0; i < 80 && !at_limit; ++i) {
+        fillers.push_back(std::make_unique<Client>(port, 3000));
+        Client& f = *fillers.back();
+        at_limit = !f.send(get("/plaintext")) || f.read_response().status == 503;
+    }
+    ASSERT_TRUE(at_limit);
+    ASSERT_TRUE(a.send(get("/api/plaintext")));
+    const HttpResponse refused = a.read_response();
+    fillers.clear();  // descriptors free again
+    ::usleep(100 * 1000);
+    ASSERT_TRUE(a.send(get("/api/plaintext")));
+    const HttpResponse served = a.read_response();
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    EXPECT_EQ(refused.status, 503);
+    EXPECT_EQ(served.status, 200);
+    EXPECT_EQ(served.body, "Hello, World!");
 }
 
 TEST(Proxy, AnUpstreamThatNeverAnswersIs504AfterTheReadTimeout) {
