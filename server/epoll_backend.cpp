@@ -88,6 +88,7 @@ std::string EpollBackend::run_pass(LoopEvents& events) noexcept {
         switch (op_of(data)) {
             case Op::Recv: {
                 Slot& s = slots_[slot];
+                if ((what & (EPOLLRDHUP | EPOLLHUP)) != 0) s.peer_hup = true;
                 if ((what & kWritable) != 0 && s.send_waiting) try_send(slot);
                 if ((what & kReadable) != 0 && s.recv_armed && !s.read_queued)
                     read_socket(slot, events);
@@ -233,7 +234,8 @@ void EpollBackend::read_socket(std::uint32_t slot, LoopEvents& events) noexcept 
         const ssize_t n = ::recv(s.fd, buffers_.buffer(bid), size, MSG_DONTWAIT);
         if (n > 0) {
             events.on_recv(slot, Completion{static_cast<int>(n), true, bid});
-            if (static_cast<std::size_t>(n) < size) return;  // drained: the next edge says more
+            // Drained: the next edge says more (unless the peer's FIN came with this one).
+            if (static_cast<std::size_t>(n) < size && !s.peer_hup) return;
             continue;
         }
         const int err = n == 0 ? 0 : errno;

@@ -66,6 +66,9 @@ class EpollBackend final : public IoBackend {
         bool recv_armed = false;
         bool read_queued = false;   // in to_read_: read at the next pass
         bool send_waiting = false;  // the socket was full: sent again on EPOLLOUT
+        // The peer's FIN (or a hang-up) was reported: a short read no longer means "wait for the
+        // next edge" (there will be none), so reads go on to the end of input.
+        bool peer_hup = false;
         const void* send_data = nullptr;
         std::size_t send_len = 0;
         const msghdr* send_msg = nullptr;
