@@ -1,5 +1,7 @@
 #include "route_tree.hpp"
 
+#include <new>
+
 #include "short_compare.hpp"
 
 namespace lake::handlers {
@@ -145,7 +147,7 @@ bool RouteTree::find_from(std::uint32_t node, std::string_view rest, Match& out)
     }
     if (n.param_child != kNone && !seg.empty() && out.param_count < kMaxParams) {
         const std::size_t mark = out.param_count;
-        out.params[out.param_count++] = PathParam{n.param_name, seg};
+        ::new (&out.params[out.param_count++]) PathParam{n.param_name, seg};
         const Node& child = nodes_[n.param_child];
         if (last ? child.route != kNone : find_from(n.param_child, after, out)) {
             if (last) out.route = child.route;
@@ -154,7 +156,7 @@ bool RouteTree::find_from(std::uint32_t node, std::string_view rest, Match& out)
         out.param_count = mark;
     }
     if (n.wildcard_route != kNone && out.param_count < kMaxParams) {
-        out.params[out.param_count++] = PathParam{n.wildcard_name, rest};
+        ::new (&out.params[out.param_count++]) PathParam{n.wildcard_name, rest};
         out.route = n.wildcard_route;
         return true;
     }
