@@ -2,7 +2,6 @@
 // upstream (tests/server/scripted_upstream.hpp) that shows what the proxy sent and answers what
 // each test needs.
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -301,25 +300,10 @@ TEST(Proxy, OutOfDescriptorsForTheUpstreamIs503AndServingGoesOn) {
     RunningServer upstream;
     ASSERT_EQ(upstream.error(), "");
     const std::string up = "127.0.0.1:" + std::to_string(upstream.port());
-    int pipe_fds[2];
-    ASSERT_EQ(::pipe(pipe_fds), 0);
-    const pid_t child = ::fork();
-    if (child == 0) {
-        ::close(pipe_fds[0]);
-        rlimit lim{48, 48};
-        ::setrlimit(RLIMIT_NOFILE, &lim);
-        config::ServerConfig c = proxy_config(mount({up}));
-        c.workers = 1;
-        RunningServer proxy(c);
-        const std::uint16_t p = proxy.error().empty() ? proxy.port() : 0;
-        (void)!::write(pipe_fds[1], &p, sizeof(p));
-        ::pause();
-        ::_exit(0);
-    }
-    ::close(pipe_fds[1]);
-    std::uint16_t port = 0;
-    if (::read(pipe_fds[0], &port, sizeof(port)) != static_cast<ssize_t>(sizeof(port))) port = 0;
-    ::close(pipe_fds[0]);
+    config::ServerConfig c = proxy_config(mount({up}));
+    c.workers = 1;
+    pid_t child = -1;
+    const std::uint16_t port = start_server_in_child(c, 48, child);
     ASSERT_NE(port, 0);
     Client a(port, 3000);
     ASSERT_TRUE(a.send(get("/plaintext")));

@@ -487,26 +487,9 @@ TEST(Resources, AClientResettingMidStreamHarmsNoOne) {
 // Starts a one-worker server in a child process whose file limit is 48 (soft and hard), and
 // returns its port; the child is killed by the caller.
 std::uint16_t start_server_with_48_descriptors(pid_t& child) {
-    int pipe_fds[2];
-    if (::pipe(pipe_fds) != 0) return 0;
-    child = ::fork();
-    if (child == 0) {
-        ::close(pipe_fds[0]);
-        rlimit lim{48, 48};
-        ::setrlimit(RLIMIT_NOFILE, &lim);
-        config::ServerConfig c = test_config();
-        c.workers = 1;
-        RunningServer s(c);
-        const std::uint16_t p = s.error().empty() ? s.port() : 0;
-        (void)!::write(pipe_fds[1], &p, sizeof(p));
-        ::pause();
-        ::_exit(0);
-    }
-    ::close(pipe_fds[1]);
-    std::uint16_t p = 0;
-    if (::read(pipe_fds[0], &p, sizeof(p)) != static_cast<ssize_t>(sizeof(p))) p = 0;
-    ::close(pipe_fds[0]);
-    return p;
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    return start_server_in_child(c, 48, child);
 }
 
 TEST(Resources, EmfileOnAcceptKeepsServingAndEveryClientGetsAnAnswer) {

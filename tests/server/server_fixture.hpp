@@ -2,7 +2,11 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <unistd.h>
 
+#include <cstdint>
 #include <memory>
 
 #include "../../handlers/builtin.hpp"
@@ -77,5 +81,30 @@ class ServerTest : public ::testing::Test {
 
     static inline RunningServer* server_ = nullptr;
 };
+
+// Runs a lake-server with configuration `c` in a forked child whose file limit is `descriptors`
+// (the tests of what happens at the limit: the test process keeps its own). Returns its port, or
+// 0 when it did not start; `child` is its pid (the caller kills and reaps it).
+inline std::uint16_t start_server_in_child(const config::ServerConfig& c, int descriptors,
+                                           pid_t& child) {
+    int pipe_fds[2];
+    if (::pipe(pipe_fds) != 0) return 0;
+    child = ::fork();
+    if (child == 0) {
+        ::close(pipe_fds[0]);
+        const rlimit lim{static_cast<rlim_t>(descriptors), static_cast<rlim_t>(descriptors)};
+        ::setrlimit(RLIMIT_NOFILE, &lim);
+        RunningServer s(c);
+        const std::uint16_t p = s.error().empty() ? s.port() : 0;
+        (void)!::write(pipe_fds[1], &p, sizeof(p));
+        ::pause();
+        ::_exit(0);
+    }
+    ::close(pipe_fds[1]);
+    std::uint16_t p = 0;
+    if (::read(pipe_fds[0], &p, sizeof(p)) != static_cast<ssize_t>(sizeof(p))) p = 0;
+    ::close(pipe_fds[0]);
+    return p;
+}
 
 }  // namespace lake::test
