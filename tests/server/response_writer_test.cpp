@@ -29,6 +29,17 @@ void kilobytes(const http::Request& q, http::Response& r, void*) {
     for (int i = 0; i < n; ++i) r.append(piece);
 }
 
+// The decoded `s` as a JSON string: its runs and escapes cross the writer's chunk boundaries.
+void json_string(const http::Request& q, http::Response& r, void*) {
+    const std::string_view s = q.query_param("s");
+    handlers::json(r, [&](handlers::ResponseJsonWriter& w) {
+        w.StartObject();
+        w.Key("s");
+        w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+        w.EndObject();
+    });
+}
+
 void redirect(const http::Request&, http::Response& r, void*) { r.redirect(302, "/elsewhere"); }
 
 // Headers checked by the compiler go out as they are; a header added at run time after them is
@@ -45,6 +56,7 @@ void routes(handlers::Router& router) {
     router.add(http::Method::Get, "/fmt", handlers::Handler{&formatted, nullptr});
     router.add(http::Method::Get, "/many-headers", handlers::Handler{&many_headers, nullptr});
     router.add(http::Method::Get, "/kb/{kb}", handlers::Handler{&kilobytes, nullptr});
+    router.add(http::Method::Get, "/json-string", handlers::Handler{&json_string, nullptr});
     router.add(http::Method::Get, "/redirect", handlers::Handler{&redirect, nullptr});
 }
 
@@ -65,6 +77,30 @@ TEST(ResponseWriter, AFormattedBodyGoesOutWithItsHead) {
     EXPECT_EQ(h.header("content-length"), std::to_string(r.body.size()));
     ASSERT_TRUE(c.send(get("/fmt?n=x")));  // the connection is still in step
     EXPECT_EQ(c.read_response().body, "n=x twice=xx\n");
+}
+
+TEST(ResponseWriter, JsonStringsAreEscapedAcrossTheWritersChunks) {
+    RunningServer s(test_config(), &routes);
+    ASSERT_EQ(s.error(), "");
+    Client c(s.port());
+    // Runs of plain bytes and escapes, at lengths around the first chunk (256) and its doubling.
+    for (const int n : {0, 5, 250, 260, 700, 1500}) {
+        std::string decoded, encoded;
+        for (int i = 0; i < n; ++i) {
+            const bool quote = i % 37 == 0, newline = i % 53 == 0;
+            decoded += quote ? '"' : newline ? '\n' : char('a' + i % 26);
+            encoded += quote ? "%22" : newline ? "%0A" : std::string(1, char('a' + i % 26));
+        }
+        ASSERT_TRUE(c.send(get("/json-string?s=" + encoded)));
+        const HttpResponse r = c.read_response();
+        ASSERT_EQ(r.status, 200) << n;
+        EXPECT_EQ(r.header("content-type"), "application/json");
+        std::string want = "{\"s\":\"";
+        for (const char ch : decoded)
+            want += ch == '"' ? "\\\"" : ch == '\n' ? "\\n" : std::string(1, ch);
+        want += "\"}";
+        EXPECT_EQ(r.body, want) << n;
+    }
 }
 
 TEST(ResponseWriter, PipelinedWrittenBodiesComeBackInOrder) {
