@@ -81,6 +81,10 @@ std::string EpollBackend::run_pass(LoopEvents& events) noexcept {
     events.on_pass();
     report_deferred(events);
     read_armed(events);
+    // The connections named start loading before the first is handled (Connection::prefetch).
+    for (int i = 0; i < n; ++i)
+        if (op_of(events_[i].data.u64) == Op::Recv)
+            events.prefetch(connection_of(events_[i].data.u64));
     for (int i = 0; i < n; ++i) {
         const std::uint64_t data = events_[i].data.u64;
         const std::uint32_t what = events_[i].events;
