@@ -101,21 +101,6 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     // False when the worker's lake could not hold this slot's views (a sizing bug).
     bool has_memory() const noexcept { return request_view_ && response_view_; }
     std::uint32_t index() const noexcept { return index_; }
-    // Starts loading what handling this connection's completion touches first: the slot and the
-    // first lines of its two views. The backends call it for every completion of a pass before
-    // handling the first, so that the cache misses of cold slots (thousands of connections, each
-    // touched once in a while) overlap instead of stalling one after another.
-    void prefetch() const noexcept {
-        const auto* slot = reinterpret_cast<const char*>(this);
-        for (std::size_t at = 0; at < sizeof(*this); at += kCacheLine)
-            __builtin_prefetch(slot + at, 1);
-        for (const View* v : {&request_view_, &response_view_}) {
-            const std::byte* bytes = v->region().data();
-            if (bytes == nullptr) continue;
-            for (std::size_t at = 0; at < kViewLinesPrefetched * kCacheLine; at += kCacheLine)
-                __builtin_prefetch(bytes + at, 1);
-        }
-    }
     int fd() const noexcept { return fd_; }
     bool waiting_for_buffers() const noexcept { return in_.waiting_for_buffers; }
     std::size_t arena_bytes_in_use() const noexcept {
@@ -208,10 +193,6 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     // The engine only resets them; 4 marks and 4 exact rewind levels leave handlers room for
     // their own scopes at 96 bytes of bookkeeping per view instead of the default 384.
     using View = lake::BasicLakeView<4, 4>;
-    static constexpr std::size_t kCacheLine = 64;
-    // A plain request's parsed head and a small answer lie in a view's first lines: 2 and 4 did
-    // equally well at 4,096 connections, 10 worse (docs/loadtest.md).
-    static constexpr std::size_t kViewLinesPrefetched = 4;
     View request_view_;
     View response_view_;
     http::RequestParser parser_;

@@ -81,15 +81,7 @@ std::string EpollBackend::run_pass(LoopEvents& events) noexcept {
     events.on_pass();
     report_deferred(events);
     read_armed(events);
-    // A window of the events ahead starts loading their connections while the current one is
-    // handled (as UringBackend::run_pass does).
-    const auto prefetch = [&](int i) {
-        if (op_of(events_[i].data.u64) == Op::Recv)
-            events.prefetch(connection_of(events_[i].data.u64));
-    };
-    for (int i = 0; i < n && i < kPrefetchAhead; ++i) prefetch(i);
     for (int i = 0; i < n; ++i) {
-        if (i + kPrefetchAhead < n) prefetch(i + kPrefetchAhead);
         const std::uint64_t data = events_[i].data.u64;
         const std::uint32_t what = events_[i].events;
         const std::uint32_t slot = connection_of(data);

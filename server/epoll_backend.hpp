@@ -113,7 +113,6 @@ class EpollBackend final : public IoBackend {
     std::vector<Deferred> reporting_;  // swapped with deferred_
     std::vector<Sleep> sleeps_;        // a min-heap on deadline; cancelled entries go stale
     static constexpr int kMaxEvents = 256;
-    static constexpr int kPrefetchAhead = 8;  // events whose connections load ahead
     epoll_event events_[kMaxEvents];
 
     int listen_fd_ = -1;

@@ -27,8 +27,6 @@ class LoopEvents {
     // An accepted socket (result >= 0) or -errno; `more`: accepting goes on by itself.
     virtual void on_accept(int result, bool more) noexcept = 0;
     virtual void on_recv(std::uint32_t slot, const Completion& c) noexcept = 0;
-    // A completion for `slot` is among this pass's: its state may start loading now.
-    virtual void prefetch(std::uint32_t slot) noexcept = 0;
     virtual void on_send(std::uint32_t slot, int result) noexcept = 0;
     virtual void on_handler_io(std::uint32_t slot, int result) noexcept = 0;
     virtual void on_tick() noexcept = 0;  // a second passed since arm_tick()

@@ -29,27 +29,18 @@ std::string UringBackend::run_pass(LoopEvents& events) noexcept {
     if (rc < 0 && rc != -EINTR && rc != -EBUSY && rc != -ETIME)
         return std::string("io_uring_submit_and_wait: ") + std::strerror(-rc);
     events.on_pass();
-    // A window of the completions ahead starts loading their connections while the current one
-    // is handled (see Connection::prefetch); loaded all at once, a pass of hundreds of
-    // completions evicted the first ones' lines before their turn. More completions than a
-    // batch: the next pass takes them (its wait returns at once).
-    io_uring_cqe* batch[kCompletionsPerPass];
-    const unsigned n = io_uring_peek_batch_cqe(ring, batch, kCompletionsPerPass);
-    for (unsigned i = 0; i < n && i < kPrefetchAhead; ++i) prefetch_for(*batch[i], events);
-    for (unsigned i = 0; i < n; ++i) {
-        if (i + kPrefetchAhead < n) prefetch_for(*batch[i + kPrefetchAhead], events);
-        dispatch(*batch[i], events);
+    unsigned head = 0;
+    unsigned seen = 0;
+    io_uring_cqe* cqe = nullptr;
+    io_uring_for_each_cqe(ring, head, cqe) {
+        dispatch(*cqe, events);
+        ++seen;
     }
-    io_uring_cq_advance(ring, n);
+    io_uring_cq_advance(ring, seen);
     // The kernel keeps overflowed completions (FEAT_NODROP) and hands them over on the next
     // enter; multishot operations it had to stop end without F_MORE and are re-armed.
     if (io_uring_cq_has_overflow(ring)) ++counters_.cq_overflows;
     return {};
-}
-
-void UringBackend::prefetch_for(const io_uring_cqe& cqe, LoopEvents& events) noexcept {
-    const Op op = op_of(cqe.user_data);
-    if (op == Op::Recv || op == Op::Send) events.prefetch(connection_of(cqe.user_data));
 }
 
 void UringBackend::dispatch(const io_uring_cqe& cqe, LoopEvents& events) noexcept {

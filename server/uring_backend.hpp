@@ -57,9 +57,6 @@ class UringBackend final : public IoBackend {
 
   private:
     void dispatch(const io_uring_cqe& cqe, LoopEvents& events) noexcept;
-    static void prefetch_for(const io_uring_cqe& cqe, LoopEvents& events) noexcept;
-    static constexpr unsigned kCompletionsPerPass = 256;
-    static constexpr unsigned kPrefetchAhead = 8;
 
     WorkerCounters& counters_;
     Ring ring_;

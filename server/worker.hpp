@@ -106,7 +106,6 @@ class Worker final : private ConnectionOwner, private LoopEvents {
     void on_send(std::uint32_t slot, int result) noexcept override {
         connections_[slot].on_send(result);
     }
-    void prefetch(std::uint32_t slot) noexcept override { connections_[slot].prefetch(); }
     void on_handler_io(std::uint32_t slot, int result) noexcept override {
         connections_[slot].on_handler_io(result);
     }
