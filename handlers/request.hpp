@@ -20,6 +20,22 @@ struct Header {
     std::string_view value;
 };
 
+// Bytes that moved: a view into [from, from + size) is pointed at the same offset of `to`, any
+// other view is left as it is. (The engine moves a request's bytes out of a receive buffer
+// before a waiting handler runs; see server/http/request_parser.hpp.)
+struct Relocation {
+    const char* from = nullptr;
+    std::size_t size = 0;
+    const char* to = nullptr;
+
+    std::string_view operator()(std::string_view v) const noexcept {
+        const auto at = reinterpret_cast<std::uintptr_t>(v.data());
+        const auto begin = reinterpret_cast<std::uintptr_t>(from);
+        if (v.data() == nullptr || at < begin || at >= begin + size) return v;
+        return {to + (at - begin), v.size()};
+    }
+};
+
 // A `{name}` (or `{*name}`) segment of the matched route and the part of the path it matched.
 struct PathParam {
     std::string_view name;

@@ -71,6 +71,13 @@ class Response {
         return true;
     }
     std::span<const Header> headers() const noexcept { return {headers_, header_count_}; }
+    // Views of moved bytes follow them (headers, content type, a body set as a view).
+    void relocate(const Relocation& moved) noexcept {
+        for (std::uint32_t i = 0; i < header_count_; ++i)
+            headers_[i] = Header{moved(headers_[i].name), moved(headers_[i].value)};
+        content_type = moved(content_type);
+        if (place_ == Place::None) body = moved(body);
+    }
     // Whether header `i` came as a ConstantHeader (the response writer skips its check).
     bool checked_when_compiled(std::size_t i) const noexcept {
         return i < 32 && (checked_ >> i & 1) != 0;

@@ -73,12 +73,14 @@ class BufferRing {
     }
     Record& record(std::uint16_t bid) noexcept { return records_[bid]; }
     // Recycles the oldest buffer of the queue.
-    void pop(HeldQueue& q) noexcept {
+    void pop(HeldQueue& q) noexcept { recycle(detach(q)); }
+    // Takes the oldest buffer out of the queue without recycling it (the caller recycles it).
+    std::uint16_t detach(HeldQueue& q) noexcept {
         const std::uint16_t bid = q.head;
         q.head = records_[bid].next;
         if (q.head == kNone) q.tail = kNone;
         --q.count;
-        recycle(bid);
+        return bid;
     }
     void drop_all(HeldQueue& q) noexcept {
         while (q.count != 0) pop(q);

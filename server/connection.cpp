@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -34,6 +35,7 @@ Connection::Connection(ConnectionEnv& env, lake::BasicArena& lake, std::uint32_t
 // ---- the request path ---------------------------------------------------------------------
 
 void Connection::open(int fd) noexcept {
+    assert(borrowed_buffer_ == BufferRing::kNone);
     fd_ = fd;
     state_ = State::Open;
     request_view_.reset();
@@ -144,13 +146,15 @@ void Connection::pump() noexcept {
             slow_body_ticks_ = 0;
         }
         const char* data = env_.buffers.buffer(in_.held.head) + h.used;
-        const http::ParseStep step = parser_.feed(data, h.len - h.used);
+        // Borrowable: a request that lies whole in this buffer points into it (no token copied),
+        // and the buffer is kept until the request is answered (buffer_parsed()).
+        const http::ParseStep step = parser_.feed(data, h.len - h.used, true);
         h.used += static_cast<std::uint32_t>(step.consumed);
         if (step.event == http::ParseEvent::BodyPart) {
             hand_body_part(parser_.body_part());  // from this buffer: popped once copied
             continue;
         }
-        if (h.used == h.len) env_.buffers.pop(in_.held);  // the buffer goes straight back
+        if (h.used == h.len) buffer_parsed();
         if (step.event == http::ParseEvent::NeedBodyBuffer) {
             wait_for_large_buffer();
             if (pending_) continue;  // refused at once (no large buffers at all): answered now
@@ -195,10 +199,31 @@ void Connection::prepare_response() noexcept {
     req.io = this;
     ++env_.counters.requests;
     task_ = env_.router.dispatch(req, pending_response_);  // frames: in request.arena
-    if (task_)
+    if (task_) {
+        settle_borrowed_request();
         start_task();
-    else
+    } else {
         respond();
+    }
+}
+
+// A handler that waits must not keep a receive buffer for as long as it waits: the request's
+// bytes move into the request view first, and the views the router and the before-hooks took
+// of them (path parameters, response headers) follow. (The handler has not run yet: its
+// coroutine starts suspended.) No room in the request view: the buffer stays held instead.
+void Connection::settle_borrowed_request() noexcept {
+    if (!parser_.borrowing()) return;
+    const std::uint16_t bid =
+        borrowed_buffer_ != BufferRing::kNone ? borrowed_buffer_ : in_.held.head;
+    http::Relocation moved;
+    if (!parser_.settle_borrowed(env_.buffers.buffer(bid), env_.buffers.buffer_size(), moved))
+        return;
+    http::Request& req = parser_.request();
+    auto* params = const_cast<http::PathParam*>(req.params.data());  // in the request arena
+    for (std::size_t i = 0; i < req.params.size(); ++i)
+        params[i] = http::PathParam{moved(params[i].name), moved(params[i].value)};
+    pending_response_.relocate(moved);
+    release_borrowed_buffer();
 }
 
 void Connection::respond() noexcept {
@@ -446,7 +471,29 @@ void Connection::on_buffers_available() noexcept {
     update_recv();
 }
 
-void Connection::drop_held() noexcept { env_.buffers.drop_all(in_.held); }
+// The oldest held buffer is parsed whole: straight back to the ring, unless the request being
+// handled points into it (the parser borrows only from the buffer last fed, which is the oldest
+// held until it is set aside here); then it is kept until that request is answered
+// (release_borrowed_buffer(), from next_request() or when the slot is freed).
+void Connection::buffer_parsed() noexcept {
+    if (parser_.borrowing() && borrowed_buffer_ == BufferRing::kNone) {
+        borrowed_buffer_ = env_.buffers.detach(in_.held);
+        return;
+    }
+    env_.buffers.pop(in_.held);
+}
+
+void Connection::release_borrowed_buffer() noexcept {
+    if (borrowed_buffer_ == BufferRing::kNone) return;
+    env_.buffers.recycle(borrowed_buffer_);
+    borrowed_buffer_ = BufferRing::kNone;
+}
+
+// Unparsed input is dropped; the buffer the request's tokens point into stays until it is
+// answered (its access-log line, or a waiting handler cancelled, may still read them).
+void Connection::drop_held() noexcept {
+    while (in_.held.count != 0) buffer_parsed();
+}
 
 // ---- metrics ----------------------------------------------------------------------------------
 
@@ -503,6 +550,7 @@ void Connection::count_timeout(TimeoutKind kind) noexcept {
 // The connection owns its views and the large buffers it borrows; the parser only uses them.
 void Connection::next_request() noexcept {
     release_large(parser_.take_large());
+    release_borrowed_buffer();
     request_view_.reset();
     parser_.start();
 }
@@ -800,7 +848,8 @@ void Connection::finish_move_if_ready() noexcept {
 // Frees the slot once the connection is closing and no operation can still complete on it.
 void Connection::release_if_idle() noexcept {
     if (state_ != State::Closing || in_.armed || out_.in_flight() || io_on_ring_) return;
-    end_task();  // before the views it lives in are reset
+    end_task();                 // before the views it lives in are reset
+    release_borrowed_buffer();  // after: the task's frame may point into it
     ::close(fd_);
     fd_ = -1;
     release_large(out_.take_large());

@@ -170,6 +170,9 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     void begin_drain() noexcept;
     void update_recv() noexcept;
     void drop_held() noexcept;
+    void buffer_parsed() noexcept;
+    void release_borrowed_buffer() noexcept;
+    void settle_borrowed_request() noexcept;
     void release_if_idle() noexcept;
     void release_pages() noexcept;
     bool send_moved_on(std::uint32_t now) noexcept;
@@ -199,6 +202,9 @@ class Connection : private http::BodyBuffers, private handlers::Io {
 
     // Input: the buffers held unparsed and the recv's state (server/receive_state.hpp).
     ReceiveState in_;
+    // The receive buffer the answered request's tokens point into, once parsed whole: set aside
+    // (not in in_.held) until the request is answered.
+    std::uint16_t borrowed_buffer_ = BufferRing::kNone;
     bool pages_released_ = false;  // the arena's pages were handed back while idle
 
     // The response waiting to be serialized (when the response view had no room for it).

@@ -44,7 +44,7 @@ void Connection::hand_body_part(std::string_view part) noexcept {
 void Connection::pop_consumed_buffer() noexcept {
     if (in_.held.count == 0 || !body_rest_.empty()) return;
     const BufferRing::Record& h = env_.buffers.record(in_.held.head);
-    if (h.used == h.len) env_.buffers.pop(in_.held);
+    if (h.used == h.len) buffer_parsed();
 }
 
 void Connection::start_task() noexcept {

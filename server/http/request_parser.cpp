@@ -3,6 +3,7 @@
 #include <cassert>
 #include <cstring>
 #include <new>
+#include <utility>
 
 namespace lake::http {
 
@@ -106,6 +107,7 @@ void RequestParser::start() noexcept {
     field_ = Token{};
     value_ = Token{};
     body_ = Token{};
+    borrowing_ = false;
     error_status_ = 0;
     error_reason_ = "";
     host_count_ = 0;
@@ -118,7 +120,63 @@ void RequestParser::start() noexcept {
     head_.start();
 }
 
-ParseStep RequestParser::feed(const char* data, std::size_t len) noexcept {
+// The owner keeps its input only until it answers a complete request: what an unfinished one
+// borrowed moves into the request view before the next bytes come.
+ParseStep RequestParser::settle_unfinished(const char* data, std::size_t len,
+                                           ParseStep step) noexcept {
+    Relocation moved;
+    if (settle_borrowed(data, len, moved)) return step;
+    fail(431, "header section too large");
+    return {len, ParseEvent::Error};
+}
+
+// Copies the span of the input [data, data + len) that the request's views point into to the
+// request view, once, and points them there: the target and its parts, the fields so far, the
+// tokens being received, the body so far. (Views into the request view lie elsewhere and stay
+// as they are.)
+bool RequestParser::settle_borrowed(const char* data, std::size_t len, Relocation& moved) noexcept {
+    const auto begin = reinterpret_cast<std::uintptr_t>(data);
+    const auto end = begin + len;
+    std::uintptr_t first = end, last = begin;
+    const auto cover = [&](std::string_view v) {
+        const auto at = reinterpret_cast<std::uintptr_t>(v.data());
+        if (v.empty() || at < begin || at >= end) return;
+        first = std::min(first, at);
+        last = std::max(last, at + v.size());
+    };
+    const auto views = [&](auto&& each) {
+        each(request_.target);
+        each(request_.path);
+        each(request_.query);
+        each(request_.body);
+        each(authority_);
+        for (std::size_t i = 0; i < header_count_; ++i) {
+            each(header_slots_[i].name);
+            each(header_slots_[i].value);
+        }
+    };
+    views([&](std::string_view& v) { cover(v); });
+    for (const Token* t : {&url_, &field_, &value_, &body_})
+        if (t->borrowed) cover({t->data, t->len});
+    moved = Relocation{};
+    if (first < last) {
+        const std::size_t size = last - first;
+        auto* copy = static_cast<char*>(view_.allocate(size, 1));
+        if (copy == nullptr) return false;  // still borrowing: the owner keeps the input
+        std::memcpy(copy, reinterpret_cast<const char*>(first), size);
+        moved = Relocation{reinterpret_cast<const char*>(first), size, copy};
+        views([&](std::string_view& v) { v = moved(v); });
+        for (Token* t : {&url_, &field_, &value_, &body_}) {
+            if (!t->borrowed) continue;
+            t->data = const_cast<char*>(moved(std::string_view(t->data, t->len)).data());
+            t->borrowed = false;
+        }
+    }
+    borrowing_ = false;
+    return true;
+}
+
+ParseStep RequestParser::feed_input(const char* data, std::size_t len) noexcept {
     if (complete_pending_) {
         complete_pending_ = false;
         return {0, ParseEvent::Complete};
@@ -208,7 +266,11 @@ llhttp_errno_t RequestParser::feed_chunk_line_to_llhttp() noexcept {
     for (; shift >= 0; shift -= 4) line[n++] = "0123456789abcdef"[(size >> shift) & 0xF];
     line[n++] = '\r';
     line[n++] = '\n';
-    return llhttp_execute(&parser_, line, n);
+    // Not input: nothing may point into this line (it raises no token callbacks anyway).
+    const bool borrowable = std::exchange(borrowable_, false);
+    const llhttp_errno_t err = llhttp_execute(&parser_, line, n);
+    borrowable_ = borrowable;
+    return err;
 }
 
 ParseStep RequestParser::parse_error(llhttp_errno_t err, const char* head_error,
@@ -262,9 +324,23 @@ int RequestParser::fail(int status, const char* reason) noexcept {
     return -1;
 }
 
-// Appends to a token; tokens grow in place because nothing else is allocated in the request
-// view while one is being received.
-bool RequestParser::append(Token& t, const char* at, std::size_t n) noexcept {
+// Appends to a token that continues (or was not borrowed: see append()). Tokens are copied into
+// the request view, where they grow in place because nothing else is allocated there while one
+// is received.
+bool RequestParser::append_slow(Token& t, const char* at, std::size_t n) noexcept {
+    if (t.borrowed) {
+        if (borrowable_ && at == t.data + t.len) {
+            t.len += n;
+            return true;
+        }
+        // It goes on in other bytes: what was borrowed moves into the view, with the rest.
+        auto* moved = static_cast<char*>(view_.allocate(t.len + n, 1));
+        if (moved == nullptr) return false;
+        std::memcpy(moved, t.data, t.len);
+        std::memcpy(moved + t.len, at, n);
+        t = Token{moved, t.len + n, false};
+        return true;
+    }
     auto* p = static_cast<char*>(view_.allocate(n, 1));
     if (p == nullptr) return false;
     if (t.data == nullptr || p != t.data + t.len) {  // first piece, or not contiguous: move
@@ -300,8 +376,8 @@ bool RequestParser::move_body_to_large_buffer() noexcept {
     if (body_.len) std::memcpy(moved, body_.data, body_.len);
     // The copy left behind goes back to the request view (nothing was allocated after it), so
     // that it does not count against the trailer fields that may follow.
-    if (body_.data != nullptr) (void)view_.deallocate(body_.data, body_.len);
-    body_.data = moved;
+    if (body_.data != nullptr && !body_.borrowed) (void)view_.deallocate(body_.data, body_.len);
+    body_ = Token{moved, body_.len, false};
     return true;
 }
 

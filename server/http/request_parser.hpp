@@ -1,6 +1,7 @@
 // server/http/request_parser.hpp — llhttp (strict mode) driven one request at a time, with the
-// limits llhttp does not enforce, the RFC 9112 checks it leaves to us, and every token copied
-// into the connection's request view so that receive buffers can go back at once.
+// limits llhttp does not enforce and the RFC 9112 checks it leaves to us. Its tokens (target,
+// header names and values) point into the input when the owner keeps that input in place until
+// the request is answered, and are copied into the connection's request view otherwise.
 #pragma once
 
 #include <cstddef>
@@ -56,8 +57,22 @@ class RequestParser {
     void start() noexcept;
     void reset_connection() noexcept;
 
-    // Parses up to `len` bytes; stops right after a complete request.
-    ParseStep feed(const char* data, std::size_t len) noexcept;
+    // Parses up to `len` bytes; stops right after a complete request. `borrowable`: the owner
+    // keeps these bytes where they are until the request is answered (the next start()), so
+    // the tokens lying whole in them are not copied; borrowing() then says some were not.
+    ParseStep feed(const char* data, std::size_t len, bool borrowable = false) noexcept {
+        borrowable_ = borrowable;
+        const ParseStep step = feed_input(data, len);
+        borrowable_ = false;
+        if (borrowing_ && !complete_ && step.event != ParseEvent::Error) [[unlikely]]
+            return settle_unfinished(data, len, step);
+        return step;
+    }
+    bool borrowing() const noexcept { return borrowing_; }
+    // Copies what the request's views point to in [data, data + len) into the request view and
+    // points them there (`moved` says how, for views others took of them). false, borrowing
+    // still, when the request view has no room.
+    bool settle_borrowed(const char* data, std::size_t len, Relocation& moved) noexcept;
 
     Request& request() noexcept { return request_; }
     int error_status() const noexcept { return error_status_; }
@@ -87,6 +102,7 @@ class RequestParser {
     struct Token {
         char* data = nullptr;
         std::size_t len = 0;
+        bool borrowed = false;  // points into the input fed, not into the request view
     };
 
     static int on_message_begin(llhttp_t* p);
@@ -110,7 +126,19 @@ class RequestParser {
     int await_chunk_line() noexcept;
     llhttp_errno_t feed_chunk_line_to_llhttp() noexcept;
     void note_fold_prefix(const char* data, std::size_t consumed) noexcept;
-    bool append(Token& t, const char* at, std::size_t n) noexcept;
+    // Appends to a token. In input the owner keeps in place (feed's `borrowable`), a token that
+    // lies whole in it is not copied: it points there.
+    bool append(Token& t, const char* at, std::size_t n) noexcept {
+        if (borrowable_ && t.len == 0) {
+            t = Token{const_cast<char*>(at), n, true};
+            borrowing_ = true;
+            return true;
+        }
+        return append_slow(t, at, n);
+    }
+    bool append_slow(Token& t, const char* at, std::size_t n) noexcept;
+    ParseStep feed_input(const char* data, std::size_t len) noexcept;
+    ParseStep settle_unfinished(const char* data, std::size_t len, ParseStep step) noexcept;
     bool append_body(const char* at, std::size_t n) noexcept;
     bool body_fits_before(std::size_t incoming) const noexcept;
     bool move_body_to_large_buffer() noexcept;
@@ -144,6 +172,8 @@ class RequestParser {
     bool te_present_ = false;
     bool te_unknown_coding_ = false;
     bool te_last_is_chunked_ = false;
+    bool borrowable_ = false;  // the input being fed may be pointed into (see feed())
+    bool borrowing_ = false;   // a token of this request points into input fed
     bool begun_ = false;
     bool complete_ = false;
     bool wants_continue_ = false;
