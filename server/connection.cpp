@@ -716,7 +716,8 @@ bool Connection::send_moved_on(std::uint32_t now) noexcept {
 bool Connection::cut_if_stalled_holding_buffers(std::uint32_t now) noexcept {
     const bool in_a_row = stalled_at_ + 1 == now;  // the pressure began anew: start again
     stalled_at_ = now;
-    if (state_ != State::Open || in_.held.count == 0 || !output_blocked_ || !out_.in_flight()) {
+    const bool holds = in_.held.count != 0 || borrowed_buffer_ != BufferRing::kNone;
+    if (state_ != State::Open || !holds || !output_blocked_ || !out_.in_flight()) {
         stalled_ticks_ = 0;
         return false;
     }
