@@ -2,11 +2,13 @@
 // into the request arena (no heap).
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "../../handlers/request.hpp"
+#include "../../handlers/response.hpp"
 #include "../../handlers/url_encoded.hpp"
 
 namespace lake::http {
@@ -82,6 +84,35 @@ TEST(RequestHelpers, CookiesByName) {
     EXPECT_EQ(q.r.cookie("session"), "abc");
     EXPECT_EQ(q.r.cookie("theme"), "dark");
     EXPECT_EQ(q.r.cookie("none"), "");
+}
+
+// Bytes that moved (the engine moves a request out of its receive buffer before a waiting handler
+// runs): views into them follow to the same offsets, any other view stays.
+TEST(Relocation, ViewsIntoTheMovedBytesFollowThem) {
+    const char from[] = "GET /users/42?q=x";
+    char to[sizeof(from)];
+    std::memcpy(to, from, sizeof(from));
+    const Relocation moved{from, sizeof(from) - 1, to};
+    const std::string_view elsewhere = "static";
+    EXPECT_EQ(moved(std::string_view(from + 4, 9)).data(), to + 4);
+    EXPECT_EQ(moved(std::string_view(from + 4, 9)), "/users/42");
+    EXPECT_EQ(moved(elsewhere).data(), elsewhere.data());
+    EXPECT_EQ(moved(std::string_view()).data(), nullptr);
+    EXPECT_EQ(moved(std::string_view(from + sizeof(from) - 1, 0)).data(),
+              from + sizeof(from) - 1);  // just past the range: not moved
+
+    Response r;
+    ASSERT_TRUE(r.add_header("X-Id", std::string_view(from + 11, 2)));
+    ASSERT_TRUE(r.add_header("X-Static", elsewhere));
+    r.content_type = std::string_view(from + 14, 3);
+    r.body = std::string_view(from, 3);  // a body set as a view
+    r.relocate(moved);
+    EXPECT_EQ(r.headers()[0].value.data(), to + 11);
+    EXPECT_EQ(r.headers()[0].name, "X-Id");
+    EXPECT_EQ(r.headers()[1].value.data(), elsewhere.data());
+    EXPECT_EQ(r.content_type.data(), to + 14);
+    EXPECT_EQ(r.body.data(), to);
+    EXPECT_EQ(r.body, "GET");
 }
 
 }  // namespace
