@@ -166,11 +166,13 @@ bool RequestParser::settle_borrowed(const char* data, std::size_t len, Relocatio
         std::memcpy(copy, reinterpret_cast<const char*>(first), size);
         moved = Relocation{reinterpret_cast<const char*>(first), size, copy};
         views([&](std::string_view& v) { v = moved(v); });
-        for (Token* t : {&url_, &field_, &value_, &body_}) {
-            if (!t->borrowed) continue;
-            t->data = const_cast<char*>(moved(std::string_view(t->data, t->len)).data());
-            t->borrowed = false;
-        }
+    }
+    for (Token* t : {&url_, &field_, &value_, &body_}) {
+        if (!t->borrowed) continue;
+        // An empty one (a span llhttp closed with no bytes) points nowhere from now on.
+        t->data = t->len == 0 ? nullptr
+                              : const_cast<char*>(moved(std::string_view(t->data, t->len)).data());
+        t->borrowed = false;
     }
     borrowing_ = false;
     return true;
@@ -331,6 +333,7 @@ bool RequestParser::append_slow(Token& t, const char* at, std::size_t n) noexcep
     if (t.borrowed) {
         if (borrowable_ && at == t.data + t.len) {
             t.len += n;
+            borrowing_ = true;
             return true;
         }
         // It goes on in other bytes: what was borrowed moves into the view, with the rest.
