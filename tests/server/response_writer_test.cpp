@@ -3,6 +3,7 @@
 // (two ranges, one sendmsg); pipelined ones go out in order; a body too big for the response
 // arena continues in the request arena; one too big for both is a 500. Over real sockets.
 #include <string>
+#include <thread>
 
 #include "../../handlers/arena_json.hpp"
 #include "../../handlers/response_format.hpp"
@@ -40,6 +41,14 @@ void json_string(const http::Request& q, http::Response& r, void*) {
     });
 }
 
+// A header that is a view of the request's own bytes (no copy: they must last until the answer
+// is written), and 12 KiB of body so that a client that does not read soon blocks the output.
+void query_as_header(const http::Request& q, http::Response& r, void*) {
+    static const std::string filler(12 * 1024, 'f');
+    r.add_header("X-Query", q.query);
+    r.body = filler;
+}
+
 void redirect(const http::Request&, http::Response& r, void*) { r.redirect(302, "/elsewhere"); }
 
 // Headers checked by the compiler go out as they are; a header added at run time after them is
@@ -57,6 +66,7 @@ void routes(handlers::Router& router) {
     router.add(http::Method::Get, "/many-headers", handlers::Handler{&many_headers, nullptr});
     router.add(http::Method::Get, "/kb/{kb}", handlers::Handler{&kilobytes, nullptr});
     router.add(http::Method::Get, "/json-string", handlers::Handler{&json_string, nullptr});
+    router.add(http::Method::Get, "/query-view", handlers::Handler{&query_as_header, nullptr});
     router.add(http::Method::Get, "/redirect", handlers::Handler{&redirect, nullptr});
 }
 
@@ -101,6 +111,43 @@ TEST(ResponseWriter, JsonStringsAreEscapedAcrossTheWritersChunks) {
         want += "\"}";
         EXPECT_EQ(r.body, want) << n;
     }
+}
+
+// Answers that point into their requests, backed up behind a client that does not read (the
+// connection's output blocks with an answer not yet written), while other clients' input goes
+// through every receive buffer: each answer still carries its own request's bytes.
+TEST(ResponseWriter, AnswersThatAreViewsOfTheirRequestsSurviveBlockedOutput) {
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    c.recv_buffers = 32;  // the other clients go through all of them, over and over
+    c.send_under_pressure_s = 30;
+    RunningServer s(c, &routes);
+    ASSERT_EQ(s.error(), "");
+    Client slow(s.port(), 10000, nullptr, 4096);
+    constexpr int kRequests = 600;  // 7 MB of answers: more than the socket buffers take
+    const auto query = [](int i) {
+        return std::to_string(i) + "-" +
+               std::string(500 + i % 200, static_cast<char>('a' + i % 26));
+    };
+    // One at a time, so that each lies whole in a receive buffer of its own.
+    std::thread sender([&] {
+        for (int i = 0; i < kRequests; ++i) {
+            if (!slow.send(get("/query-view?" + query(i)))) return;
+            ::usleep(1000);
+        }
+    });
+    ::usleep(700 * 1000);  // its answers back up
+    for (int i = 0; i < 300; ++i) {
+        Client other(s.port());
+        ASSERT_TRUE(other.send(get("/query-view?" + std::string(900, 'Z'))));
+        ASSERT_EQ(other.read_response().status, 200);
+    }
+    for (int i = 0; i < kRequests; ++i) {
+        const HttpResponse r = slow.read_response();
+        ASSERT_EQ(r.status, 200) << i;
+        ASSERT_EQ(r.header("x-query"), query(i)) << i;
+    }
+    sender.join();
 }
 
 TEST(ResponseWriter, PipelinedWrittenBodiesComeBackInOrder) {
