@@ -1,5 +1,6 @@
 #include "route_tree.hpp"
 
+#include <cstring>
 #include <new>
 
 #include "short_compare.hpp"
@@ -28,13 +29,35 @@ bool valid_name(std::string_view name) {
 
 }  // namespace
 
-std::uint32_t RouteTree::literal_child(const Node& n, std::string_view segment) const noexcept {
+std::uint32_t RouteTree::literal_child(const Node& n, std::string_view segment) noexcept {
     if (n.literals.size() > kScanUpTo) {
         const auto it = n.by_segment.find(segment);
         return it == n.by_segment.end() ? kNone : it->second;
     }
-    for (const auto& [seg, child] : n.literals)
-        if (same_bytes(seg, segment)) return child;
+    for (const Literal& l : n.literals)
+        if (same_bytes({n.pool.data() + l.offset, l.size}, segment)) return l.child;
+    return kNone;
+}
+
+[[gnu::always_inline]] inline std::uint32_t RouteTree::literal_at(
+    const Node& n, const char* at, const char* end, const char*& segment_end) noexcept {
+    const auto left = static_cast<std::size_t>(end - at);
+    if (n.literals.size() > kScanUpTo) {
+        const auto* slash = static_cast<const char*>(std::memchr(at, '/', left));
+        segment_end = slash != nullptr ? slash : end;
+        return literal_child(n, {at, static_cast<std::size_t>(segment_end - at)});
+    }
+    // An empty segment is followed by a '/' or the end: both read as '/' (no literal starts so).
+    const char first = left != 0 ? *at : '/';
+    const char* pool = n.pool.data();
+    for (const Literal& l : n.literals) {
+        if (l.first != first || l.size > left) continue;
+        const char* e = at + l.size;
+        if (e != end && *e != '/') continue;  // the path's segment is longer
+        if (!same_bytes(pool + l.offset, at, l.size)) continue;
+        segment_end = e;
+        return l.child;
+    }
     return kNone;
 }
 
@@ -43,7 +66,10 @@ std::uint32_t RouteTree::child_for_literal(std::uint32_t node, std::string_view 
     const auto child = static_cast<std::uint32_t>(nodes_.size());
     nodes_.emplace_back();  // may move nodes_: look the parent up again
     Node& n = nodes_[node];
-    n.literals.emplace_back(std::string(segment), child);
+    n.literals.push_back(Literal{static_cast<std::uint32_t>(n.pool.size()),
+                                 static_cast<std::uint32_t>(segment.size()), child,
+                                 segment.empty() ? '/' : segment.front()});
+    n.pool.append(segment);
     n.by_segment.emplace(std::string(segment), child);
     return child;
 }
@@ -124,43 +150,77 @@ bool RouteTree::find(std::string_view path, Match& out) const noexcept {
     out.route = kNone;
     out.param_count = 0;
     if (path.empty() || path.front() != '/') return false;
-    if (path == "/") {
+    if (path.size() == 1 && nodes_[0].route != kNone) {  // "/" itself (else "/{*all}" takes it)
         out.route = nodes_[0].route;
-        return out.route != kNone;
-    }
-    return find_from(0, path.substr(1), out);
-}
-
-// Depth-first: literal, then parameter, then wildcard; a branch that leads nowhere takes back the
-// parameters it recorded.
-bool RouteTree::find_from(std::uint32_t node, std::string_view rest, Match& out) const noexcept {
-    const Node& n = nodes_[node];
-    std::string_view after;
-    bool last = false;
-    const std::string_view seg = next_segment(rest, after, last);
-    if (const std::uint32_t lit = literal_child(n, seg); lit != kNone) {
-        const Node& child = nodes_[lit];
-        if (last ? child.route != kNone : find_from(lit, after, out)) {
-            if (last) out.route = child.route;
-            return true;
-        }
-    }
-    if (n.param_child != kNone && !seg.empty() && out.param_count < kMaxParams) {
-        const std::size_t mark = out.param_count;
-        ::new (&out.params[out.param_count++]) PathParam{n.param_name, seg};
-        const Node& child = nodes_[n.param_child];
-        if (last ? child.route != kNone : find_from(n.param_child, after, out)) {
-            if (last) out.route = child.route;
-            return true;
-        }
-        out.param_count = mark;
-    }
-    if (n.wildcard_route != kNone && out.param_count < kMaxParams) {
-        ::new (&out.params[out.param_count++]) PathParam{n.wildcard_name, rest};
-        out.route = n.wildcard_route;
         return true;
     }
+    if (find_from(0, path.data() + 1, path.data() + path.size(), out)) return true;
+    out.param_count = 0;
     return false;
+}
+
+// Depth-first: literal, then parameter, then wildcard. A branch taken where nothing else could be
+// tried is followed in the loop; one with alternatives left is tried by a call, and when it leads
+// nowhere the parameters it recorded are taken back.
+bool RouteTree::find_from(std::uint32_t node, const char* at, const char* const end,
+                          Match& out) const noexcept {
+    for (;;) {
+        const Node& n = nodes_[node];
+        const bool alternatives = n.param_child != kNone || n.wildcard_route != kNone;
+        const char* segment_end = end;
+        if (const std::uint32_t lit =
+                n.literals.empty() ? kNone : literal_at(n, at, end, segment_end);
+            lit != kNone) {
+            const bool last = segment_end == end;
+            if (!alternatives) {
+                if (last) {
+                    out.route = nodes_[lit].route;
+                    return out.route != kNone;
+                }
+                node = lit;
+                at = segment_end + 1;
+                continue;
+            }
+            const std::size_t mark = out.param_count;
+            if (last ? nodes_[lit].route != kNone : find_from(lit, segment_end + 1, end, out)) {
+                if (last) out.route = nodes_[lit].route;
+                return true;
+            }
+            out.param_count = mark;
+        }
+        if (n.param_child != kNone && at != end && *at != '/' && out.param_count < kMaxParams) {
+            // A parameter's value is short (an id, a name): a byte loop finds its end sooner
+            // than a call to memchr.
+            segment_end = at + 1;
+            while (segment_end != end && *segment_end != '/') ++segment_end;
+            const bool last = segment_end == end;
+            const std::size_t mark = out.param_count;
+            ::new (&out.params[out.param_count++]) PathParam{
+                n.param_name, std::string_view(at, static_cast<std::size_t>(segment_end - at))};
+            const Node& child = nodes_[n.param_child];
+            if (n.wildcard_route == kNone) {
+                if (last) {
+                    out.route = child.route;
+                    return out.route != kNone;
+                }
+                node = n.param_child;
+                at = segment_end + 1;
+                continue;
+            }
+            if (last ? child.route != kNone : find_from(n.param_child, segment_end + 1, end, out)) {
+                if (last) out.route = child.route;
+                return true;
+            }
+            out.param_count = mark;
+        }
+        if (n.wildcard_route != kNone && out.param_count < kMaxParams) {
+            ::new (&out.params[out.param_count++]) PathParam{
+                n.wildcard_name, std::string_view(at, static_cast<std::size_t>(end - at))};
+            out.route = n.wildcard_route;
+            return true;
+        }
+        return false;
+    }
 }
 
 }  // namespace lake::handlers

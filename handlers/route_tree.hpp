@@ -6,6 +6,11 @@
 // with the path's length, not with the number of routes. Literal segments win over parameters,
 // parameters over the wildcard; when a more specific branch leads nowhere the next one is tried.
 // Matching allocates nothing: the parameters found are views into the path.
+//
+// The walk is a loop; it recurses only at a node where a literal child could lead nowhere and a
+// parameter or wildcard would then be tried. A literal child is compared against the path in
+// place (its first byte, then the rest and the '/' or end after it), so a segment's end is only
+// searched for when a parameter takes it.
 #pragma once
 
 #include <cstddef>
@@ -57,8 +62,17 @@ class RouteTree {
     };
     static constexpr std::size_t kScanUpTo = 16;  // literal children looked up by a scan
 
+    // A literal child: its segment is pool[offset, offset + size).
+    struct Literal {
+        std::uint32_t offset;
+        std::uint32_t size;
+        std::uint32_t child;
+        char first;  // the segment's first byte ('/' for an empty segment)
+    };
+
     struct Node {
-        std::vector<std::pair<std::string, std::uint32_t>> literals;
+        std::vector<Literal> literals;
+        std::string pool;  // the literal segments' bytes, one after the other
         // The same children by segment, once there are more than kScanUpTo of them.
         std::unordered_map<std::string, std::uint32_t, SegmentHash, std::equal_to<>> by_segment;
         std::uint32_t param_child = kNone;
@@ -68,8 +82,11 @@ class RouteTree {
         std::uint32_t route = kNone;
     };
 
-    bool find_from(std::uint32_t node, std::string_view rest, Match& out) const noexcept;
-    std::uint32_t literal_child(const Node& n, std::string_view segment) const noexcept;
+    bool find_from(std::uint32_t node, const char* at, const char* end, Match& out) const noexcept;
+    // The literal child whose segment starts `at` (and ends at `end` or a '/'), and that end.
+    static std::uint32_t literal_at(const Node& n, const char* at, const char* end,
+                                    const char*& segment_end) noexcept;
+    static std::uint32_t literal_child(const Node& n, std::string_view segment) noexcept;
     std::uint32_t child_for_literal(std::uint32_t node, std::string_view segment);
 
     std::vector<Node> nodes_{Node{}};  // nodes_[0] is the root ("/")

@@ -2,7 +2,9 @@
 // malformed routes refused with a message naming the route.
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
+#include <vector>
 
 #include "../../handlers/router.hpp"
 
@@ -90,6 +92,130 @@ TEST(Router, LiteralsWinOverParametersAndABranchThatLeadsNowhereIsLeft) {
     EXPECT_EQ(body(r, "/users/me/settings"), "settings");
     EXPECT_EQ(body(r, "/users/me/posts"), "posts");  // the literal branch has no /posts
     EXPECT_EQ(body(r, "/users/me/other"), "fallback");
+    EXPECT_EQ(body(r, "/"), "fallback");  // "/{*all}" takes "/" too, when no route is "/"
+}
+
+// The tree against a model: a path's route is, among the patterns that match it, the one whose
+// kinds of segment (literal < parameter < wildcard) come first, position by position; its
+// parameters are the segments its parameters and wildcard take. Random route sets (more than 16
+// literals at some nodes, so the hashed look-up is covered too) and random paths, many of which
+// make the walk back out of a literal branch.
+namespace model {
+
+using Segments = std::vector<std::string>;
+
+Segments split(std::string_view path) {  // "/a/b" -> {"a", "b"}; "/a/" -> {"a", ""}
+    Segments out;
+    std::size_t from = 1;
+    for (;;) {
+        const std::size_t slash = path.find('/', from);
+        out.emplace_back(path.substr(from, slash == std::string_view::npos ? slash : slash - from));
+        if (slash == std::string_view::npos) return out;
+        from = slash + 1;
+    }
+}
+
+int kind(const std::string& seg) {
+    return seg.starts_with("{*") ? 2 : seg.starts_with("{") ? 1 : 0;
+}
+
+// Whether `pattern` matches `path`; the values its parameters take go to `values`.
+bool matches(const Segments& pattern, const Segments& path, std::vector<std::string>& values) {
+    values.clear();
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        if (kind(pattern[i]) == 2) {
+            if (path.size() <= i) return false;
+            std::string rest = path[i];
+            for (std::size_t j = i + 1; j < path.size(); ++j) rest += "/" + path[j];
+            values.push_back(rest);
+            return true;
+        }
+        if (i >= path.size()) return false;
+        if (kind(pattern[i]) == 1) {
+            if (path[i].empty()) return false;
+            values.push_back(path[i]);
+        } else if (pattern[i] != path[i]) {
+            return false;
+        }
+    }
+    return pattern.size() == path.size();
+}
+
+}  // namespace model
+
+TEST(RouteTree, FindsWhatTheModelFindsOnRandomRoutesAndPaths) {
+    std::mt19937 rng(20261201);
+    const std::vector<std::string> words = {"a", "b", "ab", "users", "me", "x", ""};
+    auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+    for (int round = 0; round < 200; ++round) {
+        RouteTree tree;
+        std::vector<model::Segments> patterns;  // by route number
+        const std::size_t count = 1 + pick(40);
+        for (std::size_t r = 0; r < count; ++r) {
+            std::string pattern;
+            model::Segments segs;
+            const std::size_t depth = 1 + pick(4);
+            for (std::size_t d = 0; d < depth; ++d) {
+                std::string seg;
+                const std::size_t k = pick(10);
+                if (k < 2)
+                    seg = "{p" + std::to_string(d) + "}";  // one name per depth: no conflicts
+                else if (k == 2 && d + 1 == depth)
+                    seg = "{*w" + std::to_string(d) + "}";
+                else if (k == 3 && d == 0)
+                    seg = "wide" + std::to_string(pick(24));  // > 16 at the root
+                else
+                    seg = words[pick(words.size())];
+                pattern += "/" + seg;
+                segs.push_back(seg);
+            }
+            std::string error;
+            const std::uint32_t got =
+                tree.insert(pattern, static_cast<std::uint32_t>(patterns.size()), error);
+            ASSERT_NE(got, RouteTree::kNone) << pattern << ": " << error;
+            if (got == patterns.size()) patterns.push_back(segs);
+        }
+        for (int q = 0; q < 200; ++q) {
+            std::string path;
+            const std::size_t depth = 1 + pick(5);
+            for (std::size_t d = 0; d < depth; ++d)
+                path += "/" + (pick(8) == 0 ? "wide" + std::to_string(pick(24))
+                                            : words[pick(words.size())]);
+            // The model: the first in kind order among the patterns that match.
+            std::uint32_t want = RouteTree::kNone;
+            std::vector<int> want_kinds;
+            std::vector<std::string> want_values, values;
+            for (std::size_t r = 0; r < patterns.size(); ++r) {
+                if (!model::matches(patterns[r], model::split(path), values)) continue;
+                std::vector<int> kinds;
+                for (const auto& seg : patterns[r]) kinds.push_back(model::kind(seg));
+                if (want == RouteTree::kNone || kinds < want_kinds) {
+                    want = static_cast<std::uint32_t>(r);
+                    want_kinds = kinds;
+                    want_values = values;
+                }
+            }
+            RouteTree::Match m;
+            const bool found = tree.find(path, m);
+            ASSERT_EQ(found, want != RouteTree::kNone) << path;
+            if (!found) {
+                EXPECT_EQ(m.param_count, 0u) << path;  // a walk that backed out leaves none
+                continue;
+            }
+            ASSERT_EQ(m.route, want)
+                << path << " got " << m.route << " want " << want << ": " << [&] {
+                       std::string all;
+                       for (auto& p : patterns) {
+                           all += "\n";
+                           for (auto& s : p) all += "/" + s;
+                       }
+                       return all;
+                   }();
+            ASSERT_EQ(m.param_count, want_values.size()) << path;
+            for (std::size_t i = 0; i < m.param_count; ++i)
+                EXPECT_EQ(m.params[i].value, want_values[i]) << path << " parameter " << i;
+        }
+    }
 }
 
 TEST(Router, MethodsPerRouteWith405AllowAndOptions) {
