@@ -1,5 +1,7 @@
 #include "strict_head.hpp"
 
+#include "byte_scan.hpp"
+
 #include <cstring>
 #include <string_view>
 
@@ -47,21 +49,22 @@ const char* StrictHead::scan(const char* data, std::size_t len) noexcept {
 // once (no leading CRLF) and breaks no rule. Anything else (a line split across reads, any
 // irregularity) is left to the byte-by-byte scan, which names what is wrong.
 bool StrictHead::scan_whole_request_line(const char*& p, const char* end) noexcept {
-    const auto* lf =
-        static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
-    if (lf == nullptr) return false;
-    const char* q = p;
-    while (q < lf && is_tchar(static_cast<unsigned char>(*q))) ++q;
-    if (q == p || q == lf || *q != ' ') return false;
-    const char* target = ++q;
-    while (q<lf&& static_cast<unsigned char>(*q)> ' ' && *q != 0x7F) ++q;
-    const auto target_len = static_cast<std::size_t>(q - target);
-    if (target_len == 0 || target_len > max_target_ || lf - q != 10) return false;
-    // " HTTP/d.d\r" then the LF
-    if (q[0] != ' ' || std::memcmp(q + 1, "HTTP/", 5) != 0 || !is_digit(q[6]) || q[7] != '.' ||
-        !is_digit(q[8]) || q[9] != '\r')
+    const char* lf = byte_scan::find_lf(p, end);
+    // At least "M T HTTP/d.d\r" before the LF; the version is its last 10 bytes.
+    if (lf == nullptr || lf - p < 12) return false;
+    const char* v = lf - 10;  // " HTTP/d.d\r"
+    if (v[0] != ' ' || std::memcmp(v + 1, "HTTP/", 5) != 0 || !is_digit(v[6]) || v[7] != '.' ||
+        !is_digit(v[8]) || v[9] != '\r')
         return false;
-    target_len_ = target_len;
+    const char* q = p;
+    while (is_tchar(static_cast<unsigned char>(*q))) ++q;  // stops at v's space at the latest
+    if (q == p || *q != ' ') return false;
+    const char* target = q + 1;
+    if (target >= v || static_cast<std::size_t>(v - target) > max_target_) return false;
+    // Every byte of the target visible (no space, control or DEL); the version's bytes after it
+    // may be read.
+    if (!byte_scan::all_visible(target, v, lf + 1)) return false;
+    target_len_ = static_cast<std::size_t>(v - target);
     prev_ = '\n';
     state_ = State::LineStart;
     p = lf + 1;
@@ -144,12 +147,32 @@ const char* StrictHead::scan_request_line(const char*& p, const char* end) noexc
     return nullptr;
 }
 
-// Line by line: the first byte of each line is checked, then memchr finds its LF, which must
+// Line by line: the first byte of each line is checked, then a scan finds its LF, which must
 // follow a CR.
 const char* StrictHead::scan_fields(const char*& p, const char* end) noexcept {
     while (p < end && state_ != State::Done) {
         switch (state_) {
             case State::LineStart: {
+                // Whole, valid field lines, one after another, each in one scan for its LF;
+                // anything else (a line cut by the read, a rule broken, the limit reached) goes
+                // byte by byte below from the start of its line, which names what is wrong.
+                for (;;) {
+                    const auto first = static_cast<unsigned char>(*p);
+                    if (first == '\r' && end - p >= 2 && p[1] == '\n') {
+                        p += 2;
+                        prev_ = '\n';
+                        state_ = State::Done;
+                        return nullptr;
+                    }
+                    if (!is_tchar(first)) break;
+                    const char* lf = byte_scan::find_lf(p + 1, end);
+                    if (lf == nullptr || lf[-1] != '\r') break;
+                    const auto n = static_cast<std::size_t>(lf + 1 - p);
+                    if (n > max_header_bytes_ - field_bytes_) break;
+                    field_bytes_ += n;
+                    p = lf + 1;
+                    if (p == end) return nullptr;  // prev_ stays '\n': the next read starts a line
+                }
                 const auto c = static_cast<unsigned char>(*p);
                 if (c == '\r') {
                     state_ = State::EndLF;
@@ -171,8 +194,8 @@ const char* StrictHead::scan_fields(const char*& p, const char* end) noexcept {
                 break;
             }
             case State::Field: {
-                const void* lf = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
-                const char* line_end = lf != nullptr ? static_cast<const char*>(lf) + 1 : end;
+                const char* lf = byte_scan::find_lf(p, end);
+                const char* line_end = lf != nullptr ? lf + 1 : end;
                 const auto n = static_cast<std::size_t>(line_end - p);
                 if (n > max_header_bytes_ - field_bytes_) {
                     p += max_header_bytes_ - field_bytes_;  // the first byte over the limit
@@ -185,7 +208,7 @@ const char* StrictHead::scan_fields(const char*& p, const char* end) noexcept {
                     p = end;
                     return nullptr;
                 }
-                const char* at = static_cast<const char*>(lf);
+                const char* at = lf;
                 const char before = at > p ? at[-1] : prev_;
                 if (before != '\r') {
                     p = at;
