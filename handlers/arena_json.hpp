@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <span>
 #include <string_view>
@@ -53,7 +54,7 @@ class ArenaStream {
         ++len_;  // counts past the end, so that the caller sees it did not fit
     }
     void Flush() {}
-    // A run of bytes at once (see ScanWriteUnescapedString below).
+    // A run of bytes at once.
     void write(const char* bytes, std::size_t n) {
         if (n <= cap_ - std::min(len_, cap_)) std::memcpy(begin_ + len_, bytes, n);
         len_ += n;  // past the end: did not fit (counted, as Put does)
@@ -97,9 +98,16 @@ class ResponseStream {
         chunk_[used_++] = c;
     }
     void Flush() {}
-    // A run of bytes at once (see ScanWriteUnescapedString below).
+    // A run of bytes at once, chunk by chunk.
     void write(const char* bytes, std::size_t n) {
-        for (std::size_t i = 0; i < n; ++i) Put(bytes[i]);
+        while (n != 0) {
+            if (used_ == chunk_.size() && !next_chunk()) return;
+            const std::size_t k = std::min(n, chunk_.size() - used_);
+            std::memcpy(chunk_.data() + used_, bytes, k);
+            used_ += k;
+            bytes += k;
+            n -= k;
+        }
     }
     // Where `n` more bytes go when they fit without a check each (nullptr otherwise); then
     // advance_to(the end of what was written).
@@ -131,21 +139,124 @@ class ResponseStream {
     bool failed_ = false;
 };
 
-// Writes the run of `is` up to the next byte to escape; true when bytes are left.
-template <class Stream>
-bool write_unescaped_run(Stream& out, rapidjson::StringStream& is, std::size_t length) {
-    const char* p = is.src_;
-    const char* const end = is.head_ + length;
-    if (char* to = out.room_for(static_cast<std::size_t>(end - p))) {
-        while (p != end && !json_escaped(*p)) *to++ = *p++;  // copied while scanned
-        out.advance_to(to);
-    } else {
-        const char* const run = p;
-        while (p != end && !json_escaped(*p)) ++p;
-        out.write(run, static_cast<std::size_t>(p - run));  // past the room: checked writes
+// What a byte to escape becomes after its backslash: a letter, itself ('"', '\\'), or 'u' for
+// \u00XX (rapidjson's choices, so that both paths below write the same bytes).
+inline char json_escape_letter(char c) {
+    switch (c) {
+        case '"':
+            return '"';
+        case '\\':
+            return '\\';
+        case '\b':
+            return 'b';
+        case '\f':
+            return 'f';
+        case '\n':
+            return 'n';
+        case '\r':
+            return 'r';
+        case '\t':
+            return 't';
+        default:
+            return 'u';
     }
-    is.src_ = p;
-    return p != end;
+}
+
+// Writes the escape of `c` at `to` and returns its end (2 or 6 bytes).
+inline char* put_json_escape(char* to, char c) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    const char letter = json_escape_letter(c);
+    *to++ = '\\';
+    *to++ = letter;
+    if (letter == 'u') {
+        const auto b = static_cast<unsigned char>(c);
+        *to++ = '0';
+        *to++ = '0';
+        *to++ = kHex[b >> 4];
+        *to++ = kHex[b & 15];
+    }
+    return to;
+}
+
+// Whether any of the 8 bytes of `w` must be escaped: one below 0x20, a '"' or a '\\' (exact
+// for presence: the borrow of a lower byte can only mark bytes above one that is found).
+inline bool json_word_needs_escape(std::uint64_t w) {
+    constexpr std::uint64_t ones = 0x0101010101010101, highs = 0x8080808080808080;
+    const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+    return (((w - ones * 0x20) & ~w & highs) | has_zero(w ^ (ones * '"')) |
+            has_zero(w ^ (ones * '\\'))) != 0;
+}
+
+// The characters of [s, end), escaped, at `to` (room for 6 a byte): 8 bytes a step while none
+// needs escaping, the last few as one word overlapping the bytes before them when those were
+// copied as they are.
+inline char* put_json_chars(char* to, const char* s, const char* const end) {
+    const char* const begin = s;
+    for (; end - s >= 8; s += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, s, 8);
+        if (!json_word_needs_escape(w)) {
+            std::memcpy(to, &w, 8);
+            to += 8;
+            continue;
+        }
+        for (int i = 0; i < 8; ++i)
+            if (json_escaped(s[i]))
+                to = put_json_escape(to, s[i]);
+            else
+                *to++ = s[i];
+    }
+    const auto left = static_cast<std::size_t>(end - s);
+    if (left != 0 && end - begin >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, end - 8, 8);
+        if (!json_word_needs_escape(w)) {  // then its first 8 - left bytes went out as they are
+            std::memcpy(to - (8 - left), &w, 8);
+            return to + left;
+        }
+    }
+    if (left >= 4 && end - begin < 8) {  // 4 to 7 bytes: two words of 4 that overlap
+        std::uint32_t head, tail;
+        std::memcpy(&head, s, 4);
+        std::memcpy(&tail, end - 4, 4);
+        if (!json_word_needs_escape((std::uint64_t{head} << 32) | tail)) {
+            std::memcpy(to, &head, 4);
+            std::memcpy(to + left - 4, &tail, 4);
+            return to + left;
+        }
+    }
+    for (; s != end; ++s)
+        if (json_escaped(*s))
+            to = put_json_escape(to, *s);
+        else
+            *to++ = *s;
+    return to;
+}
+
+// A JSON string, quoted and escaped. When the stream has room for the worst case (every byte
+// six), the bytes are stored with no check each; otherwise runs between escapes go through
+// write() (a long string costs a copy per chunk, not a call per byte).
+template <class Stream>
+bool write_json_string(Stream& out, const char* s, std::size_t n) {
+    const char* const end = s + n;
+    if (char* to = out.room_for(2 + 6 * n)) {
+        *to++ = '"';
+        to = put_json_chars(to, s, end);
+        *to++ = '"';
+        out.advance_to(to);
+        return true;
+    }
+    out.Put('"');
+    while (s != end) {
+        const char* run = s;
+        while (s != end && !json_escaped(*s)) ++s;
+        out.write(run, static_cast<std::size_t>(s - run));
+        if (s == end) break;
+        char escape[6];
+        out.write(escape, static_cast<std::size_t>(put_json_escape(escape, *s++) - escape));
+    }
+    out.Put('"');
+    return true;
 }
 
 }  // namespace detail
@@ -153,25 +264,23 @@ bool write_unescaped_run(Stream& out, rapidjson::StringStream& is, std::size_t l
 }  // namespace lake::handlers
 
 // rapidjson's Writer puts a string's characters through the stream one at a time, each with the
-// stream's bounds check (≈17 instructions a character here); for its own StringBuffer it lets
-// SSE find the run that needs no escaping and copies it at once. The same for the two streams
-// above, without SSE: the run is found by a byte loop and written with one bounds check.
+// stream's bounds check (~17 instructions a character here), after a call or two per string; for
+// its own StringBuffer it reserves the worst case and stores unchecked. The same for the two
+// streams above: one room check per string, then plain stores.
 namespace rapidjson {
 
 template <>
-inline bool
-Writer<lake::handlers::detail::ArenaStream, UTF8<>, UTF8<>,
-       lake::handlers::detail::InlineStackAllocator>::ScanWriteUnescapedString(StringStream& is,
-                                                                               size_t length) {
-    return lake::handlers::detail::write_unescaped_run(*os_, is, length);
+inline bool Writer<lake::handlers::detail::ArenaStream, UTF8<>, UTF8<>,
+                   lake::handlers::detail::InlineStackAllocator>::WriteString(const Ch* str,
+                                                                              SizeType length) {
+    return lake::handlers::detail::write_json_string(*os_, str, length);
 }
 
 template <>
-inline bool
-Writer<lake::handlers::detail::ResponseStream, UTF8<>, UTF8<>,
-       lake::handlers::detail::InlineStackAllocator>::ScanWriteUnescapedString(StringStream& is,
-                                                                               size_t length) {
-    return lake::handlers::detail::write_unescaped_run(*os_, is, length);
+inline bool Writer<lake::handlers::detail::ResponseStream, UTF8<>, UTF8<>,
+                   lake::handlers::detail::InlineStackAllocator>::WriteString(const Ch* str,
+                                                                              SizeType length) {
+    return lake::handlers::detail::write_json_string(*os_, str, length);
 }
 
 }  // namespace rapidjson

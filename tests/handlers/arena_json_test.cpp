@@ -3,8 +3,11 @@
 // as an empty view, never overrun.
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
 
+#include <random>
 #include <string>
+#include <vector>
 
 #include "../../handlers/arena_json.hpp"
 
@@ -41,6 +44,73 @@ TEST(ArenaJson, LongStringsWithEscapesRoundTrip) {
     d.Parse(text.data(), text.size());
     ASSERT_FALSE(d.HasParseError());
     EXPECT_EQ(std::string(d["s"].GetString(), d["s"].GetStringLength()), s);
+}
+
+// What rapidjson's own writer makes of `[pad, s]`: the reference.
+std::string reference(std::string_view pad, std::string_view s) {
+    rapidjson::StringBuffer b;
+    rapidjson::Writer<rapidjson::StringBuffer> w(b);
+    w.StartArray();
+    w.String(pad.data(), static_cast<rapidjson::SizeType>(pad.size()));
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    w.EndArray();
+    return std::string(b.GetString(), b.GetSize());
+}
+
+template <class Writer>
+void write_pair(Writer& w, std::string_view pad, std::string_view s) {
+    w.StartArray();
+    w.String(pad.data(), static_cast<rapidjson::SizeType>(pad.size()));
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    w.EndArray();
+}
+
+// Strings of every length up to 40, a byte to escape (or one that looks close) at every position,
+// and random mixes; each written by word (room for the worst case) and by runs (an arena just
+// long enough, a response whose chunk ends anywhere in the string), byte for byte as rapidjson
+// writes them.
+TEST(ArenaJson, EveryPathWritesWhatRapidJsonWrites) {
+    std::vector<std::string> cases;
+    const char odd[] = {'"', '\\', '\n', '\x01', '\x1f', '\x7f', '\x20', '\x80', '\xff', '/', '\0'};
+    for (std::size_t n = 0; n <= 40; ++n) {
+        std::string clean;
+        for (std::size_t i = 0; i < n; ++i) clean += static_cast<char>('a' + i % 26);
+        cases.push_back(clean);
+        for (std::size_t at = 0; at < n; ++at)
+            for (char c : odd) {
+                std::string t = clean;
+                t[at] = c;
+                cases.push_back(t);
+            }
+    }
+    std::mt19937 rng(7);
+    for (int i = 0; i < 500; ++i) {
+        std::string t(rng() % 64, 'x');
+        for (char& c : t) c = static_cast<char>(rng() % 4 == 0 ? rng() % 0x24 : 'A' + rng() % 60);
+        cases.push_back(t);
+    }
+    for (const std::string& s : cases) {
+        const std::string want = reference("", s);
+        lake::Lake roomy(4096);
+        EXPECT_EQ(std::string(write_json(roomy, [&](ArenaJsonWriter& w) { write_pair(w, "", s); })),
+                  want);
+        lake::Lake tight(want.size());  // no room for six bytes a byte: written by runs
+        EXPECT_EQ(std::string(write_json(tight, [&](ArenaJsonWriter& w) { write_pair(w, "", s); })),
+                  want);
+    }
+    // Into a response: the first chunk is 256 bytes; a pad of 200..255 makes the string start
+    // near its end, so that it is written by runs across two chunks.
+    for (std::size_t pad = 200; pad < 256; pad += 5) {
+        const std::string padding(pad, 'p');
+        for (std::size_t k = 0; k < cases.size(); k += 7) {
+            const std::string& s = cases[k];
+            lake::Lake scratch(4096), out(8192);
+            http::Response r;
+            r.bind(&scratch, &out);
+            ASSERT_TRUE(json(r, [&](ResponseJsonWriter& w) { write_pair(w, padding, s); }));
+            EXPECT_EQ(std::string(r.body), reference(padding, s)) << pad << " " << k;
+        }
+    }
 }
 
 TEST(ArenaJson, AnArenaWithoutRoomGivesAnEmptyViewAndKeepsItsBytes) {
