@@ -45,6 +45,27 @@ TEST_F(StrictFraming, BareLfEndingAFieldLineOrTheHeadIs400) {
     expect_400_byte_by_byte(port(), "GET /plaintext HTTP/1.1\r\nHost: t\r\n\n");
 }
 
+// A fragment is the client's own business (RFC 9110 4.2.4): one in a request target is 400,
+// in the path or after the query, before or past the first 16 bytes. The '?' splits the path
+// from the query wherever it is.
+TEST_F(StrictFraming, AFragmentInTheTargetIs400) {
+    expect_400_and_close(port(), "GET /plaintext#x HTTP/1.1\r\nHost: t\r\n\r\n");
+    expect_400_and_close(port(), "GET /plaintext?a=1#x HTTP/1.1\r\nHost: t\r\n\r\n");
+    expect_400_and_close(
+        port(), "GET /plaintext?" + std::string(40, 'a') + "#" + " HTTP/1.1\r\nHost: t\r\n\r\n");
+    expect_400_and_close(
+        port(), "GET /plaintext" + std::string(30, 'b') + "#?" + " HTTP/1.1\r\nHost: t\r\n\r\n");
+    Client c(port());
+    for (std::size_t k : {0, 1, 5, 6, 20, 40}) {
+        ASSERT_TRUE(
+            c.send("GET /plaintext?" + std::string(k, 'q') + " HTTP/1.1\r\nHost: t\r\n\r\n"));
+        EXPECT_EQ(c.read_response().status, 200) << k;
+        ASSERT_TRUE(
+            c.send("GET /plaintex?" + std::string(k, 't') + " HTTP/1.1\r\nHost: t\r\n\r\n"));
+        EXPECT_EQ(c.read_response().status, 404) << k;
+    }
+}
+
 TEST_F(StrictFraming, TwoSpacesAfterTheMethodAre400) {
     expect_400_and_close(port(), "GET  /plaintext HTTP/1.1\r\nHost: t\r\n\r\n");
     expect_400_and_close(port(), "GET /plaintext  HTTP/1.1\r\nHost: t\r\n\r\n");
