@@ -37,7 +37,18 @@ std::string abi_mismatch(const PluginAbi& abi) {
 std::string load_plugin(const PluginConfig& plugin, Router& router) {
     const std::string what = "plugin '" + plugin.name + "' (" + plugin.path + ")";
     void* lib = ::dlopen(plugin.path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (lib == nullptr) return "cannot load " + what + ": " + ::dlerror();
+    if (lib == nullptr) {
+        const std::string error = ::dlerror();
+        // A plugin built for another ABI may call functions this server no longer has: opened
+        // without binding them, its ABI says why, which beats "undefined symbol".
+        if (void* lazy = ::dlopen(plugin.path.c_str(), RTLD_LAZY | RTLD_LOCAL)) {
+            const auto* abi = static_cast<const PluginAbi*>(::dlsym(lazy, "lake_plugin_abi"));
+            std::string why = abi != nullptr ? abi_mismatch(*abi) : std::string();
+            ::dlclose(lazy);
+            if (!why.empty()) return what + " " + why;
+        }
+        return "cannot load " + what + ": " + error;
+    }
     const auto* abi = static_cast<const PluginAbi*>(::dlsym(lib, "lake_plugin_abi"));
     auto init = reinterpret_cast<PluginInit>(::dlsym(lib, "lake_plugin_init"));
     if (abi == nullptr || init == nullptr) {

@@ -21,12 +21,13 @@
 #include "plugin_config.hpp"
 #include "router.hpp"
 
+// 7: Response::add_header(name, value) and Request::param inline (their old symbols are gone).
 // 6: Response::add_header(ConstantHeader), headers checked when the plugin is compiled.
 // 5: Io gains sockets of the handler's own (connect, receive, send_bytes) and client_address().
 // 4: waiting handlers (Handler::waiting/streaming, Task, Io; Request::io, Response::stream_length).
 // 3: PluginHost (a config table per plugin, per-worker and shutdown hooks), compiler and
 // standard-library identity in the ABI check. 2: Request::params, routes with parameters.
-#define LAKE_PLUGIN_ABI_VERSION 6
+#define LAKE_PLUGIN_ABI_VERSION 7
 
 #define LAKE_PLUGIN_STR2(x) #x
 #define LAKE_PLUGIN_STR(x) LAKE_PLUGIN_STR2(x)

@@ -46,12 +46,6 @@ std::string_view Request::header(std::string_view name) const noexcept {
     return {};
 }
 
-std::string_view Request::param(std::string_view name) const noexcept {
-    for (const PathParam& p : params)
-        if (handlers::same_bytes(p.name, name)) return p.value;
-    return {};
-}
-
 namespace {
 
 bool is_form(std::string_view content_type) noexcept {

@@ -7,6 +7,7 @@
 
 #include <lake/lake.hpp>
 
+#include "short_compare.hpp"
 #include "url_encoded.hpp"
 
 namespace lake::handlers {
@@ -77,7 +78,12 @@ struct Request {
     std::string_view header(std::string_view name) const noexcept;
     // The path parameter of this name (`/users/{id}` → param("id")), or an empty view. Not
     // percent-decoded.
-    std::string_view param(std::string_view name) const noexcept;
+    // (Inline: the name's length is then known when compiled, and a short look-up costs no call.)
+    std::string_view param(std::string_view name) const noexcept {
+        for (const PathParam& p : params)
+            if (handlers::same_bytes(p.name, name)) return p.value;
+        return {};
+    }
     // The first query parameter of this name, percent-decoded ('+' as space) into the request
     // arena, or an empty view. Each call decodes again: keep the result.
     std::string_view query_param(std::string_view name) const noexcept;

@@ -31,18 +31,17 @@ Response& Response::operator=(const Response& other) noexcept {
     return *this;
 }
 
-bool Response::add_header(std::string_view name, std::string_view value) noexcept {
-    if (header_count_ == header_capacity_) {
-        // Double into the request arena (the old array stays there until it is reset).
-        if (scratch_ == nullptr) return false;
-        const std::uint32_t capacity = header_capacity_ * 2;
-        auto* more =
-            static_cast<Header*>(scratch_->allocate(sizeof(Header) * capacity, alignof(Header)));
-        if (more == nullptr) return false;
-        for (std::uint32_t i = 0; i < header_count_; ++i) more[i] = headers_[i];
-        headers_ = more;
-        header_capacity_ = capacity;
-    }
+// The array is full: it doubles into the request arena (the old one stays there until it is
+// reset).
+bool Response::add_header_growing(std::string_view name, std::string_view value) noexcept {
+    if (scratch_ == nullptr) return false;
+    const std::uint32_t capacity = header_capacity_ * 2;
+    auto* more =
+        static_cast<Header*>(scratch_->allocate(sizeof(Header) * capacity, alignof(Header)));
+    if (more == nullptr) return false;
+    for (std::uint32_t i = 0; i < header_count_; ++i) more[i] = headers_[i];
+    headers_ = more;
+    header_capacity_ = capacity;
     headers_[header_count_++] = Header{name, value};
     return true;
 }

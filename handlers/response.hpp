@@ -62,7 +62,11 @@ class Response {
     // ---- headers ----------------------------------------------------------------------------
     // The views must outlive the handler call (static or request-arena memory). false only
     // when the request arena has no room for more.
-    bool add_header(std::string_view name, std::string_view value) noexcept;
+    bool add_header(std::string_view name, std::string_view value) noexcept {
+        if (header_count_ == header_capacity_) return add_header_growing(name, value);
+        headers_[header_count_++] = Header{name, value};
+        return true;
+    }
     // A header checked by the compiler (see ConstantHeader): not checked again per response.
     bool add_header(ConstantHeader header) noexcept {
         const std::uint32_t i = header_count_;
@@ -157,6 +161,7 @@ class Response {
     static constexpr std::uint32_t kInlineHeaders = 8;
     enum class Place : std::uint8_t { None, ResponseArena, RequestArena };
 
+    bool add_header_growing(std::string_view name, std::string_view value) noexcept;
     char* grow(std::size_t n) noexcept;
     char* grow_in_request_arena(std::size_t n) noexcept;
 

@@ -73,6 +73,17 @@ TEST(Plugin, APluginBuiltForAnotherAbiIsRefused) {
     EXPECT_NE(err.find(expected), std::string::npos) << err;
 }
 
+TEST(Plugin, AnOlderPluginThatCallsAFunctionThisServerLacksIsRefusedNamingItsAbi) {
+    if (module("LAKE_OLD_ABI_PLUGIN").empty()) GTEST_SKIP() << "LAKE_OLD_ABI_PLUGIN not set";
+    Router router;
+    const std::string err = load_plugin(module("LAKE_OLD_ABI_PLUGIN"), router);
+    const std::string expected =
+        "was built for plugin ABI " + std::to_string(LAKE_PLUGIN_ABI_VERSION - 1) +
+        "; this lake-server speaks " + std::to_string(LAKE_PLUGIN_ABI_VERSION);
+    EXPECT_NE(err.find(expected), std::string::npos) << err;
+    EXPECT_EQ(err.find("undefined symbol"), std::string::npos) << err;
+}
+
 TEST(Plugin, APluginBuiltWithAnotherCompilerIsRefusedSayingWhatDiffers) {
     if (module("LAKE_FOREIGN_TOOLCHAIN_PLUGIN").empty())
         GTEST_SKIP() << "LAKE_FOREIGN_TOOLCHAIN_PLUGIN not set";
