@@ -133,6 +133,26 @@ bool tag_seen(const Request& req, Response& res, void*) {
     return false;
 }
 
+// Before the next handler: fills the request arena but for room for the handler's frame, so
+// that the request's bytes cannot move there before the handler waits (the connection then keeps
+// the receive buffer they are in for the wait).
+constexpr std::size_t kFrameRoom = 1024;
+bool fill_request_arena(const Request& req, Response&, void*) {
+    const std::size_t left = req.arena->remaining();
+    if (left > kFrameRoom) (void)req.arena->allocate(left - kFrameRoom, 1);
+    return false;
+}
+
+// What the request said after a wait, and whether its bytes were moved into the request arena.
+Task echo_with_a_full_arena(const Request& req, Response& res, void*) {
+    Alive alive;
+    co_await req.io->sleep(std::chrono::milliseconds(arg(req, "ms", 0)));
+    const std::string_view pad = req.header("x-pad");
+    const bool pad_intact = pad.size() == 1500 && pad.find_first_not_of('p') == pad.npos;
+    http::format(res, "name={} tag={} pad={} moved={}\n", req.param("name"), req.header("x-tag"),
+                 pad_intact ? "intact" : "damaged", req.arena->owns(pad.data()) ? "yes" : "no");
+}
+
 // Refuses the body without reading it.
 Task refuse_body(const Request&, Response& res, void*) {
     res.text(413, "no thanks\n");
@@ -152,6 +172,8 @@ void waiting_routes(handlers::Router& r) {
     r.add(Method::Get, "/w/big-frame", Handler::waiting(big_frame));
     r.add(Method::Get, "/w/echo/{name}", Handler::waiting(echo_after_wait));
     r.add_before("/w/echo/", handlers::Hook{&tag_seen, nullptr});
+    r.add(Method::Get, "/w/full/{name}", Handler::waiting(echo_with_a_full_arena));
+    r.add_before("/w/full/", handlers::Hook{&fill_request_arena, nullptr});
 }
 
 config::ServerConfig waiting_config() {
@@ -240,6 +262,35 @@ TEST_F(WaitingHandlers, TheRequestOutlivesItsReceiveBufferWhileTheHandlerWaits) 
         EXPECT_EQ(r.body, "name=user" + n + " q=query" + n + " tag=tag" + n + " path=/w/echo/user" +
                               n + "\n");
         EXPECT_EQ(r.header("x-seen"), "tag" + n);
+    }
+    EXPECT_TRUE(frames_gone());
+}
+
+// The same when the request view has no room for the request's bytes before the handler waits:
+// the connection keeps the receive buffer they arrived in (recycled only after the answer), and
+// other clients' input goes through every other buffer meanwhile.
+TEST_F(WaitingHandlers, ARequestThatCannotMoveKeepsItsReceiveBufferWhileTheHandlerWaits) {
+    constexpr int kWaiting = 10;
+    const std::string pad(1500, 'p');  // the whole request still fits one 2 KiB receive buffer
+    std::vector<std::unique_ptr<Client>> waiting;
+    for (int i = 0; i < kWaiting; ++i) {
+        waiting.push_back(std::make_unique<Client>(port()));
+        ASSERT_TRUE(waiting.back()->send("GET /w/full/user" + std::to_string(i) +
+                                         "?ms=300 HTTP/1.1\r\nHost: t\r\nX-Tag: tag" +
+                                         std::to_string(i) + "\r\nX-Pad: " + pad + "\r\n\r\n"));
+    }
+    const std::string filler(300, 'z');
+    for (int i = 0; i < 600; ++i) {
+        Client c(port());
+        ASSERT_TRUE(c.send("GET /plaintext?" + filler + " HTTP/1.1\r\nHost: t\r\nX-Tag: " + filler +
+                           "\r\n\r\n"));
+        ASSERT_EQ(c.read_response().status, 200);
+    }
+    for (int i = 0; i < kWaiting; ++i) {
+        const std::string n = std::to_string(i);
+        const HttpResponse r = waiting[static_cast<std::size_t>(i)]->read_response();
+        EXPECT_EQ(r.status, 200) << i;
+        EXPECT_EQ(r.body, "name=user" + n + " tag=tag" + n + " pad=intact moved=no\n");
     }
     EXPECT_TRUE(frames_gone());
 }
