@@ -1,9 +1,12 @@
 // The response writer's checks on what a handler put in its response: a content type or header
 // value with a control character or DEL anywhere, at any length, is refused (header injection);
-// a tab is allowed. The check reads words of 8 bytes: every position must be covered.
+// a tab is allowed. The check reads words of 8 bytes: every position must be covered. And the
+// head's pieces are copied whole at every length.
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include <lake/lake.hpp>
 
 #include "../../server/http/response_writer.hpp"
 
@@ -34,6 +37,33 @@ TEST(ResponseHead, AControlCharacterAnywhereInAValueIsRefused) {
             with_tab.add_header("X-Value", tab);
             EXPECT_EQ(http::response_problem(with_tab), nullptr) << n << " " << at;
         }
+    }
+}
+
+// Every piece of a head is copied whole, whatever its length (short ones go as two overlapping
+// words): a content type, a header name and value of each length up to 40, against the head
+// spelled out.
+TEST(ResponseHead, PiecesOfEveryLengthAreWrittenWhole) {
+    const std::string server = "Server: lake\r\n", date = "Date: Tue, 01 Dec 2026 10:00:00 GMT\r\n";
+    for (std::size_t n = 0; n <= 40; ++n) {
+        std::string type, name = "X", value;
+        for (std::size_t i = 0; i < n; ++i) {
+            type += static_cast<char>('a' + i % 26);
+            name += static_cast<char>('A' + i % 26);
+            value += static_cast<char>('0' + i % 10);
+        }
+        http::Response r;
+        r.content_type = type;
+        r.add_header(name, value);
+        r.body = "body";
+        const http::ResponseContext ctx{date, server};
+        lake::Lake out(4096);
+        const std::span<std::byte> bytes = http::write_response(out, r, ctx);
+        std::string want = "HTTP/1.1 200 OK\r\n" + server + date;
+        if (!type.empty()) want += "Content-Type: " + type + "\r\n";
+        want += "Content-Length: 4\r\n" + name + ": " + value + "\r\n\r\nbody";
+        EXPECT_EQ(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()), want)
+            << n;
     }
 }
 
