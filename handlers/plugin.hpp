@@ -21,7 +21,8 @@
 #include "plugin_config.hpp"
 #include "router.hpp"
 
-// 7: Response::add_header(name, value) and Request::param inline (their old symbols are gone).
+// 7: Response::add_header(name, value), Request::param and http::iequals inline (their old
+// symbols are gone).
 // 6: Response::add_header(ConstantHeader), headers checked when the plugin is compiled.
 // 5: Io gains sockets of the handler's own (connect, receive, send_bytes) and client_address().
 // 4: waiting handlers (Handler::waiting/streaming, Task, Io; Request::io, Response::stream_length).

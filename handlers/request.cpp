@@ -31,8 +31,7 @@ constexpr struct Lower {
 } kLower;
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
+bool iequals_same_size(std::string_view a, std::string_view b) noexcept {
     for (std::size_t i = 0; i < a.size(); ++i)
         if (kLower.of[static_cast<unsigned char>(a[i])] !=
             kLower.of[static_cast<unsigned char>(b[i])])

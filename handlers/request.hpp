@@ -45,8 +45,13 @@ struct PathParam {
 
 enum class Method : std::uint8_t { Get, Head, Post, Put, Delete, Options, Patch, Trace, Other };
 
-// Case-insensitive ASCII comparison, for header names and tokens.
-bool iequals(std::string_view a, std::string_view b) noexcept;
+// Case-insensitive ASCII comparison of two strings of the same length.
+bool iequals_same_size(std::string_view a, std::string_view b) noexcept;
+// Case-insensitive ASCII comparison, for header names and tokens. (Inline: most names compared
+// differ in length, which costs no call to find out.)
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && iequals_same_size(a, b);
+}
 
 // Takes the next item of a comma-separated header value (`gzip, chunked`) off the front of
 // `list`, without its surrounding blanks; empty items (`a,,b`) are skipped. False at the end.
