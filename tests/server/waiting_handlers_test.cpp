@@ -198,6 +198,17 @@ class WaitingHandlers : public ::testing::Test {
         EXPECT_TRUE(c.send(raw));
         return c.read_response();
     }
+    // 600 requests of other bytes, each on a connection of its own: every receive buffer of the
+    // ring is filled and recycled several times over.
+    static void send_through_every_receive_buffer() {
+        const std::string filler(300, 'z');
+        for (int i = 0; i < 600; ++i) {
+            Client c(port());
+            ASSERT_TRUE(c.send("GET /plaintext?" + filler +
+                               " HTTP/1.1\r\nHost: t\r\nX-Tag: " + filler + "\r\n\r\n"));
+            ASSERT_EQ(c.read_response().status, 200);
+        }
+    }
     // Waits (up to 10 s) for every test coroutine's frame to be destroyed.
     static bool frames_gone() {
         for (int i = 0; i < 1000 && g_frames.load() != 0; ++i)
@@ -247,14 +258,7 @@ TEST_F(WaitingHandlers, TheRequestOutlivesItsReceiveBufferWhileTheHandlerWaits) 
         ASSERT_TRUE(waiting.back()->send("GET /w/echo/user" + n + "?ms=300&q=query" + n +
                                          " HTTP/1.1\r\nHost: t\r\nX-Tag: tag" + n + "\r\n\r\n"));
     }
-    // Meanwhile: 600 requests of other bytes, on connections of their own.
-    const std::string filler(300, 'z');
-    for (int i = 0; i < 600; ++i) {
-        Client c(port());
-        ASSERT_TRUE(c.send("GET /plaintext?" + filler + " HTTP/1.1\r\nHost: t\r\nX-Tag: " + filler +
-                           "\r\n\r\n"));
-        ASSERT_EQ(c.read_response().status, 200);
-    }
+    ASSERT_NO_FATAL_FAILURE(send_through_every_receive_buffer());  // meanwhile
     for (int i = 0; i < kWaiting; ++i) {
         const std::string n = std::to_string(i);
         const HttpResponse r = waiting[static_cast<std::size_t>(i)]->read_response();
@@ -279,13 +283,7 @@ TEST_F(WaitingHandlers, ARequestThatCannotMoveKeepsItsReceiveBufferWhileTheHandl
                                          "?ms=300 HTTP/1.1\r\nHost: t\r\nX-Tag: tag" +
                                          std::to_string(i) + "\r\nX-Pad: " + pad + "\r\n\r\n"));
     }
-    const std::string filler(300, 'z');
-    for (int i = 0; i < 600; ++i) {
-        Client c(port());
-        ASSERT_TRUE(c.send("GET /plaintext?" + filler + " HTTP/1.1\r\nHost: t\r\nX-Tag: " + filler +
-                           "\r\n\r\n"));
-        ASSERT_EQ(c.read_response().status, 200);
-    }
+    ASSERT_NO_FATAL_FAILURE(send_through_every_receive_buffer());  // meanwhile
     for (int i = 0; i < kWaiting; ++i) {
         const std::string n = std::to_string(i);
         const HttpResponse r = waiting[static_cast<std::size_t>(i)]->read_response();
