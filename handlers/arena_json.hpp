@@ -178,6 +178,15 @@ inline char* put_json_escape(char* to, char c) {
     return to;
 }
 
+// `c` at `to`, escaped if it must be; returns the end.
+inline char* put_json_char(char* to, char c) {
+    if (!json_escaped(c)) {
+        *to = c;
+        return to + 1;
+    }
+    return put_json_escape(to, c);
+}
+
 // Whether any of the 8 bytes of `w` must be escaped: one below 0x20, a '"' or a '\\' (exact
 // for presence: the borrow of a lower byte can only mark bytes above one that is found).
 inline bool json_word_needs_escape(std::uint64_t w) {
@@ -200,11 +209,7 @@ inline char* put_json_chars(char* to, const char* s, const char* const end) {
             to += 8;
             continue;
         }
-        for (int i = 0; i < 8; ++i)
-            if (json_escaped(s[i]))
-                to = put_json_escape(to, s[i]);
-            else
-                *to++ = s[i];
+        for (int i = 0; i < 8; ++i) to = put_json_char(to, s[i]);
     }
     const auto left = static_cast<std::size_t>(end - s);
     if (left != 0 && end - begin >= 8) {
@@ -225,11 +230,7 @@ inline char* put_json_chars(char* to, const char* s, const char* const end) {
             return to + left;
         }
     }
-    for (; s != end; ++s)
-        if (json_escaped(*s))
-            to = put_json_escape(to, *s);
-        else
-            *to++ = *s;
+    for (; s != end; ++s) to = put_json_char(to, *s);
     return to;
 }
 

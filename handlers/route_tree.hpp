@@ -10,7 +10,8 @@
 // The walk is a loop; it recurses only at a node where a literal child could lead nowhere and a
 // parameter or wildcard would then be tried. A literal child is compared against the path in
 // place (its first byte, then the rest and the '/' or end after it), so a segment's end is only
-// searched for when a parameter takes it.
+// searched for when a parameter takes it (or when a node has so many literals that they are
+// looked up by hash).
 #pragma once
 
 #include <cstddef>
