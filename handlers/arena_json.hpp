@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -73,19 +74,24 @@ class ArenaStream {
     std::size_t len_ = 0;
 };
 
-// rapidjson's Writer keeps a small stack of nesting levels; by default it takes it from the
-// heap. This allocator hands out one inline block instead (32 levels of nesting).
+// rapidjson's Writer keeps a stack of its open objects and arrays, by default on the heap. With
+// this type as its stack allocator the levels live inline in the writer instead (the Stack
+// specialization below), and this records a writer used past what it can hold or out of
+// order, so that the document is refused instead of written past the block (rapidjson's own
+// stack, when its allocator says no, stores through a null pointer).
 class InlineStackAllocator {
   public:
     static const bool kNeedFree = false;
-    void* Malloc(std::size_t size) { return size <= sizeof(block_) ? block_ : nullptr; }
-    void* Realloc(void* old, std::size_t, std::size_t size) {
-        return (old == nullptr || old == block_) && size <= sizeof(block_) ? block_ : nullptr;
+    static constexpr std::size_t kLevels = 32;  // objects and arrays open at once
+
+    enum class Misuse : std::uint8_t { None, TooDeep, Unbalanced };
+    Misuse misuse() const { return misuse_; }
+    void record(Misuse m) {
+        if (misuse_ == Misuse::None) misuse_ = m;
     }
-    static void Free(void*) {}
 
   private:
-    alignas(std::max_align_t) unsigned char block_[512];
+    Misuse misuse_ = Misuse::None;
 };
 
 // A rapidjson output stream into a response's body (Response::prepare/commit, in chunks).
@@ -238,7 +244,7 @@ inline char* put_json_chars(char* to, const char* s, const char* const end) {
 // six), the bytes are stored with no check each; otherwise runs between escapes go through
 // write() (a long string costs a copy per chunk, not a call per byte).
 template <class Stream>
-bool write_json_string(Stream& out, const char* s, std::size_t n) {
+[[gnu::noinline]] bool write_json_string_any(Stream& out, const char* s, std::size_t n) {
     const char* const end = s + n;
     if (char* to = out.room_for(2 + 6 * n)) {
         *to++ = '"';
@@ -260,9 +266,126 @@ bool write_json_string(Stream& out, const char* s, std::size_t n) {
     return true;
 }
 
+// 0 to 7 bytes copied as they are, as two loads and stores that may overlap; false (nothing
+// written) when one of them must be escaped. (GCC 12, given a literal shorter than 4 bytes,
+// warns about the 4-byte loads on the path that its length rules out: silenced here only.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#endif
+inline bool put_short_plain_json(char* to, const char* s, std::size_t n) {
+    if (n < 4) {
+        if (n == 0) return true;
+        const char first = s[0], middle = s[n / 2], last = s[n - 1];
+        if (json_escaped(first) | json_escaped(middle) | json_escaped(last)) return false;
+        to[0] = first;
+        to[n / 2] = middle;
+        to[n - 1] = last;
+        return true;
+    }
+    std::uint32_t head, tail;
+    std::memcpy(&head, s, 4);
+    std::memcpy(&tail, s + n - 4, 4);
+    if (json_word_needs_escape((std::uint64_t{head} << 32) | tail)) return false;
+    std::memcpy(to, &head, 4);
+    std::memcpy(to + n - 4, &tail, 4);
+    return true;
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+// A JSON string: a short one with nothing to escape is written here, in line (keys and small
+// values, the common case); any other by write_json_string_any.
+template <class Stream>
+inline bool write_json_string(Stream& out, const char* s, std::size_t n) {
+    if (n < 8) {
+        char* to = out.room_for(n + 2);
+        if (to != nullptr && put_short_plain_json(to + 1, s, n)) {
+            to[0] = '"';
+            to[n + 1] = '"';
+            out.advance_to(to + n + 2);
+            return true;
+        }
+    }
+    return write_json_string_any(out, s, n);
+}
+
 }  // namespace detail
 
 }  // namespace lake::handlers
+
+// The nesting levels of a writer whose stack allocator is InlineStackAllocator: a fixed block
+// inside the writer (no allocation, no first-push expansion). A level past the block, or a
+// pop or look at the top with nothing open, is a debug assertion (rapidjson's own, or the one
+// below); in a release build it goes to a spare slot and is recorded as misuse: the writer
+// keeps going on valid memory and its document is refused when it ends (json(), write_json()).
+namespace rapidjson::internal {
+
+template <>
+class Stack<lake::handlers::detail::InlineStackAllocator> {
+    using Record = lake::handlers::detail::InlineStackAllocator;
+
+  public:
+    Stack(Record* record, size_t) : record_(record) {}
+    Stack(const Stack&) = delete;
+    Stack& operator=(const Stack&) = delete;
+
+    template <typename T>
+    RAPIDJSON_FORCEINLINE T* Push(size_t count = 1) {
+        static_assert(sizeof(T) <= 2 * sizeof(size_t), "a block holds kLevels rapidjson Levels");
+        const size_t n = sizeof(T) * count;
+        if (RAPIDJSON_UNLIKELY(size_ + n > sizeof(block_))) {
+            // A debug build stops here (rapidjson's own checks would misfire further on, on a
+            // shared spare level); a release build refuses the document when it ends.
+            assert(!"a JSON writer nested more than 32 objects and arrays");
+            size_ += n;
+            return spare<T>(count, Record::Misuse::TooDeep);
+        }
+        T* at = reinterpret_cast<T*>(block_ + size_);
+        size_ += n;
+        return at;
+    }
+    template <typename T>
+    T* Pop(size_t count) {
+        const size_t n = sizeof(T) * count;
+        if (RAPIDJSON_UNLIKELY(n > size_)) {
+            size_ = 0;
+            return spare<T>(count, Record::Misuse::Unbalanced);
+        }
+        size_ -= n;
+        return size_ + n <= sizeof(block_) ? reinterpret_cast<T*>(block_ + size_)
+                                           : spare<T>(count, Record::Misuse::TooDeep);
+    }
+    template <typename T>
+    T* Top() {
+        if (RAPIDJSON_UNLIKELY(size_ < sizeof(T))) return spare<T>(1, Record::Misuse::Unbalanced);
+        return size_ <= sizeof(block_) ? reinterpret_cast<T*>(block_ + size_ - sizeof(T))
+                                       : spare<T>(1, Record::Misuse::TooDeep);
+    }
+    bool Empty() const { return size_ == 0; }
+    size_t GetSize() const { return size_; }
+    void Clear() { size_ = 0; }
+    void ShrinkToFit() {}
+
+  private:
+    // Where a level that does not fit, or is not there, is read and written.
+    template <typename T>
+    T* spare(size_t count, Record::Misuse why) {
+        static_assert(sizeof(T) <= sizeof(spare_));
+        assert(count == 1);  // rapidjson's writers push and pop one level at a time
+        (void)count;
+        if (record_ != nullptr) record_->record(why);
+        return reinterpret_cast<T*>(spare_);
+    }
+
+    alignas(std::max_align_t) char block_[Record::kLevels * 2 * sizeof(size_t)];  // a Level
+    alignas(std::max_align_t) char spare_[32] = {};
+    size_t size_ = 0;
+    Record* record_;
+};
+
+}  // namespace rapidjson::internal
 
 // rapidjson's Writer puts a string's characters through the stream one at a time, each with the
 // stream's bounds check (~17 instructions a character here), after a call or two per string; for
@@ -294,27 +417,55 @@ using ArenaJsonWriter = rapidjson::Writer<detail::ArenaStream, rapidjson::UTF8<>
 using ResponseJsonWriter = rapidjson::Writer<detail::ResponseStream, rapidjson::UTF8<>,
                                              rapidjson::UTF8<>, detail::InlineStackAllocator>;
 
-// Runs `fill(ResponseJsonWriter&)` to write the response's body (appended to what is there) and
-// sets the content type to application/json. false when the body did not fit (the response is
-// then answered 500 by the server).
-template <class F>
-bool json(http::Response& response, F&& fill) {
-    detail::ResponseStream stream(response);
-    detail::InlineStackAllocator levels;
-    ResponseJsonWriter writer(stream, &levels, 8);
-    fill(writer);
-    response.content_type = "application/json";
-    return stream.finish();
+namespace detail {
+
+// What a writer left behind that makes its document no JSON: a level nested too deep, closed
+// without being open, or left open (some bytes written, yet not complete).
+template <class Writer>
+http::BodyFailure json_failure(const Writer& writer, const InlineStackAllocator& levels,
+                               bool wrote) {
+    using Misuse = InlineStackAllocator::Misuse;
+    if (levels.misuse() == Misuse::TooDeep) return http::BodyFailure::JsonTooDeep;
+    if (levels.misuse() == Misuse::Unbalanced || (wrote && !writer.IsComplete()))
+        return http::BodyFailure::JsonUnbalanced;
+    return http::BodyFailure::None;
 }
 
-// Runs `fill(ArenaJsonWriter&)` over the arena's free space and keeps what it wrote.
+}  // namespace detail
+
+// Runs `fill(ResponseJsonWriter&)` to write the response's body (appended to what is there) and
+// sets the content type to application/json. false when the body did not fit, or when `fill`
+// nested more than 32 objects and arrays, closed one it had not opened or left one open: the
+// response is then answered 500 by the server, naming which.
+template <class F>
+bool json(http::Response& response, F&& fill) {
+    const std::size_t before = response.body.size();
+    detail::ResponseStream stream(response);
+    detail::InlineStackAllocator levels;
+    ResponseJsonWriter writer(stream, &levels);
+    fill(writer);
+    response.content_type = "application/json";
+    const bool wrote = stream.finish();
+    if (const http::BodyFailure failure =
+            detail::json_failure(writer, levels, response.body.size() != before);
+        failure != http::BodyFailure::None) {
+        response.fail_body(failure);
+        return false;
+    }
+    return wrote;
+}
+
+// Runs `fill(ArenaJsonWriter&)` over the arena's free space and keeps what it wrote; an empty
+// view (and nothing kept) when it did not fit or was no JSON (see json() above).
 template <class F>
 std::string_view write_json(lake::BasicArena& arena, F&& fill) {
     lake::DropletDyn out = arena.process([&](std::span<std::byte> free) {
         detail::ArenaStream stream(free);
         detail::InlineStackAllocator levels;
-        ArenaJsonWriter writer(stream, &levels, 8);
+        ArenaJsonWriter writer(stream, &levels);
         fill(writer);
+        if (detail::json_failure(writer, levels, stream.length() != 0) != http::BodyFailure::None)
+            return free.size() + 1;  // as if it did not fit: nothing is kept
         return stream.length();
     });
     if (!out) return {};

@@ -25,6 +25,7 @@ Response& Response::operator=(const Response& other) noexcept {
     }
     place_ = other.place_;
     overflowed_ = other.overflowed_;
+    failure_ = other.failure_;
     head_room_ = other.head_room_;
     prepared_ = other.prepared_;
     spare_ = other.spare_;

@@ -40,6 +40,14 @@ class ConstantHeader {
     std::string_view name_, value_;
 };
 
+// Why a written body was given up (the answer is then 500, and the log says which).
+enum class BodyFailure : std::uint8_t {
+    None,
+    NoRoom,          // no arena could hold it
+    JsonTooDeep,     // a JSON writer nested more objects and arrays than it holds (32)
+    JsonUnbalanced,  // a JSON writer closed a level it had not opened, or left one open
+};
+
 class Response {
   public:
     Response() = default;
@@ -94,8 +102,18 @@ class Response {
     // keeps the first k written there. For writers that produce bytes in place ({fmt}, JSON).
     std::span<char> prepare(std::size_t n) noexcept;
     void commit(std::size_t n) noexcept;
-    // Where the body's writer failed (no arena could hold it).
+    // Where the body's writer failed (no arena could hold it, or see fail_body()).
     bool overflowed() const noexcept { return overflowed_; }
+    BodyFailure body_failure() const noexcept {
+        return overflowed_ ? (failure_ == BodyFailure::None ? BodyFailure::NoRoom : failure_)
+                           : BodyFailure::None;
+    }
+    // A body writer that could not finish what it was given (JSON too deep or unbalanced):
+    // nothing more is written, and the answer is 500.
+    void fail_body(BodyFailure why) noexcept {
+        overflowed_ = true;
+        failure_ = why;
+    }
     // How many bytes the body can still grow in the response arena, in place (what a file read
     // straight into prepare() can take).
     std::size_t room() const noexcept;
@@ -135,6 +153,7 @@ class Response {
         checked_ = 0;
         place_ = Place::None;
         overflowed_ = false;
+        failure_ = BodyFailure::None;
         head_room_ = nullptr;
         prepared_ = 0;
         spare_ = 0;
@@ -173,6 +192,7 @@ class Response {
     std::uint32_t checked_ = 0;  // bit i: header i is a ConstantHeader
     Place place_ = Place::None;
     bool overflowed_ = false;
+    BodyFailure failure_ = BodyFailure::None;  // in padding: the layout plugins see is kept
     std::byte* head_room_ = nullptr;
     std::size_t prepared_ = 0;  // bytes handed out by prepare() and not yet committed
     std::size_t spare_ = 0;     // response-arena bytes past the body's end (see spare())

@@ -118,7 +118,16 @@ const char* response_problem(const Response& r) noexcept {
         if (!is_token(headers[i].name)) return "header name is not a token";
         if (!is_field_value(headers[i].value)) return "control character in a header value";
     }
-    if (r.overflowed()) return "the body did not fit the connection's arenas";
+    switch (r.body_failure()) {
+        case BodyFailure::None:
+            break;
+        case BodyFailure::NoRoom:
+            return "the body did not fit the connection's arenas";
+        case BodyFailure::JsonTooDeep:
+            return "its JSON body nested more than 32 objects and arrays";
+        case BodyFailure::JsonUnbalanced:
+            return "its JSON body closed a level it had not opened, or left one open";
+    }
     return nullptr;
 }
 

@@ -122,5 +122,116 @@ TEST(ArenaJson, AnArenaWithoutRoomGivesAnEmptyViewAndKeepsItsBytes) {
     EXPECT_EQ(write_string(arena, "fits"), R"({"s":"fits"})");
 }
 
+// Arrays and objects in turn, nested `depth` deep and closed again: [{"k":[{"k":"x"}]}].
+template <class Writer>
+void nest(Writer& w, int depth) {
+    for (int i = 0; i < depth; ++i) {
+        if (i % 2 == 0) {
+            w.StartArray();
+        } else {
+            w.StartObject();
+            w.Key("k");
+        }
+    }
+    w.String("x");
+    for (int i = depth - 1; i >= 0; --i) {
+        if (i % 2 == 0)
+            w.EndArray();
+        else
+            w.EndObject();
+    }
+}
+
+std::string nested_reference(int depth) {
+    rapidjson::StringBuffer b;
+    rapidjson::Writer<rapidjson::StringBuffer> w(b);
+    nest(w, depth);
+    return std::string(b.GetString(), b.GetSize());
+}
+
+// The writer's levels live inline (32 of them): up to 32 the document is rapidjson's own, byte
+// for byte.
+TEST(ArenaJson, ThirtyTwoLevelsAreWrittenAsRapidJsonWritesThem) {
+    lake::Lake arena(8192);
+    for (int depth : {1, 2, 31, 32}) {
+        EXPECT_EQ(std::string(write_json(arena, [&](ArenaJsonWriter& w) { nest(w, depth); })),
+                  nested_reference(depth))
+            << depth;
+    }
+    lake::Lake scratch(4096), out(8192);
+    http::Response r;
+    r.bind(&scratch, &out);
+    EXPECT_TRUE(json(r, [&](ResponseJsonWriter& w) { nest(w, 32); }));
+    EXPECT_EQ(r.body_failure(), http::BodyFailure::None);
+    EXPECT_EQ(std::string(r.body), nested_reference(32));
+}
+
+// Deeper is refused: in a release build, an empty view (nothing kept) or a 500 naming why,
+// instead of writing past the levels' block (rapidjson's stack, refused more memory by its
+// allocator, stores through a null pointer); in a debug build, an assertion that says so.
+#ifdef NDEBUG
+TEST(ArenaJson, DeeperThanThirtyTwoLevelsIsRefused) {
+    lake::Lake arena(8192);
+    for (int depth : {33, 40, 200}) {
+        EXPECT_EQ(write_json(arena, [&](ArenaJsonWriter& w) { nest(w, depth); }), "") << depth;
+        EXPECT_EQ(arena.used(), 0u);
+    }
+    lake::Lake scratch(4096), out(8192);
+    http::Response r;
+    r.bind(&scratch, &out);
+    EXPECT_FALSE(json(r, [&](ResponseJsonWriter& w) { nest(w, 33); }));
+    EXPECT_TRUE(r.overflowed());
+    EXPECT_EQ(r.body_failure(), http::BodyFailure::JsonTooDeep);
+}
+#else
+TEST(ArenaJsonDeathTest, DeeperThanThirtyTwoLevelsIsADebugAssertion) {
+    lake::Lake arena(8192);
+    EXPECT_DEATH((void)write_json(arena, [&](ArenaJsonWriter& w) { nest(w, 33); }),
+                 "nested more than 32 objects and arrays");
+}
+#endif
+
+// A level left open is no JSON: refused the same way. (One closed without being opened is a
+// rapidjson assertion in a debug build; in a release build it is refused too, see below.)
+TEST(ArenaJson, ALevelLeftOpenIsRefused) {
+    lake::Lake arena(4096);
+    EXPECT_EQ(write_json(arena,
+                         [](ArenaJsonWriter& w) {
+                             w.StartObject();
+                             w.Key("open");
+                             w.StartArray();
+                         }),
+              "");
+    EXPECT_EQ(arena.used(), 0u);
+    lake::Lake scratch(4096), out(8192);
+    http::Response r;
+    r.bind(&scratch, &out);
+    EXPECT_FALSE(json(r, [](ResponseJsonWriter& w) { w.StartArray(); }));
+    EXPECT_EQ(r.body_failure(), http::BodyFailure::JsonUnbalanced);
+    // Nothing written at all is not refused: an empty body, as the handler chose.
+    http::Response empty;
+    empty.bind(&scratch, &out);
+    EXPECT_TRUE(json(empty, [](ResponseJsonWriter&) {}));
+    EXPECT_EQ(empty.body_failure(), http::BodyFailure::None);
+}
+
+#ifdef NDEBUG
+TEST(ArenaJson, ALevelClosedWithoutBeingOpenedIsRefusedInARelease) {
+    lake::Lake arena(4096);
+    EXPECT_EQ(write_json(arena,
+                         [](ArenaJsonWriter& w) {
+                             w.StartArray();
+                             w.EndArray();
+                             w.EndArray();
+                         }),
+              "");
+    lake::Lake scratch(4096), out(8192);
+    http::Response r;
+    r.bind(&scratch, &out);
+    EXPECT_FALSE(json(r, [](ResponseJsonWriter& w) { w.EndObject(); }));
+    EXPECT_EQ(r.body_failure(), http::BodyFailure::JsonUnbalanced);
+}
+#endif
+
 }  // namespace
 }  // namespace lake::handlers

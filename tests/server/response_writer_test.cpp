@@ -61,6 +61,16 @@ void query_as_header(const http::Request& q, http::Response& r, void*) {
     r.body = filler;
 }
 
+// JSON with an array left open: no JSON, so the answer is a 500, not the broken body.
+void json_left_open(const http::Request&, http::Response& r, void*) {
+    handlers::json(r, [](handlers::ResponseJsonWriter& w) {
+        w.StartObject();
+        w.Key("items");
+        w.StartArray();
+        w.Int(1);
+    });
+}
+
 void redirect(const http::Request&, http::Response& r, void*) { r.redirect(302, "/elsewhere"); }
 
 // Headers checked by the compiler go out as they are; a header added at run time after them is
@@ -80,6 +90,7 @@ void routes(handlers::Router& router) {
                handlers::Handler{&many_headers_json, nullptr});
     router.add(http::Method::Get, "/kb/{kb}", handlers::Handler{&kilobytes, nullptr});
     router.add(http::Method::Get, "/json-string", handlers::Handler{&json_string, nullptr});
+    router.add(http::Method::Get, "/json-left-open", handlers::Handler{&json_left_open, nullptr});
     router.add(http::Method::Get, "/query-view", handlers::Handler{&query_as_header, nullptr});
     router.add(http::Method::Get, "/redirect", handlers::Handler{&redirect, nullptr});
 }
@@ -244,6 +255,19 @@ TEST(ResponseWriter, BodiesBeyondTheResponseArenaContinueInTheRequestArenaThenFa
     EXPECT_EQ(c.read_response().status, 500);
     ASSERT_TRUE(c.send(get("/kb/1")));  // and the connection goes on
     EXPECT_EQ(c.read_response().body, std::string(1024, 'k'));
+}
+
+TEST(ResponseWriter, JsonLeftOpenIsA500AndTheConnectionGoesOn) {
+    RunningServer s(test_config(), &routes);
+    ASSERT_EQ(s.error(), "");
+    Client c(s.port());
+    ASSERT_TRUE(c.send(get("/json-left-open") + get("/json-string?s=after")));
+    const HttpResponse bad = c.read_response();
+    EXPECT_EQ(bad.status, 500);
+    EXPECT_EQ(bad.body.find("items"), std::string::npos);
+    const HttpResponse next = c.read_response();
+    EXPECT_EQ(next.status, 200);
+    EXPECT_EQ(next.body, R"({"s":"after"})");
 }
 
 TEST(ResponseWriter, ARedirectCarriesItsLocation) {
