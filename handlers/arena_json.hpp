@@ -407,6 +407,29 @@ inline bool Writer<lake::handlers::detail::ResponseStream, UTF8<>, UTF8<>,
     return lake::handlers::detail::write_json_string(*os_, str, length);
 }
 
+// Key("id") and String("text") measure their C string with rapidjson's byte loop, each call;
+// measured by the compiler's strlen instead, a literal's length is known where it is written.
+template <>
+inline bool Writer<lake::handlers::detail::ArenaStream, UTF8<>, UTF8<>,
+                   lake::handlers::detail::InlineStackAllocator>::Key(const Ch* str) {
+    return Key(str, static_cast<SizeType>(std::strlen(str)));
+}
+template <>
+inline bool Writer<lake::handlers::detail::ArenaStream, UTF8<>, UTF8<>,
+                   lake::handlers::detail::InlineStackAllocator>::String(const Ch* str) {
+    return String(str, static_cast<SizeType>(std::strlen(str)));
+}
+template <>
+inline bool Writer<lake::handlers::detail::ResponseStream, UTF8<>, UTF8<>,
+                   lake::handlers::detail::InlineStackAllocator>::Key(const Ch* str) {
+    return Key(str, static_cast<SizeType>(std::strlen(str)));
+}
+template <>
+inline bool Writer<lake::handlers::detail::ResponseStream, UTF8<>, UTF8<>,
+                   lake::handlers::detail::InlineStackAllocator>::String(const Ch* str) {
+    return String(str, static_cast<SizeType>(std::strlen(str)));
+}
+
 }  // namespace rapidjson
 
 namespace lake::handlers {

@@ -11,10 +11,6 @@ namespace lake::http {
 
 namespace {
 
-// A body is sent for everything but HEAD, 1xx, 204 and 304 (RFC 9110 6.4.1).
-bool has_body(int status, bool head) {
-    return !head && status >= 200 && status != 204 && status != 304;
-}
 // 304 carries no Content-Length: it would have to be the length of the representation not
 // sent (RFC 9110 8.6), which a handler answering 304 need not know.
 bool has_content_length(int status) { return status >= 200 && status != 204 && status != 304; }
@@ -159,12 +155,8 @@ std::size_t head_size(const Response& r, const ResponseContext& ctx) noexcept {
     return n + 2;
 }
 
-bool sends_body(const Response& r, const ResponseContext& ctx) noexcept {
-    return has_body(r.status, ctx.head);
-}
-
 std::size_t response_size(const Response& r, const ResponseContext& ctx) noexcept {
-    return head_size(r, ctx) + (has_body(r.status, ctx.head) ? r.body.size() : 0);
+    return head_size(r, ctx) + (sends_body(r, ctx) ? r.body.size() : 0);
 }
 
 namespace {
@@ -229,7 +221,7 @@ std::span<std::byte> write_response(lake::BasicArena& out, const Response& r,
     auto* at = static_cast<std::byte*>(out.allocate(size, 1));
     if (at == nullptr) return {};
     Cursor c{put_head(reinterpret_cast<char*>(at), r, ctx)};
-    if (has_body(r.status, ctx.head)) c.put(r.body);
+    if (sends_body(r, ctx)) c.put(r.body);
     return {at, size};
 }
 

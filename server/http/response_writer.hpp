@@ -38,8 +38,11 @@ const char* response_problem(const Response& r) noexcept;
 // The exact number of bytes write_response() will produce, and of them the head's.
 std::size_t response_size(const Response& r, const ResponseContext& ctx) noexcept;
 std::size_t head_size(const Response& r, const ResponseContext& ctx) noexcept;
-// Whether the body goes onto the wire (not for HEAD, 1xx, 204, 304).
-bool sends_body(const Response& r, const ResponseContext& ctx) noexcept;
+// Whether the body goes onto the wire: not for HEAD, 1xx, 204 and 304 (RFC 9110 6.4.1). In line:
+// the engine asks once per response.
+inline bool sends_body(const Response& r, const ResponseContext& ctx) noexcept {
+    return !ctx.head && r.status >= 200 && r.status != 204 && r.status != 304;
+}
 
 // Writes status line, headers and body into `out`. Returns the bytes (they live until `out` is
 // reset) or an empty span when `out` has no room.
