@@ -468,14 +468,14 @@ bool json(http::Response& response, F&& fill) {
     ResponseJsonWriter writer(stream, &levels);
     fill(writer);
     response.content_type = "application/json";
-    const bool wrote = stream.finish();
+    const bool fit = stream.finish();
     if (const http::BodyFailure failure =
             detail::json_failure(writer, levels, response.body.size() != before);
         failure != http::BodyFailure::None) {
         response.fail_body(failure);
         return false;
     }
-    return wrote;
+    return fit;
 }
 
 // Runs `fill(ArenaJsonWriter&)` over the arena's free space and keeps what it wrote; an empty
