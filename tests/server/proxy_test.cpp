@@ -210,6 +210,28 @@ TEST(Proxy, HopByHopHeadersStayOnTheirHopAndForwardedHeadersAreAdded) {
         EXPECT_EQ(header_of(head, gone), "(absent)") << gone;
 }
 
+// HTTP/1.0 may come without Host: the upstream (spoken to in HTTP/1.1, where Host is required)
+// gets the upstream's own address as Host and X-Forwarded-Host, and Via says 1.0.
+TEST(Proxy, AnHttp10RequestWithoutHostGetsTheUpstreamsAddressAsHost) {
+    ScriptedUpstream up([](int fd, const ScriptedUpstream::Request&) {
+        ScriptedUpstream::write(fd, ScriptedUpstream::ok("old"));
+        return true;
+    });
+    RunningServer proxy(proxy_config(mount({up.address()}, false)));
+    ASSERT_EQ(proxy.error(), "");
+    Client c(proxy.port());
+    ASSERT_TRUE(c.send("GET /api/old HTTP/1.0\r\n\r\n"));
+    const HttpResponse r = c.read_response();
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "old");
+    ASSERT_EQ(up.requests().size(), 1u);
+    const std::string head = up.requests()[0].head;
+    EXPECT_EQ(head.substr(0, head.find("\r\n")), "GET /api/old HTTP/1.1");
+    EXPECT_EQ(header_of(head, "host"), up.address());
+    EXPECT_EQ(header_of(head, "x-forwarded-host"), up.address());
+    EXPECT_EQ(header_of(head, "via"), "1.0 lake");
+}
+
 TEST(Proxy, AChunkedResponseOfUnknownLengthIsStreamedOn) {
     const std::string body = pattern(300000);
     ScriptedUpstream up([&](int fd, const ScriptedUpstream::Request&) {
