@@ -4,7 +4,7 @@
 run on io_uring and serve; under the stock profile it was made from (the runtimes' default,
 which refuses io_uring) it must fall back to epoll, say why, and serve.
 
-    tests/config/seccomp_profile_test.py build/test-debug/server/lake-server
+    tests/config/seccomp_profile_test.py build/test-release/server/lake-server
 """
 import json
 import os

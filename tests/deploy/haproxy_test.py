@@ -4,7 +4,7 @@ certificate made now (openssl): HTTPS requests reach both instances (each names 
 Server header); then one instance is killed (SIGKILL) while clients
 keep sending, and once its health check has failed no request fails.
 
-    tests/deploy/haproxy_test.py build/test-debug/server/lake-server
+    tests/deploy/haproxy_test.py build/test-release/server/lake-server
 """
 import http.client
 import os
