@@ -474,7 +474,9 @@ int RequestParser::on_header_field_complete(llhttp_t* p) {
 
 int RequestParser::on_header_value(llhttp_t* p, const char* at, std::size_t n) {
     RequestParser& r = self(p);
-    if (n != 0 && r.preceded_by_line_fold(at))
+    // A fold in the head never reaches llhttp: the strict scan stops it first (StrictHead).
+    // Trailer fields, after the body, are not scanned: a fold there is caught here.
+    if (r.in_body_ && n != 0 && r.preceded_by_line_fold(at))
         return r.fail(400, "obsolete line folding in a header field");
     r.header_bytes_ += n;
     if (r.header_bytes_ > r.limits_.max_header_bytes)
