@@ -1,5 +1,8 @@
 // Handler output is not trusted blindly: a response that would corrupt the stream (an interim
 // status sent as final, CR/LF in a header) is answered 500 instead, and the connection goes on.
+#include <cstring>
+#include <utility>
+
 #include "server_fixture.hpp"
 
 namespace lake::test {
@@ -36,9 +39,19 @@ void fine(const http::Request&, http::Response& r, void*) {
 }
 
 void host(const http::Request& q, http::Response& r, void*) { r.body = q.header("host"); }
+// The value of X-V, bracketed so that blanks left at either end would show.
+void value_of_x_v(const http::Request& q, http::Response& r, void*) {
+    const std::string_view v = q.header("x-v");
+    char* out = static_cast<char*>(q.arena->allocate(v.size() + 2, 1));
+    out[0] = '[';
+    std::memcpy(out + 1, v.data(), v.size());
+    out[v.size() + 1] = ']';
+    r.body = std::string_view(out, v.size() + 2);
+}
 
 void routes(handlers::Router& router) {
     router.add(http::Method::Get, "/host", handlers::Handler{&host, nullptr});
+    router.add(http::Method::Get, "/x-v", handlers::Handler{&value_of_x_v, nullptr});
     router.add(http::Method::Get, "/101", handlers::Handler{&status_101, nullptr});
     router.add(http::Method::Get, "/199", handlers::Handler{&status_199, nullptr});
     router.add(http::Method::Get, "/crlf-type", handlers::Handler{&crlf_in_type, nullptr});
@@ -81,6 +94,28 @@ TEST(HandlerOutput, HandlersSeeTheAuthorityOfAnAbsoluteFormTargetAsHost) {
     EXPECT_EQ(c.read_response().body, "plain");
     ASSERT_TRUE(c.send("GET http://user@evil/host HTTP/1.1\r\nHost: t\r\n\r\n"));
     EXPECT_EQ(c.read_response().status, 400);
+}
+
+// A field value reaches the handler without the blanks (SP, HTAB) around it, and with those
+// inside it (RFC 9112 5.1), whichever end has them.
+TEST(HandlerOutput, HeaderValuesComeWithoutTheBlanksAroundThem) {
+    RunningServer s(test_config(), &routes);
+    ASSERT_EQ(s.error(), "");
+    Client c(s.port());
+    const std::pair<const char*, const char*> cases[] = {
+        {"X-V: plain", "[plain]"},
+        {"X-V:tight", "[tight]"},
+        {"X-V: \t both \t ", "[both]"},
+        {"X-V: a b\t", "[a b]"},
+        {"X-V:\tx", "[x]"},
+        {"X-V:    ", "[]"},
+        {"X-V:", "[]"},
+        {"X-V: in\tside ", "[in\tside]"},
+    };
+    for (const auto& [line, want] : cases) {
+        ASSERT_TRUE(c.send(std::string("GET /x-v HTTP/1.1\r\nHost: t\r\n") + line + "\r\n\r\n"));
+        EXPECT_EQ(c.read_response().body, want) << line;
+    }
 }
 
 }  // namespace
