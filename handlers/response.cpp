@@ -54,7 +54,30 @@ bool Response::append(std::string_view bytes) noexcept {
     return true;
 }
 
+// The first write: the head's room, a body set as a view before it (which becomes the start of
+// the written one) and the `n` bytes, as one allocation in the response arena. nullptr when it
+// has no room.
+[[gnu::always_inline]] inline char* Response::start_in_response_arena(std::size_t n) noexcept {
+    const std::string_view before = body;
+    if (out_ == nullptr || out_->remaining() < kHeadRoom + before.size() + n) return nullptr;
+    auto* room = static_cast<std::byte*>(out_->allocate(kHeadRoom + before.size() + n, 1));
+    if (room == nullptr) return nullptr;
+    char* start = reinterpret_cast<char*>(room + kHeadRoom);
+    if (!before.empty()) std::memcpy(start, before.data(), before.size());
+    head_room_ = room;
+    body = std::string_view(start, before.size() + n);
+    place_ = Place::ResponseArena;
+    return start + before.size();
+}
+
 std::span<char> Response::prepare(std::size_t n) noexcept {
+    // A writer's first chunk, the common case, without grow()'s other paths.
+    if (place_ == Place::None && !overflowed_) {
+        if (char* p = start_in_response_arena(n)) {
+            prepared_ = n;
+            return {p, n};
+        }
+    }
     char* p = grow(n);
     if (p == nullptr) return {};
     prepared_ = n;
@@ -98,20 +121,8 @@ std::size_t Response::room() const noexcept {
 char* Response::grow(std::size_t n) noexcept {
     if (overflowed_) return nullptr;
     if (place_ == Place::None) {
-        // A body set as a view before the first write becomes the start of the written one; the
-        // head's room, that body and the `n` bytes are one allocation.
+        if (char* p = start_in_response_arena(n)) return p;
         const std::string_view before = body;
-        if (out_ != nullptr && out_->remaining() >= kHeadRoom + before.size() + n) {
-            auto* room = static_cast<std::byte*>(out_->allocate(kHeadRoom + before.size() + n, 1));
-            if (room != nullptr) {
-                char* start = reinterpret_cast<char*>(room + kHeadRoom);
-                if (!before.empty()) std::memcpy(start, before.data(), before.size());
-                head_room_ = room;
-                body = std::string_view(start, before.size() + n);
-                place_ = Place::ResponseArena;
-                return start + before.size();
-            }
-        }
         place_ = Place::RequestArena;
         body = {};
         if (!before.empty()) {

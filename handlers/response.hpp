@@ -182,6 +182,7 @@ class Response {
 
     bool add_header_growing(std::string_view name, std::string_view value) noexcept;
     char* grow(std::size_t n) noexcept;
+    char* start_in_response_arena(std::size_t n) noexcept;
     char* grow_in_request_arena(std::size_t n) noexcept;
 
     lake::BasicArena* scratch_ = nullptr;
