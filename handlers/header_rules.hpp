@@ -8,12 +8,22 @@
 
 namespace lake::http {
 
-constexpr bool is_tchar(unsigned char c) noexcept {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    for (char t : std::string_view("!#$%&'*+-.^_`|~"))
-        if (c == static_cast<unsigned char>(t)) return true;
-    return false;
-}
+namespace detail {
+// One look-up a byte: the request head's strict check and the chunk-line scanner call this for
+// every byte of a name.
+inline constexpr auto kTcharTable = [] {
+    struct Table {
+        bool v[256] = {};
+    } t;
+    for (int c = '0'; c <= '9'; ++c) t.v[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) t.v[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) t.v[c] = true;
+    for (char c : std::string_view("!#$%&'*+-.^_`|~")) t.v[static_cast<unsigned char>(c)] = true;
+    return t;
+}();
+}  // namespace detail
+
+constexpr bool is_tchar(unsigned char c) noexcept { return detail::kTcharTable.v[c]; }
 
 constexpr bool is_field_byte(unsigned char c) noexcept {
     return (c >= 0x20 && c != 0x7F) || c == '\t';

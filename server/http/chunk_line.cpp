@@ -1,6 +1,6 @@
 #include "chunk_line.hpp"
 
-#include <cstring>
+#include "../../handlers/header_rules.hpp"
 
 namespace lake::http {
 
@@ -14,12 +14,6 @@ int hex_value(unsigned char c) {
 }
 
 bool is_blank(unsigned char c) { return c == ' ' || c == '\t'; }
-
-// tchar (RFC 9110 §5.6.2).
-bool is_tchar(unsigned char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c != 0 && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr);
-}
 
 // qdtext (RFC 9110 §5.6.4): HTAB, SP, visible characters but '"' and '\', obs-text.
 bool is_qdtext(unsigned char c) {

@@ -1,5 +1,6 @@
 #include "strict_head.hpp"
 
+#include "../../handlers/header_rules.hpp"
 #include "byte_scan.hpp"
 
 #include <cstring>
@@ -8,22 +9,6 @@
 namespace lake::http {
 
 namespace {
-
-// RFC 9110 §5.6.2 tchar.
-bool is_tchar(unsigned char c) {
-    static constexpr auto table = [] {
-        struct T {
-            bool v[256] = {};
-        } t;
-        for (int c = '0'; c <= '9'; ++c) t.v[c] = true;
-        for (int c = 'a'; c <= 'z'; ++c) t.v[c] = true;
-        for (int c = 'A'; c <= 'Z'; ++c) t.v[c] = true;
-        for (char c : std::string_view("!#$%&'*+-.^_`|~"))
-            t.v[static_cast<unsigned char>(c)] = true;
-        return t;
-    }();
-    return table.v[c];
-}
 
 constexpr char kVersion[] = "HTTP/d.d";  // 'd': a digit
 

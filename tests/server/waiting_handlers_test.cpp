@@ -460,7 +460,7 @@ TEST(WaitingHandlersDrain, AGracefulStopWaitsForWaitingHandlers) {
     EXPECT_EQ(s.server().counters().cut, 0u);
 }
 
-std::string post(std::string_view path, std::string_view body) {
+std::string post_request(std::string_view path, std::string_view body) {
     return "POST " + std::string(path) +
            " HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
            std::string(body);
@@ -475,7 +475,7 @@ std::uint32_t byte_sum(std::string_view s) {
 TEST_F(WaitingHandlers, AStreamedBodyIsReadAsItArrives) {
     Client c(port());
     const std::string body(100000, 'q');
-    ASSERT_TRUE(c.send(post("/w/count", body) + get("/plaintext")));
+    ASSERT_TRUE(c.send(post_request("/w/count", body) + get("/plaintext")));
     const HttpResponse r = c.read_response();
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.body, "100000 " + std::to_string(byte_sum(body)) + "\n");
