@@ -38,6 +38,14 @@
 #define LAKE_ASAN 0
 #endif
 
+// LAKE_COLD marks the rare branch of a hot function as its own out-of-line function, so that the
+// hot one needs no registers saved for it (GCC and clang; elsewhere a plain function).
+#if defined(__GNUC__) || defined(__clang__)
+#define LAKE_COLD __attribute__((noinline, cold))
+#else
+#define LAKE_COLD
+#endif
+
 #if LAKE_ASAN
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/lsan_interface.h>

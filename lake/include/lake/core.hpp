@@ -412,14 +412,20 @@ class ArenaCore {
     }
 
     // rewind_to() once a process() writer is known not to run.
+    // The common case, a give-back of the last block with no view above it and no handle to
+    // track, stays a few compares and a store; the rest is out of line.
     void rewind_unchecked(std::size_t target) noexcept {
         const std::size_t offset = this->offset();
         if (target >= offset) return;
         note_high_water();
-        while (last_child_ != nullptr && last_child_->parent_end_ > target) last_child_->die();
+        if (last_child_ != nullptr && last_child_->parent_end_ > target) [[unlikely]]
+            kill_children_above(target);
         release(target, offset - target);
         staircase_.record_kill(target + 1);
         cur_ = base_ + target;
+    }
+    LAKE_COLD void kill_children_above(std::size_t target) noexcept {
+        while (last_child_ != nullptr && last_child_->parent_end_ > target) last_child_->die();
     }
 
     // ---- lineage internals ----
