@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <charconv>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -313,6 +314,14 @@ std::string load_file(const std::string& path, ServerConfig& config) {
     }
 }
 
+namespace {
+// 0.5 -> "0.5", 60 -> "60": the shortest form that reads back the same.
+std::string seconds(double s) {
+    char buf[32];
+    return std::string(buf, std::to_chars(buf, buf + sizeof(buf), s).ptr);
+}
+}  // namespace
+
 std::string validate(const ServerConfig& c) {
     for (const auto& [key, i] : integers())
         if (std::string err = i.check(c); !err.empty()) return err;
@@ -341,6 +350,14 @@ std::string validate(const ServerConfig& c) {
             m.prefix.find_first_of("{}?#") != std::string::npos)
             return "[[proxy]] prefix '" + m.prefix +
                    "' must be a path starting with '/', without a trailing '/', braces, '?' or '#'";
+        // The response's head is awaited by a waiting handler, which the handler timeout ends:
+        // a longer read_timeout would never be reached.
+        if (m.read_timeout_s > c.handler_timeout_s)
+            return "[[proxy]] '" + m.prefix + "': read_timeout (" + seconds(m.read_timeout_s) +
+                   " s) is longer than 'timeouts.handler' (" + std::to_string(c.handler_timeout_s) +
+                   " s), which answers 504 first while the response's head is due: raise "
+                   "timeouts.handler to at least " +
+                   seconds(m.read_timeout_s) + ", or lower read_timeout";
     }
     if (c.log_level != "error" && c.log_level != "warn" && c.log_level != "info" &&
         c.log_level != "debug")

@@ -110,6 +110,25 @@ TEST(Config, ProxyMountsAreTablesWithAPrefixAndUpstreams) {
     }
 }
 
+// A proxy's read_timeout beyond the handler timeout would never be reached (the handler timeout
+// answers 504 first while the head is due): refused, saying which settings and what to do.
+TEST(Config, AProxyReadTimeoutLongerThanTheHandlerTimeoutIsRefused) {
+    ServerConfig c;
+    EXPECT_EQ(load_string("[timeouts]\nhandler = 30\n[[proxy]]\nprefix = \"/api\"\n"
+                          "upstreams = [\"a:1\"]\nread_timeout = 60.5\n",
+                          c, "t"),
+              "t: [[proxy]] '/api': read_timeout (60.5 s) is longer than 'timeouts.handler' (30 "
+              "s), which answers 504 first while the response's head is due: raise "
+              "timeouts.handler to at least 60.5, or lower read_timeout");
+    ServerConfig d;
+    EXPECT_EQ(load_string("[timeouts]\nhandler = 61\n[[proxy]]\nprefix = \"/api\"\n"
+                          "upstreams = [\"a:1\"]\nread_timeout = 60.5\n",
+                          d, "t"),
+              "");
+    ServerConfig e;  // equal is fine, and so are the defaults (30 and 30)
+    EXPECT_EQ(load_string("[[proxy]]\nprefix = \"/api\"\nupstreams = [\"a:1\"]\n", e, "t"), "");
+}
+
 TEST(Config, PluginsAreAListOfStrings) {
     ServerConfig c;
     ASSERT_EQ(load_string("[plugins]\nload = [\"a.so\", \"dir/libb.so:x\"]\n", c, "t.toml"), "");
