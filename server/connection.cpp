@@ -691,6 +691,11 @@ void Connection::on_tick(std::uint32_t now) noexcept {
 bool Connection::body_too_slow_for_a_large_buffer() noexcept {
     if (!parser_.holds_large_buffer()) return false;
     const std::size_t got = parser_.body_received();
+    if (in_.waiting_for_buffers) {  // the ring is dry: the server's holdup, not the client's
+        body_at_tick_ = got;
+        slow_body_ticks_ = 0;
+        return false;
+    }
     const bool slow = got - body_at_tick_ < kMinLargeBodyBytesPerTick;
     body_at_tick_ = got;
     slow_body_ticks_ = slow ? slow_body_ticks_ + 1 : 0;

@@ -226,11 +226,12 @@ TEST(Resources, ClientsHoldingReceiveBuffersWithoutReadingGiveWayToOnesThatRead)
 // ring: the body that holds the large buffer still finds receive buffers to finish in, its answer
 // frees the large buffer for the next, and every body is answered byte for byte (before, the
 // waiters took all four buffers and it ended in 408 and 503s).
+// io_uring: the multishot receive fills buffers up to its byte budget (two here) before the pause
+// reaches it, so the waiters can still take the whole ring. The holder, starved by the server
+// and not by its client, is then not cut as a slow body (it was: 408): the waiters are answered
+// 503 at the end of their wait (3 s), their buffers come back, and the holder finishes.
 TEST(Resources, BodiesWaitingForALargeBufferLeaveReceiveBuffersToTheOneHoldingIt) {
-    if (backend_under_test() != "epoll")
-        GTEST_SKIP() << "io_uring's multishot receive fills buffers up to its byte budget (the "
-                        "hold limit) before the pause reaches it: with a 4-buffer ring the "
-                        "waiters still take them all (a known limit, not fixed yet)";
+    const bool epoll = backend_under_test() == "epoll";
     config::ServerConfig c = test_config();
     c.workers = 1;
     c.recv_buffers = 4;
@@ -243,18 +244,31 @@ TEST(Resources, BodiesWaitingForALargeBufferLeaveReceiveBuffersToTheOneHoldingIt
         "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(kBody) + "\r\n\r\n";
     const std::string body(kBody, 'b');
     std::vector<std::unique_ptr<Client>> clients;
-    for (int i = 0; i < 4; ++i) clients.push_back(std::make_unique<Client>(s.port()));
+    for (int i = 0; i < 4; ++i) clients.push_back(std::make_unique<Client>(s.port(), 8000));
     ASSERT_TRUE(clients[0]->send(head + body.substr(0, kBody / 2)));  // takes the large buffer
     ::usleep(100 * 1000);
     std::vector<std::thread> senders;
     for (int i = 1; i < 4; ++i)
-        senders.emplace_back([&, i] { EXPECT_TRUE(clients[i]->send(head + body)); });
+        senders.emplace_back([&, i] {
+            const bool sent = clients[i]->send(head + body);  // cut short by a 503 on io_uring
+            if (epoll) {
+                EXPECT_TRUE(sent);
+            }
+        });
     ::usleep(200 * 1000);  // they wait (well within the 3 s a body may wait for a buffer)
     ASSERT_TRUE(clients[0]->send(body.substr(kBody / 2)));
-    for (auto& cl : clients) {
-        const HttpResponse r = cl->read_response();
-        EXPECT_EQ(r.status, 200);
-        EXPECT_TRUE(r.body == body);
+    const HttpResponse first = clients[0]->read_response();
+    EXPECT_EQ(first.status, 200);
+    EXPECT_TRUE(first.body == body);
+    for (int i = 1; i < 4; ++i) {
+        const HttpResponse r = clients[i]->read_response();
+        if (epoll) {
+            EXPECT_EQ(r.status, 200) << i;
+            EXPECT_TRUE(r.body == body) << i;
+        } else {
+            EXPECT_TRUE((r.status == 200 && r.body == body) || r.status == 503)
+                << i << ": " << r.status;
+        }
     }
     for (std::thread& t : senders) t.join();
 }
