@@ -76,18 +76,29 @@ struct ByteClasses {
 };
 constexpr ByteClasses kBytes;
 
+// Whether a word holds a byte below 0x20 or a 0x7F (bytes of 0x80 and up are obs-text, allowed).
+bool may_hold_control(std::uint64_t w) noexcept {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+    const std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHighs;
+    const std::uint64_t x = w ^ (kOnes * 0x7F);
+    const std::uint64_t is_del = (x - kOnes) & ~x & kHighs;
+    return (below_space | is_del) != 0;
+}
+
 // Eight bytes at a time: a word none of whose bytes is below 0x20 or is 0x7F passes at once;
 // one that has (HTAB is allowed) is looked at byte by byte.
 bool is_field_value(std::string_view v) noexcept {
-    constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+    if (v.size() >= 8 && v.size() <= 16) {  // most content types: two words that may overlap
+        std::uint64_t first, last;
+        std::memcpy(&first, v.data(), 8);
+        std::memcpy(&last, v.data() + v.size() - 8, 8);
+        if (!may_hold_control(first) && !may_hold_control(last)) return true;
+    }
     std::size_t i = 0;
     for (; i + 8 <= v.size(); i += 8) {
         std::uint64_t w;
         std::memcpy(&w, v.data() + i, 8);
-        const std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHighs;
-        const std::uint64_t x = w ^ (kOnes * 0x7F);
-        const std::uint64_t is_del = (x - kOnes) & ~x & kHighs;
-        if ((below_space | is_del) == 0) continue;
+        if (!may_hold_control(w)) continue;
         for (std::size_t j = i; j < i + 8; ++j)
             if (!kBytes.value[static_cast<unsigned char>(v[j])]) return false;
     }

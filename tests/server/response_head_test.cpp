@@ -1,7 +1,7 @@
 // The response writer's checks on what a handler put in its response: a content type or header
 // value with a control character or DEL anywhere, at any length, is refused (header injection);
-// a tab is allowed. The check reads words of 8 bytes: every position must be covered. And the
-// head's pieces are copied whole at every length.
+// a tab and bytes of 0x80 and up (obs-text) are allowed. The check reads words of 8 bytes: every
+// position must be covered. And the head's pieces are copied whole at every length.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -34,8 +34,15 @@ TEST(ResponseHead, AControlCharacterAnywhereInAValueIsRefused) {
             std::string tab = clean;
             tab[at] = '\t';
             http::Response with_tab;
+            with_tab.content_type = tab;
             with_tab.add_header("X-Value", tab);
             EXPECT_EQ(http::response_problem(with_tab), nullptr) << n << " " << at;
+            std::string high = clean;  // obs-text
+            high[at] = '\xe9';
+            http::Response with_high;
+            with_high.content_type = high;
+            with_high.add_header("X-Value", high);
+            EXPECT_EQ(http::response_problem(with_high), nullptr) << n << " " << at;
         }
     }
 }
