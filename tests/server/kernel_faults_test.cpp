@@ -12,10 +12,8 @@
 
 #include <atomic>
 #include <cerrno>
-#include <memory>
-#include <thread>
-#include <vector>
 
+#include "backed_up_clients.hpp"
 #include "server_fixture.hpp"
 
 namespace {
@@ -89,15 +87,6 @@ TEST(KernelFaults, AConnectionEpollWillNotWatchIsClosedAndTheServerGoesOn) {
     EXPECT_EQ(open.read_response().status, 200);
 }
 
-// Answers of 12 KiB each: a client that pipelines hundreds and reads nothing backs them up.
-void twelve_kib(const http::Request&, http::Response& r, void*) {
-    static const std::string body(12 * 1024, 't');
-    r.body = body;
-}
-void big_answer_route(handlers::Router& router) {
-    router.add(http::Method::Get, "/12k", handlers::Handler{&twelve_kib, nullptr});
-}
-
 // Without TCP_INFO the server cannot see a client's progress: it counts none, so clients that
 // hold the 4-buffer ring behind answers they do not read are still cut under pressure, and the
 // client that reads is answered (as in Resources.ClientsHoldingReceiveBuffersWithoutReading...,
@@ -111,24 +100,11 @@ TEST(KernelFaults, WithoutTcpInfoClientsHoldingTheRingWithoutReadingAreStillCut)
     RunningServer s(c, &big_answer_route);
     ASSERT_EQ(s.error(), "");
     g_tcp_info_fails = true;
-    std::string batch;
-    for (int i = 0; i < 600; ++i) batch += get("/12k");
-    std::vector<std::unique_ptr<Client>> stalled;
-    for (int i = 0; i < 4; ++i)
-        stalled.push_back(std::make_unique<Client>(s.port(), 10000, nullptr, 4096));
-    std::vector<std::thread> senders;
-    for (auto& cl : stalled) senders.emplace_back([&cl, &batch] { (void)cl->send(batch); });
-    ::usleep(300 * 1000);  // their answers back up, their requests wait in the ring's buffers
-    Client reader(s.port(), 8000);
-    ASSERT_TRUE(reader.send(
-        "GET /plaintext HTTP/1.1\r\nHost: t\r\nX-Pad: " + std::string(6000, 'p') + "\r\n\r\n"));
-    EXPECT_EQ(reader.read_response().status, 200);
+    EXPECT_EQ(status_for_a_reader_behind_backed_up_clients(s), 200);
     const server::WorkerCounters counters = s.server().counters();
     EXPECT_GT(counters.timeouts[static_cast<int>(server::TimeoutKind::SendUnderPressure)].get(),
               0u);
     EXPECT_GT(g_tcp_info_refused.load(), 0);  // the server did ask, and was refused
-    for (auto& cl : stalled) ::shutdown(cl->fd(), SHUT_RDWR);
-    for (std::thread& t : senders) t.join();
     g_tcp_info_fails = false;
 }
 
