@@ -23,6 +23,16 @@ inline void big_answer_route(handlers::Router& router) {
     router.add(http::Method::Get, "/12k", handlers::Handler{&twelve_kib, nullptr});
 }
 
+// One worker, a ring of 4 buffers, and clients that hold them behind unread answers cut after a
+// second while others wait.
+inline config::ServerConfig pressure_config() {
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    c.recv_buffers = 4;
+    c.send_under_pressure_s = 1;
+    return c;
+}
+
 // Four clients pipeline 600 requests each to `s` (serving big_answer_route) and read nothing;
 // then a fifth sends one request of three 2-KiB buffers' worth and reads its answer (within 8 s).
 // Returns that answer's status (0: none came), with the four cut short afterwards.

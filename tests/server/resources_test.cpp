@@ -185,11 +185,7 @@ TEST(Resources, ReceiveBuffersHeldByBackedUpClientsRunDryAndResume) {
 // they have not read for [timeouts] send_under_pressure are cut, and it is answered (without
 // the cut it waited past its 8 s, on both backends).
 TEST(Resources, ClientsHoldingReceiveBuffersWithoutReadingGiveWayToOnesThatRead) {
-    config::ServerConfig c = test_config();
-    c.workers = 1;
-    c.recv_buffers = 4;
-    c.send_under_pressure_s = 1;
-    RunningServer s(c, &big_answer_route);
+    RunningServer s(pressure_config(), &big_answer_route);
     ASSERT_EQ(s.error(), "");
     // A request of three buffers' worth: more than the ring has free between the stalled ones.
     // Answered within seconds, not after 30 (or 8).
