@@ -15,6 +15,12 @@ namespace lake::config {
 
 namespace {
 
+// 0.5 -> "0.5", 60 -> "60": the shortest form that reads back the same.
+std::string seconds(double s) {
+    char buf[32];
+    return std::string(buf, std::to_chars(buf, buf + sizeof(buf), s).ptr);
+}
+
 // Every accepted key, with the code that reads it into ServerConfig.
 using Reader = std::function<std::string(const toml::node&, ServerConfig&)>;
 // A range check on a value already in ServerConfig, however it got there (file or command line).
@@ -313,14 +319,6 @@ std::string load_file(const std::string& path, ServerConfig& config) {
                std::string(e.description());
     }
 }
-
-namespace {
-// 0.5 -> "0.5", 60 -> "60": the shortest form that reads back the same.
-std::string seconds(double s) {
-    char buf[32];
-    return std::string(buf, std::to_chars(buf, buf + sizeof(buf), s).ptr);
-}
-}  // namespace
 
 std::string validate(const ServerConfig& c) {
     for (const auto& [key, i] : integers())

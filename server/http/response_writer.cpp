@@ -62,16 +62,12 @@ constexpr std::string_view kStatusLine200 = "HTTP/1.1 200 OK\r\n";
 
 namespace {
 
-// Which bytes may appear in a header name and in a field value (handlers/header_rules.hpp): one
-// table look-up per byte, for every header a handler added at run time.
+// Which bytes may appear in a field value (handlers/header_rules.hpp, whose is_tchar is a table
+// already): one table look-up per byte, for every header a handler added at run time.
 struct ByteClasses {
-    bool token[256] = {};
     bool value[256] = {};
     constexpr ByteClasses() {
-        for (int c = 0; c < 256; ++c) {
-            token[c] = is_tchar(static_cast<unsigned char>(c));
-            value[c] = is_field_byte(static_cast<unsigned char>(c));
-        }
+        for (int c = 0; c < 256; ++c) value[c] = is_field_byte(static_cast<unsigned char>(c));
     }
 };
 constexpr ByteClasses kBytes;
@@ -110,7 +106,7 @@ bool is_field_value(std::string_view v) noexcept {
 bool is_token(std::string_view v) noexcept {
     if (v.empty()) return false;
     for (char ch : v)
-        if (!kBytes.token[static_cast<unsigned char>(ch)]) return false;
+        if (!is_tchar(static_cast<unsigned char>(ch))) return false;
     return true;
 }
 
