@@ -185,92 +185,90 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     void cancel_move() noexcept;
     void finish_move_if_ready() noexcept;
 
+    // Layout: with thousands of connections, every cache line of its slot that a request
+    // touches is a miss (loadtest/cache_misses counts them), so what every request reads or
+    // writes comes first and packed, each big part starts on a line of its own, and what only
+    // waiting handlers, large bodies, moves, timeouts or the access log use comes last.
     ConnectionEnv& env_;
     const config::ServerConfig& config_;
     std::uint32_t index_;
     State state_ = State::Free;
+    bool pending_ = false;  // a response waits to be serialized (the response view had no room)
+    // ... and found no room: the client has not read what went before. No receive is armed
+    // until it has (its input waits in the kernel, not in the worker's shared buffers).
+    bool output_blocked_ = false;
+    bool pages_released_ = false;  // the arena's pages were handed back while idle
     int fd_ = -1;
+    // Input: the buffers held unparsed and the recv's state (server/receive_state.hpp).
+    ReceiveState in_;
+    // The receive buffer the answered request's tokens point into, once parsed whole: set aside
+    // (not in in_.held) until the request is answered.
+    std::uint16_t borrowed_buffer_ = BufferRing::kNone;
+    bool no_byte_yet_ = false;  // nothing received since the accept
+    bool move_started_ = false;
+    bool io_on_ring_ = false;  // io_op_ is with the backend: its completion is still due
+    std::uint8_t slow_body_ticks_ = 0;
+    // The tick (+1, so never 0) since which the body waits for a large buffer; 0: not waiting.
+    std::uint32_t waiting_large_since_ = 0;
+    // Timers, in worker ticks (seconds). The header timeout runs from a request's first byte
+    // (or, for a connection's first request, from the accept) whatever arrives after it; the
+    // send timeout from the last send that made progress, whatever the client sends meanwhile.
+    std::uint32_t last_activity_ = 0;
+    std::uint32_t request_started_ = 0;
+    std::uint32_t send_progress_ = 0;
+    std::uint64_t request_started_ns_ = 0;  // the loop pass that brought its first byte
+    // Moving to another worker: requested (move_to_), then under way (move_started_).
+    HandOff* move_to_ = nullptr;
+    // A waiting handler: its frame (in the request view: declared after it, destroyed first) and
+    // the one operation it waits for, on the ring or (a part of its response) in the output.
+    handlers::Task task_;
+    handlers::IoOp* io_op_ = nullptr;
+    // A streamed request body: the part of the last BodyPart not yet copied to the handler (it
+    // lies in the first held receive buffer, which stays held until it is).
+    std::string_view body_rest_;
+    http::ResponseContext pending_context_;
+    std::size_t body_at_tick_ = 0;  // body bytes received at the last tick
 
     // Memory: the connection's arena, two views carved side by side from the worker's lake at
     // start-up (connection_arena bytes in all, page-aligned so their pages can be released).
     // The engine only resets them; 4 marks and 4 exact rewind levels leave handlers room for
     // their own scopes at 96 bytes of bookkeeping per view instead of the default 384.
     using View = lake::BasicLakeView<4, 4>;
-    View request_view_;
-    View response_view_;
-    http::RequestParser parser_;
-
-    // Input: the buffers held unparsed and the recv's state (server/receive_state.hpp).
-    ReceiveState in_;
-    // The receive buffer the answered request's tokens point into, once parsed whole: set aside
-    // (not in in_.held) until the request is answered.
-    std::uint16_t borrowed_buffer_ = BufferRing::kNone;
-    bool pages_released_ = false;  // the arena's pages were handed back while idle
-
-    // The response waiting to be serialized (when the response view had no room for it).
-    bool pending_ = false;
-    // ... and found no room: the client has not read what went before. No receive is armed
-    // until it has (its input waits in the kernel, not in the worker's shared buffers).
-    bool output_blocked_ = false;
-    http::Response pending_response_;
-    http::ResponseContext pending_context_;
-
+    alignas(64) View request_view_;
+    alignas(64) View response_view_;
+    alignas(64) http::RequestParser parser_;
+    // The response being built, then waiting to be serialized.
+    alignas(64) http::Response pending_response_;
     // Output: what is queued for the client and the send in flight (server/output_queue.hpp).
     // A written body up to this size moves next to its head instead of taking a range.
     static constexpr std::size_t kMoveBodyBelow = 1024;
-    OutputQueue out_;
+    alignas(64) OutputQueue out_;
 
-    // The client, for its share of the large buffers (looked up at the first one it takes).
-    ClientKey client_key_ = 0;
-    bool client_known_ = false;
-    // Its address as text, for the access log (looked up at its first line).
-    std::uint8_t client_text_len_ = 0;
-    char client_text_[46];
-    // The tick (+1, so never 0) since which the body waits for a large buffer; 0: not waiting.
-    std::uint32_t waiting_large_since_ = 0;
-
-    // Moving to another worker: requested (move_to_), then under way (recv cancelled).
-    HandOff* move_to_ = nullptr;
-    bool move_started_ = false;
-
-    // Timers, in worker ticks (seconds). The header timeout runs from a request's first byte
-    // (or, for a connection's first request, from the accept) whatever arrives after it; the
-    // send timeout from the last send that made progress, whatever the client sends meanwhile.
-    std::uint32_t last_activity_ = 0;
-    std::uint32_t request_started_ = 0;
-    std::uint64_t request_started_ns_ = 0;  // the loop pass that brought its first byte
-    std::uint32_t send_progress_ = 0;
+    // Less often: waiting handlers, timeouts, large bodies, the access log.
+    bool part_waiting_ = false;    // io_op_ is a part waiting for room in the output queue
+    bool task_cancelled_ = false;  // the client left or the deadline passed: never resumed
+    bool task_timed_out_ = false;
+    bool stream_started_ = false;  // sent in parts: status and headers are fixed
+    bool head_out_ = false;        // the head of a response sent in parts is queued
+    bool io_timed_out_ = false;    // a socket operation was cancelled for passing its deadline
+    std::uint32_t task_started_ = 0;
+    std::uint64_t stream_sent_ = 0;  // body bytes of a response sent in parts
+    // A socket operation's deadline (loop_ns; 0: none), checked once a tick.
+    std::uint64_t io_deadline_ns_ = 0;
     std::uint64_t acked_seen_ = 0;  // TCP bytes the peer had acknowledged at the last look
     // Ticks under receive-buffer pressure that this connection held buffers behind unread
     // answers (see cut_if_stalled_holding_buffers), and what its peer had acknowledged then.
     std::uint32_t stalled_ticks_ = 0;
     std::uint32_t stalled_at_ = 0;  // the tick of the last look
     std::uint64_t stalled_acked_ = 0;
-    std::size_t body_at_tick_ = 0;  // body bytes received at the last tick
-    std::uint8_t slow_body_ticks_ = 0;
-    bool no_byte_yet_ = false;  // nothing received since the accept
     std::uint32_t linger_deadline_ = 0;
     std::uint32_t freed_at_ = 0;
-
-    // A waiting handler: its frame (in the request view: declared after it, destroyed first) and
-    // the one operation it waits for, on the ring or (a part of its response) in the output.
-    handlers::Task task_;
-    handlers::IoOp* io_op_ = nullptr;
-    bool io_on_ring_ = false;      // io_op_ is with the backend: its completion is still due
-    bool part_waiting_ = false;    // io_op_ is a part waiting for room in the output queue
-    bool task_cancelled_ = false;  // the client left or the deadline passed: never resumed
-    bool task_timed_out_ = false;
-    bool stream_started_ = false;  // sent in parts: status and headers are fixed
-    bool head_out_ = false;        // the head of a response sent in parts is queued
-    std::uint32_t task_started_ = 0;
-    std::uint64_t stream_sent_ = 0;  // body bytes of a response sent in parts
-    // A streamed request body: the part of the last BodyPart not yet copied to the handler (it
-    // lies in the first held receive buffer, which stays held until it is).
-    std::string_view body_rest_;
-    // A socket operation's deadline (loop_ns; 0: none), checked once a tick; it was cancelled
-    // for having passed it.
-    std::uint64_t io_deadline_ns_ = 0;
-    bool io_timed_out_ = false;
+    // The client, for its share of the large buffers (looked up at the first one it takes).
+    ClientKey client_key_ = 0;
+    bool client_known_ = false;
+    // Its address as text, for the access log (looked up at its first line).
+    std::uint8_t client_text_len_ = 0;
+    char client_text_[46];
 };
 
 }  // namespace lake::server

@@ -87,7 +87,7 @@ const llhttp_settings_t RequestParser::kSettings = [] {
 }();
 
 RequestParser::RequestParser(lake::BasicArena& view, BodyBuffers& large, const ParseLimits& limits)
-    : view_(view), pool_(large), limits_(limits) {
+    : view_(view), limits_(limits), pool_(large) {
     head_.set_limits(limits.max_target, limits.max_header_bytes);
     reset_connection();
 }

@@ -203,7 +203,7 @@ class BasicArena {
     bool zeroing() const noexcept { return core_.zeroing(); }
 
     std::size_t used() const noexcept { return core_.offset(); }
-    std::size_t remaining() const noexcept { return core_.capacity() - core_.offset(); }
+    std::size_t remaining() const noexcept { return core_.remaining(); }
     std::size_t capacity() const noexcept { return core_.capacity(); }
     Stats stats() const noexcept { return core_.stats(); }
 

@@ -97,11 +97,11 @@ class ArenaCore {
         : cur_(base),
           limit_(base != nullptr ? base + capacity : nullptr),
           base_(base),
+          staircase_(steps, levels),
+          marks_(marks),
           end_(limit_),
           id_(next_arena_id()),
-          marks_(marks),
-          max_marks_(max_marks),
-          staircase_(steps, levels) {
+          max_marks_(max_marks < UINT32_MAX ? max_marks : UINT32_MAX) {
         poison(base_, capacity);
     }
     ArenaCore(const ArenaCore&) = delete;
@@ -144,6 +144,10 @@ class ArenaCore {
     std::byte* base() const noexcept { return base_; }
     std::size_t offset() const noexcept { return static_cast<std::size_t>(cur_ - base_); }
     std::size_t capacity() const noexcept { return static_cast<std::size_t>(end_ - base_); }
+    // capacity() - offset(), from the limit when it is the end (end_ lies in a colder line).
+    std::size_t remaining() const noexcept {
+        return static_cast<std::size_t>((limit_ != nullptr ? limit_ : end_) - cur_);
+    }
     std::uint64_t epoch() const noexcept { return staircase_.epoch(); }
     std::uint64_t generation() const noexcept { return generation_; }
     std::size_t max_marks() const noexcept { return max_marks_; }
@@ -472,30 +476,34 @@ class ArenaCore {
         zeroing_ = false;
     }
 
-    // Hot fields first: the bump reads cur_ and limit_ and writes cur_ and allocations_.
+    // What a request's worth of bump, give-back and reset touches comes first, in the first 64
+    // bytes (one cache line when the arena object is aligned to one, as a server's per-connection
+    // views are): a server cycling through thousands of connections misses on every line of
+    // their arenas' bookkeeping that it touches. A give-back also reads the floor and the epoch
+    // in the second line; the rest is lineage, bookkeeping storage and counters.
     std::byte* cur_ = nullptr;    // the next free byte
     std::byte* limit_ = nullptr;  // end_, or null while a process() writer runs or once dead
     std::byte* base_ = nullptr;
+    std::size_t high_water_ = 0;
+    ArenaCore* last_child_ = nullptr;
+    std::uint64_t generation_ = 0;
+    std::uint32_t mark_count_ = 0;  // at most max_marks_, which the constructor caps to fit
+    bool zeroing_ = false;
+    bool in_process_ = false;
+    bool dead_ = false;
+    Staircase staircase_;  // starts with its tracking flag, which a reset reads
+    std::size_t sandbox_floor_ = 0;
+    std::size_t* marks_ = nullptr;
     std::byte* end_ = nullptr;
     // Lineage: a view's parent, its siblings in address order, and this arena's own children.
     ArenaCore* parent_ = nullptr;
     ArenaCore* prev_ = nullptr;
     ArenaCore* next_ = nullptr;
     ArenaCore* first_child_ = nullptr;
-    ArenaCore* last_child_ = nullptr;
     std::size_t parent_end_ = 0;  // where this view's block ends in its parent
-    std::size_t high_water_ = 0;
-    std::size_t exposed_ = 0;  // how far process() writers could write
+    std::size_t exposed_ = 0;     // how far process() writers could write
     std::uint64_t id_ = 0;
-    std::uint64_t generation_ = 0;
-    std::size_t* marks_ = nullptr;
     std::size_t max_marks_ = 0;
-    std::size_t mark_count_ = 0;
-    std::size_t sandbox_floor_ = 0;
-    Staircase staircase_;
-    bool zeroing_ = false;
-    bool in_process_ = false;
-    bool dead_ = false;
     std::uint64_t allocations_ = 0;
     std::uint64_t overflows_ = 0;
 };

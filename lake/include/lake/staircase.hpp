@@ -88,11 +88,13 @@ class Staircase {
     }
 
   private:
+    // The flag first: a reset reads only it when no handle was taken (its arena keeps it in the
+    // same cache line as the offset).
+    bool tracking_ = false;
+    std::uint64_t epoch_ = 0;
+    std::size_t levels_ = 0;
     KillStep* steps_ = nullptr;
     std::size_t capacity_ = 0;
-    std::size_t levels_ = 0;
-    std::uint64_t epoch_ = 0;
-    bool tracking_ = false;
 };
 
 }  // namespace lake::detail
