@@ -159,6 +159,22 @@ TEST(Process, WritingExactlyTheFreeSpaceFits) {
     EXPECT_EQ(lake.remaining(), 0u);
 }
 
+// remaining() reads the limit, which is null while a writer holds the free space and once a
+// view is dead: it must still say capacity - used then.
+TEST(Process, RemainingIsTheFreeSpaceWhileAWriterHoldsIt) {
+    lake::Lake lake(64);
+    auto a = lake.alloc<10>();
+    std::size_t inside = 0;
+    auto d = lake.process([&](std::span<std::byte> free) {
+        inside = lake.remaining();
+        EXPECT_FALSE(lake.alloc<1>());  // the writer holds the space
+        return free.size() - 4;
+    });
+    ASSERT_TRUE(d);
+    EXPECT_EQ(inside, 54u);
+    EXPECT_EQ(lake.remaining(), 4u);
+}
+
 TEST(Stats, CountsAllocationsOverflowsAndHighWater) {
     lake::Lake lake(100);
     {

@@ -54,6 +54,19 @@ TEST(View, IsBoundedByItsOwnCapacity) {
     EXPECT_EQ(lake.remaining(), 4096u - 64u);
 }
 
+TEST(View, ADeadViewStillReportsItsRemainingSpace) {
+    lake::Lake lake(4096);
+    lake::Snapshot before = lake.snapshot();
+    lake::LakeView view = lake.split(256);
+    auto kept = view.alloc<100>();
+    ASSERT_TRUE(kept);
+    ASSERT_TRUE(lake.rewind(before));  // the view's bytes go back: it dies
+    EXPECT_FALSE(view.is_valid());
+    EXPECT_FALSE(view.alloc<1>());
+    EXPECT_EQ(view.remaining(), 156u);
+    EXPECT_EQ(view.capacity() - view.used(), view.remaining());
+}
+
 TEST(View, ViewsInsideViewsRecursively) {
     lake::Lake lake(1 << 16);
     lake::LakeView outer = lake.split(8192);
