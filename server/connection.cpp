@@ -639,6 +639,7 @@ void Connection::on_tick(std::uint32_t now) noexcept {
             } else if (parser_.in_progress() && !pending_) {
                 if (waiting_for_large_buffer() &&
                     now + 1 - waiting_large_since_ >= kLargeBufferWaitTicks) {
+                    count_timeout(TimeoutKind::LargeBufferWait);
                     stop_waiting_for_large_buffer();
                     prepare_error(503, "no large buffer free for this body");
                     pump();
@@ -684,6 +685,19 @@ void Connection::on_tick(std::uint32_t now) noexcept {
             break;
     }
     release_if_idle();
+}
+
+bool Connection::give_way_to_starved_receivers() noexcept {
+    if (state_ != State::Open || !waiting_for_large_buffer() || in_.held.count == 0 || pending_)
+        return false;
+    count_timeout(TimeoutKind::LargeBufferWaitUnderPressure);
+    stop_waiting_for_large_buffer();
+    prepare_error(503,
+                  "no large buffer free for this body, and the receive buffers it held "
+                  "were needed by others");
+    pump();
+    release_if_idle();
+    return true;
 }
 
 // A body in a large buffer holds one of the worker's few: it must keep arriving at a minimum

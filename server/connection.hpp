@@ -78,6 +78,10 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     // The worker's receive buffers ran out: cut this connection if it holds some unparsed behind
     // a response its client has not read for [timeouts] send_under_pressure. true when cut.
     bool cut_if_stalled_holding_buffers(std::uint32_t now) noexcept;
+    // The worker's receive buffers ran out: a body waiting for a large buffer that holds some
+    // gives way now (503) instead of at the end of its wait, since what it holds may be what the
+    // body holding the large buffer needs to finish and give it back. true when it gave way.
+    bool give_way_to_starved_receivers() noexcept;
     // The worker drains: an idle connection closes now; a busy one finishes its request, and
     // its answer says `Connection: close`.
     void on_drain() noexcept;

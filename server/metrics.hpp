@@ -43,9 +43,19 @@ enum class TimeoutKind : std::uint8_t {
     Keepalive,
     Send,
     Handler,
-    SendUnderPressure
+    SendUnderPressure,
+    LargeBufferWait,               // a body waited its 3 s for a large buffer: 503
+    LargeBufferWaitUnderPressure,  // ... and gave way sooner, the receive buffers having run dry
 };
-inline constexpr std::array<std::string_view, 7> kTimeoutKinds = {
-    "header", "body", "first_byte", "keepalive", "send", "handler", "send_under_pressure"};
+inline constexpr std::array<std::string_view, 9> kTimeoutKinds = {
+    "header",
+    "body",
+    "first_byte",
+    "keepalive",
+    "send",
+    "handler",
+    "send_under_pressure",
+    "large_buffer_wait",
+    "large_buffer_wait_under_pressure"};
 
 }  // namespace lake::server

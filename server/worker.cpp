@@ -296,8 +296,11 @@ void Worker::on_tick() noexcept {
             c.on_free_tick(loop_.now);
     }
     if (!waiting_for_buffers_.empty()) {
-        // Receivers starve: clients that hold buffers without reading their answers give way.
-        for (Connection& c : connections_) (void)c.cut_if_stalled_holding_buffers(loop_.now);
+        // Receivers starve: bodies that hold buffers while they wait for a large one, and
+        // clients that hold buffers without reading their answers, give way.
+        for (Connection& c : connections_)
+            if (!c.give_way_to_starved_receivers())
+                (void)c.cut_if_stalled_holding_buffers(loop_.now);
     }
     plan_moves();
     sample_gauges();

@@ -61,9 +61,10 @@ TEST(Metrics, CountWhatWasSentAndAnswered) {
     EXPECT_EQ(sample(page, "lake_connections_accepted_total"), 3);
     for (const char* family :
          {"lake_connections_open", "lake_connections_refused_total", "lake_connections_moved_total",
-          "lake_timeouts_total{kind=\"header\"}", "lake_recv_pauses_total", "lake_enobufs_total",
-          "lake_arena_bytes_in_use{worker=\"0\"}", "lake_arena_high_water_bytes{worker=\"1\"}",
-          "lake_large_buffers_in_use"})
+          "lake_timeouts_total{kind=\"header\"}",
+          "lake_timeouts_total{kind=\"large_buffer_wait_under_pressure\"}",
+          "lake_recv_pauses_total", "lake_enobufs_total", "lake_arena_bytes_in_use{worker=\"0\"}",
+          "lake_arena_high_water_bytes{worker=\"1\"}", "lake_large_buffers_in_use"})
         EXPECT_GE(sample(page, family), 0) << family << " missing";
     // Every sample line belongs to a family announced by # TYPE.
     EXPECT_TRUE(std::regex_search(page, std::regex("# TYPE lake_http_request_duration_seconds "
