@@ -182,6 +182,9 @@ void Worker::on_accept(int result, bool more) noexcept {
             refuse(result);
         }
     } else {
+        // A drain, not an error: the listener shut down (out of the SO_REUSEPORT group: EINVAL,
+        // often seen before the drain request itself), or our own cancel_accept() (ECANCELED).
+        if (result == -EINVAL || result == -ECANCELED) return;
         // EMFILE / ENFILE / ENOBUFS / ENOMEM: keep serving the open connections. At the file
         // limit, answer the clients waiting in the backlog 503 at once; then accept again at
         // once if the reserve descriptor is back (new clients will meet the same answer), or
