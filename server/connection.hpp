@@ -59,6 +59,9 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     Connection(ConnectionEnv& env, lake::BasicArena& lake, std::uint32_t index);
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
+    // A waiting handler's frame lives in the request view and points into the parser's request:
+    // it goes first (task_ is declared before both, with the hot fields, so it would go last).
+    ~Connection() { task_.reset(); }
 
     void open(int fd) noexcept;
     void on_recv(const Completion& c) noexcept;
@@ -223,7 +226,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     std::uint64_t request_started_ns_ = 0;  // the loop pass that brought its first byte
     // Moving to another worker: requested (move_to_), then under way (move_started_).
     HandOff* move_to_ = nullptr;
-    // A waiting handler: its frame (in the request view: declared after it, destroyed first) and
+    // A waiting handler: its frame (in the request view; destroyed first, by ~Connection) and
     // the one operation it waits for, on the ring or (a part of its response) in the output.
     handlers::Task task_;
     handlers::IoOp* io_op_ = nullptr;
