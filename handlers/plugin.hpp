@@ -21,6 +21,8 @@
 #include "plugin_config.hpp"
 #include "router.hpp"
 
+// 8: lake's arena bookkeeping laid out anew (what a request touches first): the arena calls a
+// plugin inlines (request.arena, Response's writers) read those fields.
 // 7: Response::add_header(name, value), Request::param and http::iequals inline (their old
 // symbols are gone).
 // 6: Response::add_header(ConstantHeader), headers checked when the plugin is compiled.
@@ -28,7 +30,7 @@
 // 4: waiting handlers (Handler::waiting/streaming, Task, Io; Request::io, Response::stream_length).
 // 3: PluginHost (a config table per plugin, per-worker and shutdown hooks), compiler and
 // standard-library identity in the ABI check. 2: Request::params, routes with parameters.
-#define LAKE_PLUGIN_ABI_VERSION 7
+#define LAKE_PLUGIN_ABI_VERSION 8
 
 #define LAKE_PLUGIN_STR2(x) #x
 #define LAKE_PLUGIN_STR(x) LAKE_PLUGIN_STR2(x)
