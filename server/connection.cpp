@@ -639,10 +639,8 @@ void Connection::on_tick(std::uint32_t now) noexcept {
             } else if (parser_.in_progress() && !pending_) {
                 if (waiting_for_large_buffer() &&
                     now + 1 - waiting_large_since_ >= kLargeBufferWaitTicks) {
-                    count_timeout(TimeoutKind::LargeBufferWait);
-                    stop_waiting_for_large_buffer();
-                    prepare_error(503, "no large buffer free for this body");
-                    pump();
+                    give_up_waiting_for_large_buffer(TimeoutKind::LargeBufferWait,
+                                                     "no large buffer free for this body");
                 } else if (body_too_slow_for_a_large_buffer()) {
                     count_timeout(TimeoutKind::Body);
                     prepare_error(408, "request body too slow to hold a large buffer");
@@ -690,14 +688,19 @@ void Connection::on_tick(std::uint32_t now) noexcept {
 bool Connection::give_way_to_starved_receivers() noexcept {
     if (state_ != State::Open || !waiting_for_large_buffer() || in_.held.count == 0 || pending_)
         return false;
-    count_timeout(TimeoutKind::LargeBufferWaitUnderPressure);
-    stop_waiting_for_large_buffer();
-    prepare_error(503,
-                  "no large buffer free for this body, and the receive buffers it held "
-                  "were needed by others");
-    pump();
+    give_up_waiting_for_large_buffer(TimeoutKind::LargeBufferWaitUnderPressure,
+                                     "no large buffer free for this body, and the receive "
+                                     "buffers it held were needed by others");
     release_if_idle();
     return true;
+}
+
+// A body that waited for a large buffer is answered 503 (its held input dropped), counted by why.
+void Connection::give_up_waiting_for_large_buffer(TimeoutKind why, const char* reason) noexcept {
+    count_timeout(why);
+    stop_waiting_for_large_buffer();
+    prepare_error(503, reason);
+    pump();
 }
 
 // A body in a large buffer holds one of the worker's few: it must keep arriving at a minimum

@@ -140,6 +140,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     ClientKey client_key() noexcept;
     void wait_for_large_buffer() noexcept;
     void stop_waiting_for_large_buffer() noexcept;
+    void give_up_waiting_for_large_buffer(TimeoutKind why, const char* reason) noexcept;
 
     // Waiting handlers (handlers::Io, on the worker's I/O backend).
     bool start(handlers::IoOp& op) noexcept override;

@@ -105,6 +105,12 @@ TEST(SharedPools, AWaitForALargeBufferThatNeverFreesEndsIn503) {
     EXPECT_EQ(w.status, 503);
     EXPECT_TRUE(waiter.closed_by_server());
     EXPECT_FALSE(holder.readable_now()) << "the holder was cut off, not the waiter";
+    s.server().stop();
+    const server::WorkerCounters counters = s.server().counters();
+    EXPECT_EQ(counters.timeouts[static_cast<int>(server::TimeoutKind::LargeBufferWait)].get(), 1u);
+    EXPECT_EQ(counters.timeouts[static_cast<int>(server::TimeoutKind::LargeBufferWaitUnderPressure)]
+                  .get(),
+              0u);  // the ring was never dry
 }
 
 // Clients that pipeline requests and never read their responses stop being read (back-pressure)
