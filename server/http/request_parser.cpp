@@ -117,13 +117,11 @@ void RequestParser::start() noexcept {
     body_ = Token{};
     borrowing_ = false;
     error_status_ = 0;
-    error_reason_ = "";
     host_count_ = 0;
     te_present_ = te_unknown_coding_ = te_last_is_chunked_ = false;
     begun_ = complete_ = wants_continue_ = upgrade_ = method_unknown_ = false;
     in_chunk_line_ = last_chunk_ = at_body_start_ = in_body_ = false;
     streaming_ = headers_paused_ = part_ready_ = complete_pending_ = false;
-    part_ = {};
     authority_ = {};
     head_.start();
 }

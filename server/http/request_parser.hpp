@@ -76,7 +76,7 @@ class RequestParser {
 
     Request& request() noexcept { return request_; }
     int error_status() const noexcept { return error_status_; }
-    const char* error_reason() const noexcept { return error_reason_; }
+    const char* error_reason() const noexcept { return error_status_ != 0 ? error_reason_ : ""; }
     // A request has begun (at least one byte of it arrived) and is not complete.
     bool in_progress() const noexcept { return begun_ && !complete_; }
     // The headers said `Expect: 100-continue`, a body is coming and no answer was sent yet.
@@ -89,7 +89,7 @@ class RequestParser {
     bool holds_large_buffer() const noexcept { return large_ != nullptr; }
     std::size_t body_received() const noexcept { return body_.len; }
     // A streamed body's bytes of the last BodyPart event (valid as long as the input fed).
-    std::string_view body_part() const noexcept { return part_; }
+    std::string_view body_part() const noexcept { return streaming_ ? part_ : std::string_view{}; }
     bool streaming_body() const noexcept { return streaming_ && !complete_; }
     // Hands the large buffer holding this request's body (if any) back to the owner.
     lake::LakeView* take_large() noexcept {
@@ -186,14 +186,16 @@ class RequestParser {
     // followed only by blanks: both serve to spot obs-fold, which llhttp 8.1 accepts.
     bool chunk_follows_fold_prefix_ = false;
     const char* chunk_start_ = nullptr;
-    const char* error_reason_ = "";
     ParseLimits limits_;
     Token url_, field_, value_, body_;
     StrictHead head_;
-    std::string_view part_;
     std::string_view authority_;  // of an absolute-form target
     Request request_;
 
+    // Read only after an error (error_status_ set with it) or while a body streams: not reset
+    // per request, and past the lines every request touches.
+    const char* error_reason_ = "";
+    std::string_view part_;
     BodyBuffers& pool_;
     ChunkLine chunk_line_;
 };

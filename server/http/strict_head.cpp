@@ -49,7 +49,7 @@ bool StrictHead::scan_whole_request_line(const char*& p, const char* end) noexce
     // Every byte of the target visible (no space, control or DEL); the version's bytes after it
     // may be read.
     if (!byte_scan::all_visible(target, v, lf + 1)) return false;
-    target_len_ = static_cast<std::size_t>(v - target);
+    target_len_ = static_cast<std::uint32_t>(v - target);
     prev_ = '\n';
     state_ = State::LineStart;
     p = lf + 1;
@@ -154,7 +154,7 @@ const char* StrictHead::scan_fields(const char*& p, const char* end) noexcept {
                     if (lf == nullptr || lf[-1] != '\r') break;
                     const auto n = static_cast<std::size_t>(lf + 1 - p);
                     if (n > max_header_bytes_ - field_bytes_) break;
-                    field_bytes_ += n;
+                    field_bytes_ += static_cast<std::uint32_t>(n);
                     p = lf + 1;
                     if (p == end) return nullptr;  // prev_ stays '\n': the next read starts a line
                 }
@@ -187,7 +187,7 @@ const char* StrictHead::scan_fields(const char*& p, const char* end) noexcept {
                     status_ = 431;
                     return "header section too large";
                 }
-                field_bytes_ += n;
+                field_bytes_ += static_cast<std::uint32_t>(n);
                 if (lf == nullptr) {
                     prev_ = end[-1];
                     p = end;
