@@ -6,8 +6,12 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
-meson setup "$scratch/build" "$repo" --prefix="$scratch/prefix" --libdir=lib -Dtests=false >/dev/null
-meson install -C "$scratch/build" >/dev/null
+# Each file compiled on its own (the test builds are unity builds), without debug information or
+# optimisation (what this checks needs neither), and only what is installed: about a minute less.
+meson setup "$scratch/build" "$repo" --prefix="$scratch/prefix" --libdir=lib -Dtests=false \
+  --buildtype=plain >/dev/null
+meson compile -C "$scratch/build" lake-server >/dev/null
+meson install -C "$scratch/build" --no-rebuild >/dev/null
 
 cat > "$scratch/consumer.cpp" <<'CPP'
 #include <lake/lake.hpp>
