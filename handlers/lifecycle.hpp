@@ -8,7 +8,9 @@ namespace lake::handlers {
 
 // The hooks a server runs around its workers. Worker hooks run on the worker's own thread:
 // start before it serves its first request, stop after its last (in the reverse order of
-// registration); shutdown hooks once, on the main thread, after every worker stopped.
+// registration) and after its connections are closed (the frames of handlers cut while they
+// waited are destroyed by then); shutdown hooks once, on the main thread, after every worker
+// stopped.
 struct Lifecycle {
     using WorkerHook = std::function<void(unsigned worker)>;
     std::vector<WorkerHook> worker_start;

@@ -155,6 +155,7 @@ std::string Server::start() {
             if (ok) {
                 const std::string failure = w->run();
                 if (!failure.empty()) worker_failed(i, failure);
+                w->close_connections();  // handlers cut while waiting end before their plugins
                 if (std::string e = run_hooks([&] { router_.lifecycle().stop_worker(i); });
                     !e.empty())
                     log::error("{}", e);

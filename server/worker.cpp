@@ -28,12 +28,16 @@ Worker::~Worker() {
     if (reserve_fd_ >= 0) ::close(reserve_fd_);
 }
 
-void Worker::teardown() noexcept {
+void Worker::close_connections() noexcept {
     access_log_.flush_blocking();
     for (Connection& c : connections_)
         if (c.fd() >= 0) ::close(c.fd());
     if (io_) io_->close();  // first: nothing in flight may point into the lake any more
     connections_.clear();
+}
+
+void Worker::teardown() noexcept {
+    close_connections();
     large_.reset();
     lake::thread_lake_release();
 }

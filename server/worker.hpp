@@ -48,8 +48,13 @@ class Worker final : private ConnectionOwner, private LoopEvents {
     // The event loop. Returns an empty string after request_stop(), or why it had to stop
     // (an io_uring or epoll error); the caller then takes the worker's listener out of service.
     std::string run();
-    // Releases the backend, the connections and the thread's lake, on the worker's own thread,
-    // after run() (or a failed setup()).
+    // Ends the backend (the kernel lets go of every buffer and frame it was given) and then the
+    // connections, with the frames of handlers still waiting when run() returned: on the
+    // worker's own thread, after run() and before plugins tear their per-thread state down
+    // (a frame's locals may still use it as they are destroyed).
+    void close_connections() noexcept;
+    // What close_connections() does if it has not been done, then releases the thread's lake:
+    // on the worker's own thread, after run() (or a failed setup()).
     void teardown() noexcept;
     // Thread-safe: wakes the loop and makes run() return.
     void request_stop() noexcept;

@@ -55,13 +55,18 @@ Task forever(const Request& req, Response& res, void*) {
 
 // Waits for a minute; when its frame is destroyed, reads the request's path (in the request
 // view, like the frame itself): the frame must go while the connection's views still hold it.
+// And notes whether its worker's plugins had already torn their per-thread state down (the
+// worker_stop hooks, run on the worker's thread, like the frame's destruction).
 std::atomic<std::size_t> g_path_size_at_destruction{0};
+std::atomic<int> g_worker_stopped_before_frame{-1};
+thread_local bool t_worker_stopped = false;
 struct ReadsPathOnDestruction {
     std::string_view path;
     ~ReadsPathOnDestruction() {
         std::size_t n = 0;
         for (char c : path) n += c != 0;
         g_path_size_at_destruction = n;
+        g_worker_stopped_before_frame = t_worker_stopped ? 1 : 0;
     }
 };
 Task forever_reading_its_path(const Request& req, Response& res, void*) {
@@ -479,11 +484,17 @@ TEST(WaitingHandlersDrain, AGracefulStopWaitsForWaitingHandlers) {
     EXPECT_EQ(s.server().counters().cut, 0u);
 }
 
+void waiting_routes_with_a_worker_stop_hook(handlers::Router& r) {
+    waiting_routes(r);
+    r.lifecycle().worker_stop.push_back([](unsigned) { t_worker_stopped = true; });
+}
+
 // A stop (no drain) with a handler still waiting on the ring: its connection is cut, and the
-// frame is destroyed before the views it lives in and points into are given back.
+// frame is destroyed before the views it lives in and points into are given back, and before
+// the plugins' worker_stop hooks free the per-thread state its locals may use.
 TEST(WaitingHandlersStop, AStopCutsAWaitingHandlerAndDestroysItsFrameFirst) {
     const int before = g_frames.load();
-    RunningServer s(waiting_config(), &waiting_routes);
+    RunningServer s(waiting_config(), &waiting_routes_with_a_worker_stop_hook);
     ASSERT_EQ(s.error(), "");
     Client c(s.port(), 10000);
     ASSERT_TRUE(c.send(get("/w/forever-reading")));
@@ -491,9 +502,11 @@ TEST(WaitingHandlersStop, AStopCutsAWaitingHandlerAndDestroysItsFrameFirst) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     ASSERT_EQ(g_frames.load(), before + 1);
     g_path_size_at_destruction = 0;
+    g_worker_stopped_before_frame = -1;
     s.server().stop();
     EXPECT_EQ(g_frames.load(), before);
     EXPECT_EQ(g_path_size_at_destruction.load(), std::string_view("/w/forever-reading").size());
+    EXPECT_EQ(g_worker_stopped_before_frame.load(), 0);
     EXPECT_EQ(s.server().counters().cut, 1u);
 }
 
