@@ -50,6 +50,9 @@ class AccessLog {
     // Until written() the buffer belongs to the kernel.
     std::span<const char> take_batch(bool all) noexcept;
     void written(int result) noexcept;
+    // A write is with the kernel (or its completion not yet reported): flush_blocking() would
+    // not know which bytes went out, so the worker waits for it first.
+    bool write_in_flight() const noexcept { return in_flight_; }
     // Reopens the file (after logrotate moved it); waits for the write in flight, if any.
     void request_reopen() noexcept { reopen_wanted_ = true; }
     // At the worker's end: what is still buffered, written at once (blocking is fine then).

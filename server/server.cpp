@@ -282,6 +282,12 @@ std::vector<std::uint64_t> Server::requests_per_worker() const {
     return out;
 }
 
+std::uint64_t Server::access_log_dropped() const {
+    std::uint64_t n = 0;
+    for (const auto& w : workers_) n += w->access_log().dropped.get();
+    return n;
+}
+
 WorkerCounters Server::counters() const {
     WorkerCounters sum;
     for (const auto& w : workers_) {

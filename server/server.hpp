@@ -77,6 +77,9 @@ class Server {
     // Requests served by each worker, in worker order (call after stop()): shows how evenly
     // the kernel's SO_REUSEPORT hash spread the connections.
     std::vector<std::uint64_t> requests_per_worker() const;
+    // Access log lines dropped (both buffers full: the disk was behind), over every worker
+    // (call after stop()).
+    std::uint64_t access_log_dropped() const;
 
   private:
     void raise_file_limit(unsigned workers);

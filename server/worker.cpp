@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 
@@ -28,7 +29,35 @@ Worker::~Worker() {
     if (reserve_fd_ >= 0) ::close(reserve_fd_);
 }
 
+// After the loop: a write of the access log still with the kernel (or only queued on the ring,
+// not yet submitted) is seen through before the rest is written at once; otherwise its lines
+// and every line after them would be lost. Nothing else is served meanwhile: a socket accepted
+// now is closed, other completions are dropped. At most 2 s (a log on a FIFO nobody reads, a
+// stuck device: then those lines are lost, as before).
+void Worker::finish_access_log_write() noexcept {
+    struct LogOnly final : LoopEvents {
+        explicit LogOnly(Worker& w) : worker(w) {}
+        void on_pass() noexcept override {}
+        void on_accept(int result, bool) noexcept override {
+            if (result >= 0) ::close(result);
+        }
+        void on_recv(std::uint32_t, const Completion&) noexcept override {}
+        void on_send(std::uint32_t, int) noexcept override {}
+        void on_handler_io(std::uint32_t, int) noexcept override {}
+        void on_tick() noexcept override { worker.io_->arm_tick(); }  // wakes the next wait
+        void on_wake() noexcept override {}
+        void on_log_written(int result) noexcept override { worker.access_log_.written(result); }
+        Worker& worker;
+    };
+    if (!io_ || !access_log_.write_in_flight()) return;
+    LogOnly events(*this);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (access_log_.write_in_flight() && std::chrono::steady_clock::now() < deadline)
+        if (!io_->run_pass(events).empty()) break;
+}
+
 void Worker::close_connections() noexcept {
+    finish_access_log_write();
     access_log_.flush_blocking();
     for (Connection& c : connections_)
         if (c.fd() >= 0) ::close(c.fd());

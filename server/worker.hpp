@@ -129,6 +129,7 @@ class Worker final : private ConnectionOwner, private LoopEvents {
     void begin_drain() noexcept;
     void sample_gauges() noexcept;
     void write_access_log(bool all) noexcept;
+    void finish_access_log_write() noexcept;
     bool all_connections_gone() const noexcept { return free_slots_.size() == connections_.size(); }
     bool has_large_buffers() const noexcept { return large_->size() != 0; }
     void wake_large_waiters() noexcept;

@@ -3,6 +3,8 @@
 #include <rapidjson/document.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -115,6 +117,48 @@ TEST(AccessLog, JsonLinesParseAndCarryTheRequest) {
     EXPECT_EQ(std::string(d["user_agent"].GetString()), "t\"\xc3\xbf");  // \u00ff
     EXPECT_TRUE(std::regex_match(std::string(d["time"].GetString()),
                                  std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")));
+}
+
+// A stop in the middle of heavy traffic: every response a client received has its line (or is
+// counted as dropped, should the disk fall behind), even when a write of the log was still on
+// its way to the kernel as the loop ended (its completion is awaited, then the rest written).
+// Without that wait, 5 runs in 16 lost 75 to 117 lines (a write's worth) and dropped none.
+TEST(AccessLog, AStopUnderLoadLosesNoLineOfAnAnsweredRequest) {
+    const std::string path = temp_path();
+    std::atomic<int> answered{0};
+    std::uint64_t dropped = 0;
+    {
+        config::ServerConfig c = test_config();
+        c.access_log = path;
+        RunningServer s(c);
+        ASSERT_EQ(s.error(), "");
+        std::atomic<bool> stopping{false};
+        std::vector<std::thread> clients;
+        for (int k = 0; k < 4; ++k)
+            clients.emplace_back([&] {
+                Client c(s.port(), 5000);
+                std::string raw;
+                for (int j = 0; j < 25; ++j)
+                    raw += get("/plaintext?filler=" + std::string(200, 'f'));
+                while (c.send(raw)) {
+                    for (int j = 0; j < 25; ++j) {
+                        if (c.read_response().status != 200) return;
+                        ++answered;
+                    }
+                    if (stopping) return;
+                }
+            });
+        // Lines of ~330 bytes: a write of the log every hundred or so, while the stop comes.
+        std::this_thread::sleep_for(std::chrono::milliseconds(400));
+        s.server().stop();
+        stopping = true;
+        for (std::thread& t : clients) t.join();
+        dropped = s.server().access_log_dropped();
+    }
+    EXPECT_GE(answered.load(), 500);
+    EXPECT_GE(lines_of(path).size() + dropped, static_cast<std::size_t>(answered.load()))
+        << answered.load() << " answered, " << dropped << " dropped";
+    ::unlink(path.c_str());
 }
 
 // /dev/full refuses every write (ENOSPC): counted, reported, and the server goes on serving.
