@@ -57,6 +57,8 @@ void Worker::finish_access_log_write() noexcept {
 }
 
 void Worker::close_connections() noexcept {
+    if (connections_closed_) return;  // teardown() after the worker's thread did it
+    connections_closed_ = true;
     finish_access_log_write();
     access_log_.flush_blocking();
     for (Connection& c : connections_)

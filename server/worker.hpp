@@ -174,6 +174,7 @@ class Worker final : private ConnectionOwner, private LoopEvents {
     int wake_fd_ = -1;
     bool accept_armed_ = false;
     bool stopping_ = false;
+    bool connections_closed_ = false;  // close_connections() ran: the backend is gone
     std::uint64_t open_at_drain_ = 0;
     std::atomic<bool> stop_requested_{false};
     std::atomic<bool> drain_requested_{false};

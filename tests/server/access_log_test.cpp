@@ -1,6 +1,8 @@
 // The access log: one line per answered request, in order per connection, combined or JSON,
 // request data escaped; a failing disk is counted and never stops the server.
+#include <fcntl.h>
 #include <rapidjson/document.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -159,6 +161,40 @@ TEST(AccessLog, AStopUnderLoadLosesNoLineOfAnAnsweredRequest) {
     EXPECT_GE(lines_of(path).size() + dropped, static_cast<std::size_t>(answered.load()))
         << answered.load() << " answered, " << dropped << " dropped";
     ::unlink(path.c_str());
+}
+
+// The log on a FIFO whose reader never reads: once the pipe is full a write of the log never
+// completes. A stop waits for it 2 s, then lets those lines go, and ends (it once went on to
+// wait a second time on the ring it had just closed). io_uring only: with epoll a write of the
+// log is a plain write, which blocks the worker (README says so).
+TEST(AccessLog, AStopWithTheLogStuckOnAFifoNobodyReadsEndsInTime) {
+    if (backend_under_test() == "epoll") GTEST_SKIP() << "with epoll the write itself blocks";
+    char dir[] = "/tmp/lake-fifo-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    const std::string path = std::string(dir) + "/access.log";
+    ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+    const int reader = ::open(path.c_str(), O_RDONLY | O_NONBLOCK);  // open, never read
+    ASSERT_GE(reader, 0);
+    {
+        config::ServerConfig c = test_config();
+        c.access_log = path;
+        RunningServer s(c);
+        ASSERT_EQ(s.error(), "");
+        // 1,000 lines of ~630 bytes: the pipe's 64 KiB fill, and a write of the log waits.
+        Client client(s.port(), 5000);
+        std::string raw;
+        for (int j = 0; j < 25; ++j) raw += get("/plaintext?filler=" + std::string(500, 'f'));
+        for (int batch = 0; batch < 40; ++batch) {
+            ASSERT_TRUE(client.send(raw));
+            for (int j = 0; j < 25; ++j) ASSERT_EQ(client.read_response().status, 200);
+        }
+        const auto began = std::chrono::steady_clock::now();
+        s.server().stop();
+        EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(10));
+    }
+    ::close(reader);
+    ::unlink(path.c_str());
+    ::rmdir(dir);
 }
 
 // /dev/full refuses every write (ENOSPC): counted, reported, and the server goes on serving.
