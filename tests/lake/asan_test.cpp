@@ -33,6 +33,37 @@ TEST(AsanDeathTest, ReadingPastTheOffsetIsReported) {
         "use-after-poison");
 }
 
+// A view destroyed under a later allocation of its parent keeps its bytes allocated there (they
+// cannot go back), yet no one owns them any more: a pointer that outlived the view is reported.
+TEST(AsanDeathTest, UseAfterAViewIsDestroyedIsReportedWhenItsBytesStayInTheParent) {
+#if !LAKE_ASAN
+    GTEST_SKIP() << "built without AddressSanitizer";
+#else
+    lake::Lake lake(4096);
+    std::byte* raw = nullptr;
+    auto later = lake::DropletDyn{};
+    {
+        lake::LakeView view = lake.split(1024);
+        ASSERT_TRUE(view);
+        auto d = view.alloc_dyn(64);
+        raw = d.data();
+        d.leak();
+        later = lake.alloc_dyn(16);  // the view is no longer the lake's last allocation
+        ASSERT_TRUE(later);
+        EXPECT_FALSE(__asan_address_is_poisoned(raw));
+    }
+    EXPECT_EQ(lake.used(), 1024u + 16u);  // still allocated in the lake
+    EXPECT_TRUE(__asan_address_is_poisoned(raw));
+    EXPECT_FALSE(__asan_address_is_poisoned(later.data()));
+    EXPECT_DEATH(sink = raw[10], "use-after-poison");
+    // Once the lake rewinds below them and hands them out again, they are open to the new owner.
+    lake.reset();
+    auto again = lake.alloc_dyn(2048);
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(__asan_address_is_poisoned(again.data() + 10));
+#endif
+}
+
 TEST(Asan, LiveAllocationsAreAddressable) {
     lake::Lake lake(4096);
     lake::LakeView view = lake.split(1024);

@@ -170,12 +170,15 @@ class ArenaCore {
     // True when this arena may touch its bytes: it has some, and every ancestor still holds them.
     bool holds_memory() const noexcept { return base_ != nullptr && !dead_; }
     // Leaves the parent: a live view's block goes back to it (if it is the parent's most recent
-    // allocation and no floor is in the way), and the link is cut.
+    // allocation and no floor is in the way), and the link is cut. A block that stays allocated
+    // in the parent belongs to no one from here on: poisoned for ASan, so that a pointer that
+    // outlived its view is reported even then.
     void leave_parent() noexcept {
         if (parent_ == nullptr) return;
         ArenaCore* parent = parent_;
         detach();
-        if (base_ != nullptr) (void)parent->give_back(base_, capacity(), parent->epoch());
+        if (base_ != nullptr && !parent->give_back(base_, capacity(), parent->epoch()) && !dead_)
+            poison(base_, capacity());
     }
 
     // ---- allocation ------------------------------------------------------------------------

@@ -17,8 +17,9 @@ namespace lake {
 // longer write to memory that now belongs to someone else — in every build.
 //
 // The view's bytes stay allocated in the parent; when the view is destroyed they go back to the
-// parent if they are its most recent allocation (and no parent mark or sandbox is in the way).
-// A zeroing view wipes every byte it ever handed out before it goes.
+// parent if they are its most recent allocation (and no parent mark or sandbox is in the way);
+// otherwise they stay allocated there, owned by no one (poisoned under ASan). A zeroing view
+// wipes every byte it ever handed out before it goes.
 //
 // MaxMarks and RewindLevels size the view's own bookkeeping (its mark stack, and how many
 // distinct rewind levels is_valid() tracks exactly; see staircase.hpp): 8 bytes per mark and 16
