@@ -1,6 +1,8 @@
 #include "request_parser.hpp"
 
+#include <algorithm>
 #include <cassert>
+#include <cstdint>
 #include <cstring>
 #include <new>
 #include <utility>
@@ -86,8 +88,16 @@ const llhttp_settings_t RequestParser::kSettings = [] {
     return s;
 }();
 
+RequestParser::Limits RequestParser::compact(const ParseLimits& limits) noexcept {
+    const auto u32 = [](std::size_t limit) {
+        return static_cast<std::uint32_t>(std::min<std::size_t>(limit, UINT32_MAX - 1));
+    };
+    return {u32(limits.max_target), u32(limits.max_header_bytes), u32(limits.max_headers),
+            limits.max_body};
+}
+
 RequestParser::RequestParser(lake::BasicArena& view, BodyBuffers& large, const ParseLimits& limits)
-    : view_(view), limits_(limits), pool_(large) {
+    : view_(view), limits_(compact(limits)), pool_(large) {
     head_.set_limits(limits.max_target, limits.max_header_bytes);
     reset_connection();
 }
@@ -114,15 +124,14 @@ void RequestParser::start() noexcept {
     url_ = Token{};
     field_ = Token{};
     value_ = Token{};
-    body_ = Token{};
+    body_ = BodyToken{};
     borrowing_ = false;
     error_status_ = 0;
     host_count_ = 0;
     te_present_ = te_unknown_coding_ = te_last_is_chunked_ = false;
-    begun_ = complete_ = wants_continue_ = upgrade_ = method_unknown_ = false;
+    begun_ = complete_ = wants_continue_ = upgrade_ = method_unknown_ = absolute_form_ = false;
     in_chunk_line_ = last_chunk_ = at_body_start_ = in_body_ = false;
     streaming_ = headers_paused_ = part_ready_ = complete_pending_ = false;
-    authority_ = {};
     head_.start();
 }
 
@@ -155,15 +164,16 @@ bool RequestParser::settle_borrowed(const char* data, std::size_t len, Relocatio
         each(request_.path);
         each(request_.query);
         each(request_.body);
-        each(authority_);
+        if (absolute_form_) each(authority_);
         for (std::size_t i = 0; i < header_count_; ++i) {
             each(header_slots_[i].name);
             each(header_slots_[i].value);
         }
     };
     views([&](std::string_view& v) { cover(v); });
-    for (const Token* t : {&url_, &field_, &value_, &body_})
+    for (const Token* t : {&url_, &field_, &value_})
         if (t->borrowed) cover({t->data, t->len});
+    if (body_.borrowed) cover({body_.data, body_.len});  // a BodyToken: not in the list above
     moved = Relocation{};
     if (first < last) {
         const std::size_t size = last - first;
@@ -173,13 +183,17 @@ bool RequestParser::settle_borrowed(const char* data, std::size_t len, Relocatio
         moved = Relocation{reinterpret_cast<const char*>(first), size, copy};
         views([&](std::string_view& v) { v = moved(v); });
     }
-    for (Token* t : {&url_, &field_, &value_, &body_}) {
-        if (!t->borrowed) continue;
+    const auto follow = [&](auto& t) {
+        if (!t.borrowed) return;
         // An empty one (a span llhttp closed with no bytes) points nowhere from now on.
-        t->data = t->len == 0 ? nullptr
-                              : const_cast<char*>(moved(std::string_view(t->data, t->len)).data());
-        t->borrowed = false;
-    }
+        t.data =
+            t.len == 0 ? nullptr : const_cast<char*>(moved(std::string_view(t.data, t.len)).data());
+        t.borrowed = false;
+    };
+    follow(url_);
+    follow(field_);
+    follow(value_);
+    follow(body_);
     borrowing_ = false;
     return true;
 }
@@ -335,10 +349,11 @@ int RequestParser::fail(int status, const char* reason) noexcept {
 // Appends to a token that continues (or was not borrowed: see append()). Tokens are copied into
 // the request view, where they grow in place because nothing else is allocated there while one
 // is received.
-bool RequestParser::append_slow(Token& t, const char* at, std::size_t n) noexcept {
+template <class Length>
+bool RequestParser::append_slow(BasicToken<Length>& t, const char* at, std::size_t n) noexcept {
     if (t.borrowed) {
         if (borrowable_ && at == t.data + t.len) {
-            t.len += n;
+            t.len += static_cast<Length>(n);
             borrowing_ = true;
             return true;
         }
@@ -347,7 +362,7 @@ bool RequestParser::append_slow(Token& t, const char* at, std::size_t n) noexcep
         if (moved == nullptr) return false;
         std::memcpy(moved, t.data, t.len);
         std::memcpy(moved + t.len, at, n);
-        t = Token{moved, t.len + n, false};
+        t = BasicToken<Length>{moved, static_cast<Length>(t.len + n), false};
         return true;
     }
     auto* p = static_cast<char*>(view_.allocate(n, 1));
@@ -364,7 +379,7 @@ bool RequestParser::append_slow(Token& t, const char* at, std::size_t n) noexcep
         }
     }
     std::memcpy(p, at, n);
-    t.len += n;
+    t.len += static_cast<Length>(n);
     return true;
 }
 
@@ -386,7 +401,7 @@ bool RequestParser::move_body_to_large_buffer() noexcept {
     // The copy left behind goes back to the request view (nothing was allocated after it), so
     // that it does not count against the trailer fields that may follow.
     if (body_.data != nullptr && !body_.borrowed) (void)view_.deallocate(body_.data, body_.len);
-    body_ = Token{moved, body_.len, false};
+    body_ = BodyToken{moved, body_.len, false};
     return true;
 }
 
@@ -447,6 +462,7 @@ int RequestParser::parse_target() noexcept {
         const std::size_t slash = t.find_first_of("/?");
         // RFC 9112 §3.2.2: the target's authority replaces the Host header.
         authority_ = t.substr(0, slash);
+        absolute_form_ = true;
         if (authority_.empty() || authority_.find('@') != std::string_view::npos ||
             !valid_host(authority_))
             return fail(400, "invalid authority in an absolute-form target");
@@ -464,9 +480,9 @@ int RequestParser::parse_target() noexcept {
 
 int RequestParser::on_header_field(llhttp_t* p, const char* at, std::size_t n) {
     RequestParser& r = self(p);
-    r.header_bytes_ += n;
-    if (r.header_bytes_ > r.limits_.max_header_bytes)
+    if (n > r.limits_.max_header_bytes - r.header_bytes_)
         return r.fail(431, "header section too large");
+    r.header_bytes_ += static_cast<std::uint32_t>(n);
     if (!r.append(r.field_, at, n)) return r.fail(431, "header section too large");
     return 0;
 }
@@ -484,9 +500,9 @@ int RequestParser::on_header_value(llhttp_t* p, const char* at, std::size_t n) {
     // Trailer fields, after the body, are not scanned: a fold there is caught here.
     if (r.in_body_ && n != 0 && r.preceded_by_line_fold(at))
         return r.fail(400, "obsolete line folding in a header field");
-    r.header_bytes_ += n;
-    if (r.header_bytes_ > r.limits_.max_header_bytes)
+    if (n > r.limits_.max_header_bytes - r.header_bytes_)
         return r.fail(431, "header section too large");
+    r.header_bytes_ += static_cast<std::uint32_t>(n);
     if (n != 0 && !r.append(r.value_, at, n)) return r.fail(431, "header section too large");
     return 0;
 }
@@ -524,7 +540,7 @@ int RequestParser::on_headers_complete(llhttp_t* p) { return self(p).check_heade
 int RequestParser::check_headers_complete() noexcept {
     if (parser_.http_major != 1) return fail(505, "HTTP version not supported");
     request_.version_minor = parser_.http_minor;
-    if (!authority_.empty()) {
+    if (absolute_form_) {
         // Handlers see the absolute-form target's authority as the Host, whatever was sent.
         bool replaced = false;
         for (std::size_t i = 0; i < header_count_; ++i) {

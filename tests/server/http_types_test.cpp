@@ -7,6 +7,7 @@
 
 #include "../../handlers/request.hpp"
 #include "../../handlers/response.hpp"
+#include "../../server/http/request_parser.hpp"
 
 namespace lake::test {
 namespace {
@@ -127,6 +128,34 @@ TEST(HttpTypes, AWrittenBodyGoesToTheResponseArenaThenTheRequestArena) {
     EXPECT_FALSE(p.body_in_response_arena());
     EXPECT_EQ(p.spare(), 0u);
     EXPECT_EQ(out.used(), 0u);
+}
+
+// The parser keeps the target and header limits in 32 bits: a limit of 4 GiB or more acts as
+// 4 GiB - 2 (as the strict head scan does), never as what a plain cast would leave of it (0 for
+// exactly 4 GiB, which would refuse every request with 414 or 431).
+struct NoBodyBuffers : http::BodyBuffers {
+    lake::LakeView* acquire_body_buffer() noexcept override { return nullptr; }
+    void release_body_buffer(lake::LakeView*) noexcept override {}
+    bool stream_body(const http::Request&) noexcept override { return false; }
+};
+
+TEST(HttpTypes, ParseLimitsOf4GiBAndMoreActAsTheLargest32BitOnes) {
+    for (const std::size_t limit :
+         {std::size_t{1} << 32, (std::size_t{1} << 33) + 5, ~std::size_t{0}}) {
+        lake::Lake lake(64 * 1024);
+        lake::LakeView view(lake, 16 * 1024);
+        NoBodyBuffers buffers;
+        http::RequestParser parser(view, buffers, http::ParseLimits{limit, limit, 16, limit});
+        const std::string wire =
+            "POST /a/long/enough/path?q=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+            "X-Long: " +
+            std::string(300, 'v') + "\r\n\r\nhi";
+        const http::ParseStep step = parser.feed(wire.data(), wire.size());
+        ASSERT_EQ(step.event, http::ParseEvent::Complete) << parser.error_reason();
+        EXPECT_EQ(parser.request().path, "/a/long/enough/path");
+        EXPECT_EQ(parser.request().header("x-long").size(), 300u);
+        EXPECT_EQ(parser.request().body, "hi");
+    }
 }
 
 }  // namespace
