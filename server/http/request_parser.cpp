@@ -1,6 +1,5 @@
 #include "request_parser.hpp"
 
-#include <algorithm>
 #include <cassert>
 #include <cstdint>
 #include <cstring>
@@ -89,11 +88,8 @@ const llhttp_settings_t RequestParser::kSettings = [] {
 }();
 
 RequestParser::Limits RequestParser::compact(const ParseLimits& limits) noexcept {
-    const auto u32 = [](std::size_t limit) {
-        return static_cast<std::uint32_t>(std::min<std::size_t>(limit, UINT32_MAX - 1));
-    };
-    return {u32(limits.max_target), u32(limits.max_header_bytes), u32(limits.max_headers),
-            limits.max_body};
+    return {StrictHead::clamp(limits.max_target), StrictHead::clamp(limits.max_header_bytes),
+            StrictHead::clamp(limits.max_headers), limits.max_body};
 }
 
 RequestParser::RequestParser(lake::BasicArena& view, BodyBuffers& large, const ParseLimits& limits)
@@ -171,9 +167,15 @@ bool RequestParser::settle_borrowed(const char* data, std::size_t len, Relocatio
         }
     };
     views([&](std::string_view& v) { cover(v); });
-    for (const Token* t : {&url_, &field_, &value_})
-        if (t->borrowed) cover({t->data, t->len});
-    if (body_.borrowed) cover({body_.data, body_.len});  // a BodyToken: not in the list above
+    const auto tokens = [&](auto&& each) {  // of two types: the body's length is wider
+        each(url_);
+        each(field_);
+        each(value_);
+        each(body_);
+    };
+    tokens([&](const auto& t) {
+        if (t.borrowed) cover({t.data, t.len});
+    });
     moved = Relocation{};
     if (first < last) {
         const std::size_t size = last - first;
@@ -183,17 +185,13 @@ bool RequestParser::settle_borrowed(const char* data, std::size_t len, Relocatio
         moved = Relocation{reinterpret_cast<const char*>(first), size, copy};
         views([&](std::string_view& v) { v = moved(v); });
     }
-    const auto follow = [&](auto& t) {
+    tokens([&](auto& t) {
         if (!t.borrowed) return;
         // An empty one (a span llhttp closed with no bytes) points nowhere from now on.
         t.data =
             t.len == 0 ? nullptr : const_cast<char*>(moved(std::string_view(t.data, t.len)).data());
         t.borrowed = false;
-    };
-    follow(url_);
-    follow(field_);
-    follow(value_);
-    follow(body_);
+    });
     borrowing_ = false;
     return true;
 }

@@ -28,6 +28,10 @@ class StrictHead {
         max_target_ = clamp(max_target);
         max_header_bytes_ = clamp(max_header_bytes);
     }
+    // A limit as counted here (and by RequestParser, which keeps its own in 32 bits too).
+    static std::uint32_t clamp(std::size_t limit) noexcept {
+        return static_cast<std::uint32_t>(std::min<std::size_t>(limit, UINT32_MAX - 1));
+    }
     void start() noexcept {
         state_ = State::Leading;
         prev_ = 0;
@@ -62,9 +66,6 @@ class StrictHead {
         Done,         // the head ended
     };
 
-    static std::uint32_t clamp(std::size_t limit) noexcept {
-        return static_cast<std::uint32_t>(std::min<std::size_t>(limit, UINT32_MAX - 1));
-    }
     bool scan_whole_request_line(const char*& p, const char* end) noexcept;
     const char* scan_request_line(const char*& p, const char* end) noexcept;
     const char* scan_fields(const char*& p, const char* end) noexcept;
