@@ -184,7 +184,9 @@ Task Router::dispatch(http::Request& request, http::Response& response) const no
             return task;
         }
         h.fn(request, response, h.context);
-        run_after_hooks(request, response, route);
+        // A route no after-hook covers (the common case) costs no call.
+        if (!hook_masks_ || (route->after_always | route->after_maybe) != 0)
+            run_after_hooks(request, response, route);
     } catch (...) {
         response.reset();
         text(response, 500, "Internal Server Error\n");
