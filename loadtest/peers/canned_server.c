@@ -1,6 +1,7 @@
 // canned-server: the ceiling for loadtest/compare. It does no HTTP work at all: per readable
 // connection it reads what arrived, counts the request ends ("\r\n\r\n") and writes that many
-// copies of one canned plaintext response. It gets the same kernel-side help as lake-server:
+// copies of one canned plaintext response; a read that asked for the close (`Connection: close`,
+// or HTTP/1.0 without keep-alive) gets the close after its answer, as loadtest/close.lua needs. It gets the same kernel-side help as lake-server:
 // threads pinned to the allowed CPUs and connections steered to the thread on their CPU. What it
 // reaches is what loopback TCP, epoll and wrk leave for any HTTP/1.1 server on this machine;
 // lake-server's distance to it is the most any amount of user-space work could still win.
@@ -25,6 +26,9 @@
 static const char response[] =
     "HTTP/1.1 200 OK\r\nServer: canned\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n"
     "Content-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
+static const char closing_response[] =
+    "HTTP/1.1 200 OK\r\nServer: canned\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n"
+    "Content-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\nHello, World!";
 enum { response_len = sizeof(response) - 1, max_fds = 1 << 20 };
 
 static int port;
@@ -45,6 +49,13 @@ static void write_all(int fd, const char* p, size_t n) {
             return;
         }
     }
+}
+
+// The least any server must look at to know that a client wants the close: its version and its
+// Connection field (as the bytes wrk sends them; no parsing).
+static int asks_for_close(const char* in, size_t n) {
+    if (memmem(in, n, "Connection: close\r\n", 19) != NULL) return 1;
+    return memmem(in, n, " HTTP/1.0\r\n", 11) != NULL && memmem(in, n, "eep-alive", 9) == NULL;
 }
 
 static void serve(int fd, char* in, size_t in_size, char* out, size_t out_size) {
@@ -70,6 +81,13 @@ static void serve(int fd, char* in, size_t in_size, char* out, size_t out_size) 
             }
         }
         matched[fd] = (unsigned char)m;
+        if (len > 0 && asks_for_close(in, (size_t)r)) {
+            // One request per connection: its answer says so, then the close (which also
+            // takes the descriptor out of epoll).
+            write_all(fd, closing_response, sizeof(closing_response) - 1);
+            close(fd);
+            return;
+        }
         if (len > 0) write_all(fd, out, len);
         if ((size_t)r < in_size) return;  // drained: edge-triggered epoll reports new data
     }
