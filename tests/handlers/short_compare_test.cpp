@@ -1,11 +1,14 @@
 // same_bytes compares by words (8, 4, or the first, middle and last byte): every length up to
 // three words, with one byte changed at each position, must tell the difference; equal bytes
 // must compare equal. The bytes sit at the very end of their buffers, so a load past them is
-// an overflow AddressSanitizer reports.
+// an overflow AddressSanitizer reports. http::iequals folds ASCII case the same way, a word at a
+// time: every pair of byte values at every place must compare as a byte-by-byte reference does.
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <span>
 
+#include "../../handlers/request.hpp"
 #include "../../handlers/short_compare.hpp"
 
 namespace {
@@ -35,6 +38,46 @@ TEST(SameBytes, ViewsCompareLengthFirstAndPrefixes) {
     EXPECT_FALSE(starts_with_bytes("/admin", "/admin/"));
     EXPECT_FALSE(starts_with_bytes("/adMin/ping", "/admin/"));
     EXPECT_TRUE(starts_with_bytes("/x", ""));
+}
+
+// What iequals must agree with: ASCII letters alike in either case, every other byte only
+// equal to itself.
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+
+TEST(IEquals, EveryPairOfBytesAtEveryPlaceOfEveryLength) {
+    using lake::http::iequals;
+    for (std::size_t n = 1; n <= 24; ++n) {
+        const std::unique_ptr<char[]> a(new char[n]);  // exactly n bytes each
+        const std::unique_ptr<char[]> b(new char[n]);
+        for (std::size_t i = 0; i < n; ++i) a[i] = b[i] = static_cast<char>("aZ-9_x"[i % 6]);
+        b[0] = 'A';  // the rest differs in case only: still equal
+        // Every place for the lengths one word path handles; every pair of values at a few.
+        for (std::size_t i = 0; i < n; ++i) {
+            const bool all_pairs = i == 0 || i == n - 1 || i == n / 2;
+            for (int x = 0; x < 256; ++x) {
+                for (int y = all_pairs ? 0 : x; y < (all_pairs ? 256 : x + 1); ++y) {
+                    const char keep_a = a[i], keep_b = b[i];
+                    a[i] = static_cast<char>(x);
+                    // Off the pairs, y runs over x's neighbours and its other case.
+                    static constexpr int kAround[] = {0, 1, -1, 0x20, -0x20};
+                    for (int d : std::span<const int>(kAround, all_pairs ? 1 : 5)) {
+                        b[i] = static_cast<char>(y + d);
+                        const bool want = ascii_lower(a[i]) == ascii_lower(b[i]);
+                        ASSERT_EQ(iequals({a.get(), n}, {b.get(), n}), want)
+                            << "length " << n << ", place " << i << ", bytes " << x << " and "
+                            << (y + d);
+                    }
+                    a[i] = keep_a;
+                    b[i] = keep_b;
+                }
+            }
+        }
+    }
+    EXPECT_TRUE(iequals("", ""));
+    EXPECT_FALSE(iequals("Host", "Hos"));
+    EXPECT_TRUE(iequals("Transfer-Encoding", "transfer-encoding"));
+    EXPECT_FALSE(iequals("a^b", "a~b"));    // '^' | 0x20 is '~': only letters fold
+    EXPECT_FALSE(iequals("\xC1", "\xE1"));  // nor bytes above ASCII ('A' and 'a' + 0x80)
 }
 
 }  // namespace
