@@ -2,6 +2,10 @@
 
 #include "short_compare.hpp"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace lake::http {
 
 std::string_view trim_blanks(std::string_view s) noexcept {
@@ -49,14 +53,46 @@ inline bool same_but_case(Word a, Word b) noexcept {
     return ((diff << 2) & ~letter) == 0;  // each differing byte's 0x20 moved to its 0x80
 }
 
-// 8 bytes and more, a word at a time (the last word overlapping): out of line, so that the
-// short names most comparisons are about pay for none of its registers.
+#if defined(__SSE2__)
+// ASCII capitals to lower case in 16 bytes at once (bytes of 0x80 and above compare as negative,
+// so below 'A': kept).
+inline __m128i lower_16(__m128i v) noexcept {
+    const __m128i capital = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
+                                          _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
+    return _mm_or_si128(v, _mm_and_si128(capital, _mm_set1_epi8(0x20)));
+}
+
+inline bool same_lowered(__m128i a, __m128i b) noexcept {
+    return _mm_movemask_epi8(_mm_cmpeq_epi8(lower_16(a), lower_16(b))) == 0xFFFF;
+}
+
+inline __m128i load_16(const char* p) noexcept {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+}
+
+// 8 to 16 bytes as one vector: the first eight and the last eight (they overlap).
+inline __m128i load_8_and_8(const char* p, std::size_t n) noexcept {
+    using handlers::detail::load_word;
+    return _mm_set_epi64x(load_word<long long>(p + n - 8), load_word<long long>(p));
+}
+#endif
+
+// 8 bytes and more: 16 at a time with SSE2 (every x86-64), else a word of 8 at a time (the
+// last block overlapping). Out of line, so that the short names most comparisons are about
+// pay for none of its registers.
 [[gnu::noinline]] bool long_iequals(const char* p, const char* q, std::size_t n) noexcept {
+#if defined(__SSE2__)
+    if (n <= 16) return same_lowered(load_8_and_8(p, n), load_8_and_8(q, n));
+    for (std::size_t i = 0; i + 16 < n; i += 16)
+        if (!same_lowered(load_16(p + i), load_16(q + i))) return false;
+    return same_lowered(load_16(p + n - 16), load_16(q + n - 16));
+#else
     using handlers::detail::load_word;
     for (std::size_t i = 0; i + 8 < n; i += 8)
         if (!same_but_case(load_word<std::uint64_t>(p + i), load_word<std::uint64_t>(q + i)))
             return false;
     return same_but_case(load_word<std::uint64_t>(p + n - 8), load_word<std::uint64_t>(q + n - 8));
+#endif
 }
 
 }  // namespace

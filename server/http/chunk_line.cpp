@@ -28,6 +28,23 @@ bool is_quotable(unsigned char c) { return c == '\t' || c == ' ' || (c >= 0x21 &
 
 ChunkLine::Result ChunkLine::scan(const char* data, std::size_t len,
                                   std::size_t& consumed) noexcept {
+    if (state_ == State::FirstDigit) {
+        // The line nearly every client sends, whole in this read: up to 15 hex digits, CRLF.
+        // Anything else (extensions, blanks, a line cut by the read) takes the byte loop below
+        // from the line's start.
+        std::uint64_t size = 0;
+        std::size_t i = 0;
+        for (int v; i < 15 && i < len && (v = hex_value(static_cast<unsigned char>(data[i]))) >= 0;
+             ++i)
+            size = size << 4 | static_cast<unsigned>(v);
+        if (i != 0 && i + 1 < len && data[i] == '\r' && data[i + 1] == '\n') {
+            size_ = size;
+            length_ = i + 1;
+            state_ = State::Lf;
+            consumed = i + 2;
+            return Result::Done;
+        }
+    }
     for (std::size_t i = 0; i < len; ++i) {
         const auto c = static_cast<unsigned char>(data[i]);
         consumed = i;
