@@ -1,10 +1,12 @@
 // canned-server: the ceiling for loadtest/compare. It does no HTTP work at all: per readable
 // connection it reads what arrived, counts the request ends ("\r\n\r\n") and writes that many
 // copies of one canned plaintext response; a read that asked for the close (`Connection: close`,
-// or HTTP/1.0 without keep-alive) gets the close after its answer, as loadtest/close.lua needs. It gets the same kernel-side help as lake-server:
-// threads pinned to the allowed CPUs and connections steered to the thread on their CPU. What it
-// reaches is what loopback TCP, epoll and wrk leave for any HTTP/1.1 server on this machine;
-// lake-server's distance to it is the most any amount of user-space work could still win.
+// or HTTP/1.0 without keep-alive) gets the close after its answer, as loadtest/close.lua needs.
+// It gets the same kernel-side help as lake-server: threads pinned to the allowed CPUs and
+// connections steered to the thread on their CPU. What it reaches is what loopback TCP, epoll
+// and wrk leave for any HTTP/1.1 server on this machine; lake-server's distance to it is about
+// the most any amount of user-space work could still win (io_uring can pass it by the system
+// calls it saves).
 //
 //   canned-server PORT [THREADS]     (one SO_REUSEPORT listener and epoll loop per thread)
 #define _GNU_SOURCE
