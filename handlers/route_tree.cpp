@@ -154,7 +154,35 @@ bool RouteTree::find(std::string_view path, Match& out) const noexcept {
         out.route = nodes_[0].route;
         return true;
     }
-    if (find_from(0, path.data() + 1, path.data() + path.size(), out)) return true;
+    // A node with one way on (literal segments only, or a parameter only) is followed here:
+    // only a node with alternatives to try in turn needs find_from and its larger frame.
+    const char* at = path.data() + 1;
+    const char* const end = path.data() + path.size();
+    std::uint32_t node = 0;
+    for (;;) {
+        const Node& n = nodes_[node];
+        if (n.wildcard_route != kNone || (n.param_child != kNone && !n.literals.empty())) break;
+        const char* segment_end = end;
+        std::uint32_t next = kNone;
+        if (n.param_child == kNone) {
+            if (!n.literals.empty()) next = literal_at(n, at, end, segment_end);
+        } else if (at != end && *at != '/' && out.param_count < kMaxParams) {
+            segment_end = at + 1;
+            while (segment_end != end && *segment_end != '/') ++segment_end;
+            ::new (&out.params[out.param_count++]) PathParam{
+                n.param_name, std::string_view(at, static_cast<std::size_t>(segment_end - at))};
+            next = n.param_child;
+        }
+        if (next != kNone && segment_end == end) out.route = nodes_[next].route;
+        if (next == kNone || segment_end == end) {
+            if (out.route != kNone) return true;
+            out.param_count = 0;
+            return false;
+        }
+        node = next;
+        at = segment_end + 1;
+    }
+    if (find_from(node, at, end, out)) return true;
     out.param_count = 0;
     return false;
 }
