@@ -2,7 +2,8 @@
 // three words, with one byte changed at each position, must tell the difference; equal bytes
 // must compare equal. The bytes sit at the very end of their buffers, so a load past them is
 // an overflow AddressSanitizer reports. http::iequals folds ASCII case the same way, a word at a
-// time: every pair of byte values at every place must compare as a byte-by-byte reference does.
+// time: at every place of every length up to three words it must compare as a byte-by-byte
+// reference does.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -44,7 +45,7 @@ TEST(SameBytes, ViewsCompareLengthFirstAndPrefixes) {
 // equal to itself.
 char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
 
-TEST(IEquals, EveryPairOfBytesAtEveryPlaceOfEveryLength) {
+TEST(IEquals, AgreesWithAByteByByteReferenceAtEveryPlaceOfEveryLength) {
     using lake::http::iequals;
     for (std::size_t n = 1; n <= 24; ++n) {
         const std::unique_ptr<char[]> a(new char[n]);  // exactly n bytes each
