@@ -70,32 +70,21 @@ bool Response::append(std::string_view bytes) noexcept {
     return start + before.size();
 }
 
-std::span<char> Response::prepare(std::size_t n) noexcept {
-    // A writer's first chunk, the common case, without grow()'s other paths.
-    if (place_ == Place::None && !overflowed_) {
-        if (char* p = start_in_response_arena(n)) {
-            prepared_ = n;
-            return {p, n};
-        }
-    }
+// prepare()'s other cases: a body set as a view before (it becomes the written body's start),
+// a response arena without room (the request arena takes the body), a later chunk.
+std::span<char> Response::prepare_other(std::size_t n) noexcept {
     char* p = grow(n);
     if (p == nullptr) return {};
     prepared_ = n;
     return {p, n};
 }
 
-void Response::commit(std::size_t n) noexcept {
+void Response::commit_other(std::size_t n) noexcept {
     assert(n <= prepared_);
     const std::size_t unused = prepared_ - n;
     prepared_ = 0;
     if (unused == 0) return;
     body = std::string_view(body.data(), body.size() - unused);
-    if (place_ == Place::ResponseArena) {
-        // Kept as spare, not given back: the next prepare() takes it first, and the engine
-        // returns what is left with the head room's unused part, in one give-back.
-        spare_ += unused;
-        return;
-    }
     // The unused tail is the request arena's last allocation (unless the handler allocated
     // there since): it goes back.
     if (scratch_ != nullptr)

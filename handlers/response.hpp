@@ -100,8 +100,35 @@ class Response {
     bool append(std::string_view bytes) noexcept;
     // Room for up to `n` more bytes at the body's end (empty when there is none); commit(k)
     // keeps the first k written there. For writers that produce bytes in place ({fmt}, JSON).
-    std::span<char> prepare(std::size_t n) noexcept;
-    void commit(std::size_t n) noexcept;
+    // (The first chunk of a writer, and keeping what was written into the response arena, are
+    // in line: they are each written body's common case, and a plugin's call would cross into
+    // the server's code.)
+    std::span<char> prepare(std::size_t n) noexcept {
+        if (place_ == Place::None && !overflowed_ && body.empty() && out_ != nullptr &&
+            out_->remaining() >= kHeadRoom + n) {
+            if (auto* room = static_cast<std::byte*>(out_->allocate(kHeadRoom + n, 1))) {
+                char* start = reinterpret_cast<char*>(room + kHeadRoom);
+                head_room_ = room;
+                body = std::string_view(start, n);
+                place_ = Place::ResponseArena;
+                prepared_ = n;
+                return {start, n};
+            }
+        }
+        return prepare_other(n);
+    }
+    void commit(std::size_t n) noexcept {
+        const std::size_t unused = prepared_ - n;
+        if (place_ == Place::ResponseArena && n <= prepared_) {
+            // Kept as spare, not given back: the next prepare() takes it first, and the engine
+            // returns what is left with the head room's unused part, in one give-back.
+            prepared_ = 0;
+            body = std::string_view(body.data(), body.size() - unused);
+            spare_ += unused;
+            return;
+        }
+        commit_other(n);
+    }
     // Where the body's writer failed (no arena could hold it, or see fail_body()).
     bool overflowed() const noexcept { return overflowed_; }
     BodyFailure body_failure() const noexcept {
@@ -182,6 +209,8 @@ class Response {
 
     bool add_header_growing(std::string_view name, std::string_view value) noexcept;
     char* grow(std::size_t n) noexcept;
+    std::span<char> prepare_other(std::size_t n) noexcept;
+    void commit_other(std::size_t n) noexcept;
     char* start_in_response_arena(std::size_t n) noexcept;
     char* grow_in_request_arena(std::size_t n) noexcept;
 

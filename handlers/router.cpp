@@ -123,19 +123,16 @@ Task Router::dispatch(http::Request& request, http::Response& response) const no
     }
     RouteTree::Match match;
     const Route* route = tree_.find(request.path, match) ? &routes_[match.route] : nullptr;
-    if (match.param_count != 0) {
-        // Into the request arena: they live as long as the request, and cost no heap.
-        lake::Slice<http::PathParam> params =
-            request.arena != nullptr
-                ? request.arena->alloc_slice<http::PathParam>(match.param_count)
-                : lake::Slice<http::PathParam>();
-        if (!params) {
-            text(response, 500, "Internal Server Error\n");
-            return {};
+    // The hooks and a handler that answers at once read the parameters where the look-up left
+    // them, in this frame; they are taken from the request when it returns. Only a waiting
+    // handler, which outlives this call, gets them copied into the request arena (below).
+    request.params = {match.params, match.param_count};
+    struct ParamsOfThisFrame {
+        http::Request* request;
+        ~ParamsOfThisFrame() {
+            if (request != nullptr) request->params = {};
         }
-        for (std::size_t i = 0; i < match.param_count; ++i) params[i] = match.params[i];
-        request.params = params.span();
-    }
+    } frame_params{&request};
     try {
         // Before-hooks guard everything under their prefix, routed or not: an unknown path
         // under /admin/ is refused like a known one, not told apart by a 404.
@@ -176,8 +173,22 @@ Task Router::dispatch(http::Request& request, http::Response& response) const no
             return {};
         }
         if (h.waiting_fn != nullptr) {
-            // The frame comes from the request arena: no room there is 503, like any other
-            // full arena. (The engine points frame_arena() at it again for each resumption.)
+            // The parameters and the frame come from the request arena: no room there is 503,
+            // like any other full arena. (The engine points frame_arena() at it again for each
+            // resumption.)
+            if (match.param_count != 0) {
+                lake::Slice<http::PathParam> params =
+                    request.arena != nullptr
+                        ? request.arena->alloc_slice<http::PathParam>(match.param_count)
+                        : lake::Slice<http::PathParam>();
+                if (!params) {
+                    text(response, 503, "Service Unavailable\n");
+                    return {};
+                }
+                for (std::size_t i = 0; i < match.param_count; ++i) params[i] = match.params[i];
+                request.params = params.span();
+                frame_params.request = nullptr;
+            }
             FrameArenaScope frames(request.arena);
             Task task = h.waiting_fn(request, response, h.context);
             if (!task) text(response, 503, "Service Unavailable\n");
