@@ -17,6 +17,7 @@ Response& Response::operator=(const Response& other) noexcept {
     header_count_ = other.header_count_;
     header_capacity_ = other.header_capacity_;
     checked_ = other.checked_;
+    header_bytes_ = other.header_bytes_;
     if (other.headers_ == other.inline_headers_) {
         for (std::uint32_t i = 0; i < header_count_; ++i) inline_headers_[i] = other.headers_[i];
         headers_ = inline_headers_;
@@ -44,6 +45,7 @@ bool Response::add_header_growing(std::string_view name, std::string_view value)
     headers_ = more;
     header_capacity_ = capacity;
     headers_[header_count_++] = Header{name, value};
+    header_bytes_ += name.size() + value.size();
     return true;
 }
 

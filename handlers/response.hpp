@@ -73,6 +73,7 @@ class Response {
     bool add_header(std::string_view name, std::string_view value) noexcept {
         if (header_count_ == header_capacity_) return add_header_growing(name, value);
         headers_[header_count_++] = Header{name, value};
+        header_bytes_ += name.size() + value.size();
         return true;
     }
     // A header checked by the compiler (see ConstantHeader): not checked again per response.
@@ -83,6 +84,8 @@ class Response {
         return true;
     }
     std::span<const Header> headers() const noexcept { return {headers_, header_count_}; }
+    // The names' and values' bytes of all headers (what a bound on the head's size needs).
+    std::size_t header_bytes() const noexcept { return header_bytes_; }
     // Views of moved bytes follow them (headers, content type, a body set as a view).
     void relocate(const Relocation& moved) noexcept {
         for (std::uint32_t i = 0; i < header_count_; ++i)
@@ -178,6 +181,7 @@ class Response {
         header_count_ = 0;
         header_capacity_ = kInlineHeaders;
         checked_ = 0;
+        header_bytes_ = 0;
         place_ = Place::None;
         overflowed_ = false;
         failure_ = BodyFailure::None;
@@ -224,8 +228,9 @@ class Response {
     bool overflowed_ = false;
     BodyFailure failure_ = BodyFailure::None;  // in padding: the layout plugins see is kept
     std::byte* head_room_ = nullptr;
-    std::size_t prepared_ = 0;  // bytes handed out by prepare() and not yet committed
-    std::size_t spare_ = 0;     // response-arena bytes past the body's end (see spare())
+    std::size_t prepared_ = 0;      // bytes handed out by prepare() and not yet committed
+    std::size_t spare_ = 0;         // response-arena bytes past the body's end (see spare())
+    std::size_t header_bytes_ = 0;  // see header_bytes()
     Header inline_headers_[kInlineHeaders];
 };
 

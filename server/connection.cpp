@@ -329,8 +329,8 @@ bool Connection::write_pending_in_place() noexcept {
     std::byte* room = r.head_room();
     const bool with_body = http::sends_body(r, pending_context_);
     const std::string_view body = r.body;
-    const std::size_t head_size = http::head_size(r, pending_context_);
-    if (head_size <= http::Response::kHeadRoom && (!with_body || body.size() <= kMoveBodyBelow)) {
+    if (http::head_size_at_most(r, pending_context_) <= http::Response::kHeadRoom &&
+        (!with_body || body.size() <= kMoveBodyBelow)) {
         const std::span<std::byte> head = http::write_head_at(room, r, pending_context_);
         std::size_t kept = head.size();
         if (with_body) {

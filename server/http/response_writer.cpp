@@ -162,6 +162,15 @@ std::size_t head_size(const Response& r, const ResponseContext& ctx) noexcept {
     return n + 2;
 }
 
+std::size_t head_size_at_most(const Response& r, const ResponseContext& ctx) noexcept {
+    // A status line of any phrase in reason_phrase() (at most 31 bytes), "Content-Length: "
+    // with 20 digits (more than "Transfer-Encoding: chunked"), "Connection: keep-alive".
+    constexpr std::size_t kFixed = 9 + 4 + 31 + 2 + (16 + 20 + 2) + 24 + 2;
+    if (r.status < 100 || r.status > 999) return head_size(r, ctx);  // not three digits
+    return kFixed + ctx.server_line.size() + ctx.date_line.size() +
+           (14 + r.content_type.size() + 2) + r.header_bytes() + 4 * r.headers().size();
+}
+
 std::size_t response_size(const Response& r, const ResponseContext& ctx) noexcept {
     return head_size(r, ctx) + (sends_body(r, ctx) ? r.body.size() : 0);
 }

@@ -38,6 +38,9 @@ const char* response_problem(const Response& r) noexcept;
 // The exact number of bytes write_response() will produce, and of them the head's.
 std::size_t response_size(const Response& r, const ResponseContext& ctx) noexcept;
 std::size_t head_size(const Response& r, const ResponseContext& ctx) noexcept;
+// At least head_size(r, ctx), worked out without a loop (no header counted one by one, no
+// digit): enough to know that a head fits a room.
+std::size_t head_size_at_most(const Response& r, const ResponseContext& ctx) noexcept;
 // Whether the body goes onto the wire: not for HEAD, 1xx, 204 and 304 (RFC 9110 6.4.1). In line:
 // the engine asks once per response.
 inline bool sends_body(const Response& r, const ResponseContext& ctx) noexcept {

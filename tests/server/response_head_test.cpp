@@ -74,5 +74,44 @@ TEST(ResponseHead, PiecesOfEveryLengthAreWrittenWhole) {
     }
 }
 
+// The bound the engine checks against a written body's head room: never below the exact size,
+// whatever the status, framing, connection header and headers; equal to it for the longest
+// phrase, a 20-digit length and "Connection: keep-alive" (so no term of it is missing).
+TEST(ResponseHead, TheBoundOnAHeadsSizeIsNeverBelowIt) {
+    const std::string server = "Server: lake\r\n", date = "Date: Tue, 01 Dec 2026 10:00:00 GMT\r\n";
+    const std::string names[] = {"X", "Access-Control-Allow-Origin", std::string(100, 'N')};
+    for (int status :
+         {0, 7, 99, 100, 200, 204, 301, 304, 404, 431, 500, 505, 599, 999, 1000, 123456, -1}) {
+        for (int framing = 0; framing < 4; ++framing) {
+            for (int connection = 0; connection < 3; ++connection) {
+                for (std::size_t headers = 0; headers <= 12; headers += 3) {
+                    http::Response r;
+                    r.status = status;
+                    r.content_type = headers % 2 == 0 ? "text/plain" : "";
+                    r.body = std::string_view("0123456789", headers % 10);
+                    for (std::size_t i = 0; i < headers; ++i)
+                        r.add_header(names[i % 3], std::string_view("value-value", i % 12));
+                    http::ResponseContext ctx{date, server};
+                    ctx.framing = static_cast<http::Framing>(framing);
+                    ctx.length = std::uint64_t{1} << (framing * 20);
+                    ctx.keep_alive = connection != 1;
+                    ctx.http10 = connection == 2;
+                    EXPECT_GE(http::head_size_at_most(r, ctx), http::head_size(r, ctx))
+                        << status << " " << framing << " " << connection << " " << headers;
+                }
+            }
+        }
+    }
+    http::Response tight;
+    tight.status = 431;  // "Request Header Fields Too Large", the longest phrase
+    tight.content_type = "a";
+    tight.add_header("X-A", "b");
+    http::ResponseContext ctx{date, server};
+    ctx.framing = http::Framing::Length;
+    ctx.length = ~std::uint64_t{0};  // 20 digits
+    ctx.http10 = true;
+    EXPECT_EQ(http::head_size_at_most(tight, ctx), http::head_size(tight, ctx));
+}
+
 }  // namespace
 }  // namespace lake::test
