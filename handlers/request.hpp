@@ -71,7 +71,9 @@ struct Request {
     std::string_view query;   // after '?', without it
     std::uint8_t version_minor = 1;
     std::span<const Header> headers;
-    std::span<const PathParam> params;  // of the matched route, set by the router
+    // Of the matched route, set by the router for the hooks' and the handler's calls (views of
+    // the path; for a waiting handler kept in the request arena, as long as the request).
+    std::span<const PathParam> params;
     std::string_view body;
     bool keep_alive = true;
     // Scratch memory for the handler, reset with the request (e.g. to build a response body).
