@@ -38,9 +38,9 @@ class Router {
     // Fills `response`: the handler's answer, 404 for an unknown path, 405 with `Allow` for a
     // known path and another method, 204 with `Allow` for OPTIONS, 501 for methods not
     // implemented here. Sets request.params while it runs (for a waiting handler: in the request
-    // arena, for as long as the request). Exceptions from handlers
-    // become 500. For a waiting handler it returns its Task, not yet started: the engine runs it
-    // and, once it returns without having sent part of its response, calls finish().
+    // arena, for as long as the request). Exceptions from handlers become 500. For a waiting
+    // handler it returns its Task, not yet started: the engine runs it and, once it returns
+    // without having sent part of its response, calls finish().
     Task dispatch(http::Request& request, http::Response& response) const noexcept;
     // Whether the handler `request` will reach reads its body as it arrives (Handler::streaming):
     // asked once its headers are in.
