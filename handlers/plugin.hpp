@@ -22,7 +22,8 @@
 #include "router.hpp"
 
 // 9: Response counts its headers' bytes (a new field, kept by the inline add_header) and its
-// prepare()/commit() are inline; Request::params lives only as long as the handler's call.
+// prepare()/commit() are inline; the Request::params a handler that answers at once sees live
+// only as long as its call.
 // 8: lake's arena bookkeeping laid out anew (what a request touches first): the arena calls a
 // plugin inlines (request.arena, Response's writers) read those fields.
 // 7: Response::add_header(name, value), Request::param and http::iequals inline (their old
