@@ -24,6 +24,10 @@ std::size_t digits(std::size_t v) {
     return n;
 }
 
+struct Block16 {
+    std::uint64_t low, high;
+};
+
 struct Cursor {
     char* p;
     // Most pieces of a head are short (a content type, a header's name or value): up to 16
@@ -51,6 +55,15 @@ struct Cursor {
         std::memcpy(&last, from + n - sizeof(Word), sizeof(Word));
         std::memcpy(p, &first, sizeof(Word));
         std::memcpy(p + n - sizeof(Word), &last, sizeof(Word));
+    }
+    // A header's name: up to 32 bytes as two 16-byte blocks that may overlap.
+    void put_name(std::string_view s) {
+        if (s.size() > 16 && s.size() <= 32) {
+            copy_words<Block16>(s.data(), s.size());
+            p += s.size();
+        } else {
+            put(s);
+        }
     }
     void put_number(std::size_t v) { p = std::to_chars(p, p + 20, v).ptr; }
 };
@@ -215,7 +228,7 @@ char* put_head(char* at, const Response& r, const ResponseContext& ctx) noexcept
     else if (ctx.http10)
         c.put("Connection: keep-alive\r\n");
     for (const Header& h : r.headers()) {
-        c.put(h.name);
+        c.put_name(h.name);
         c.put(": ");
         c.put(h.value);
         c.put("\r\n");
