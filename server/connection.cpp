@@ -656,8 +656,11 @@ void Connection::on_tick(std::uint32_t now) noexcept {
                         pump();
                     }
                 }
-            } else if (env_.loop.draining && idle() && now - last_activity_ >= 1) {
-                abort();  // answered before the drain began, and silent for a tick since
+            } else if (env_.loop.draining && idle() && now - last_activity_ >= 2) {
+                // Answered before the drain began, and silent for a whole tick since. (The
+                // clock counts whole ticks: a difference of 1 may be a millisecond, and a
+                // request then on its way met a closed socket — a handover dropped it.)
+                abort();
             } else if (!out_.in_flight() && in_.held.count == 0 && !pending_ && !task_ &&
                        response_view_.used() == 0) {
                 if (no_byte_yet_ && now - request_started_ > config_.header_timeout_s) {
