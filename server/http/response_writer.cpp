@@ -56,7 +56,9 @@ struct Cursor {
         std::memcpy(p, &first, sizeof(Word));
         std::memcpy(p + n - sizeof(Word), &last, sizeof(Word));
     }
-    // A header's name: up to 32 bytes as two 16-byte blocks that may overlap.
+    // A header's name: up to 32 bytes as two 16-byte blocks that may overlap. (Names only: long
+    // names are common, and for every piece the branch cost more than it saved, the Date line
+    // above all, which glibc's memcpy copies cheaper; docs/loadtest.md.)
     void put_name(std::string_view s) {
         if (s.size() > 16 && s.size() <= 32) {
             copy_words<Block16>(s.data(), s.size());
