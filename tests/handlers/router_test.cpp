@@ -96,6 +96,45 @@ TEST(Router, EveryParameterOfAPathIsReadable) {
     EXPECT_EQ(c.arena.used(), 0u);
 }
 
+// A waiting handler outlives dispatch(): its parameters are copied into the request arena, where
+// they stay for the request; with no room there for them the answer is 503 and no task starts.
+Task waits_then_answers(const http::Request&, http::Response& r, void*) {
+    r.body = "waited";
+    co_return;
+}
+
+TEST(Router, AWaitingHandlersParametersLiveInTheRequestArenaOr503) {
+    Router r;
+    r.add(http::Method::Get, "/w/{x}/{y}", Handler::waiting(&waits_then_answers));
+    {
+        Call c;
+        c.req.method = http::Method::Get;
+        c.req.path = "/w/1/2";
+        c.req.arena = &c.arena;
+        c.res.bind(&c.arena, nullptr);
+        Task task = r.dispatch(c.req, c.res);
+        ASSERT_TRUE(task);
+        ASSERT_EQ(c.req.params.size(), 2u);
+        EXPECT_TRUE(c.arena.owns(c.req.params.data()));
+        task.start();
+        EXPECT_TRUE(task.done());
+        EXPECT_EQ(c.req.param("x"), "1");  // still there once the handler has run
+        EXPECT_EQ(c.req.param("y"), "2");
+        EXPECT_EQ(c.res.body, "waited");
+    }
+    {
+        Call c;
+        c.req.method = http::Method::Get;
+        c.req.path = "/w/1/2";
+        c.req.arena = &c.arena;
+        c.res.bind(&c.arena, nullptr);
+        ASSERT_NE(c.arena.allocate(c.arena.remaining(), 1), nullptr);  // no room left
+        Task task = r.dispatch(c.req, c.res);
+        EXPECT_FALSE(task);
+        EXPECT_EQ(c.res.status, 503);
+    }
+}
+
 TEST(Router, LiteralsWinOverParametersAndABranchThatLeadsNowhereIsLeft) {
     Router r;
     r.add(http::Method::Get, "/users/me", h("me"));
