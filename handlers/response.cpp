@@ -49,6 +49,14 @@ bool Response::add_header_growing(std::string_view name, std::string_view value)
     return true;
 }
 
+// Checked when compiled (a ConstantHeader's name and value), so marked so.
+bool Response::add_constant_header_growing(std::string_view name, std::string_view value) noexcept {
+    const std::uint32_t i = header_count_;
+    if (!add_header_growing(name, value)) return false;
+    if (i < 32) checked_ |= std::uint32_t{1} << i;
+    return true;
+}
+
 bool Response::append(std::string_view bytes) noexcept {
     char* p = grow(bytes.size());
     if (p == nullptr) return false;

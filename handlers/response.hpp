@@ -77,10 +77,16 @@ class Response {
         return true;
     }
     // A header checked by the compiler (see ConstantHeader): not checked again per response.
+    // (When the headers must grow, the whole call goes out of line: a handler or hook that adds
+    // one then saves no registers around a call it almost never makes.)
     bool add_header(ConstantHeader header) noexcept {
         const std::uint32_t i = header_count_;
-        if (!add_header(header.name(), header.value())) return false;
-        if (i < 32) checked_ |= std::uint32_t{1} << i;
+        if (i == header_capacity_)
+            return add_constant_header_growing(header.name(), header.value());
+        headers_[i] = Header{header.name(), header.value()};
+        header_count_ = i + 1;
+        header_bytes_ += header.name().size() + header.value().size();
+        checked_ |= static_cast<std::uint32_t>(i < 32) << (i & 31);
         return true;
     }
     std::span<const Header> headers() const noexcept { return {headers_, header_count_}; }
@@ -212,6 +218,7 @@ class Response {
     enum class Place : std::uint8_t { None, ResponseArena, RequestArena };
 
     bool add_header_growing(std::string_view name, std::string_view value) noexcept;
+    bool add_constant_header_growing(std::string_view name, std::string_view value) noexcept;
     char* grow(std::size_t n) noexcept;
     std::span<char> prepare_other(std::size_t n) noexcept;
     void commit_other(std::size_t n) noexcept;

@@ -70,6 +70,37 @@ TEST(HttpTypes, AResponseTakesAnyNumberOfHeaders) {
     EXPECT_EQ(added, 8);
 }
 
+// A ConstantHeader is marked as checked wherever it lands: in the inline array or, past it, in
+// the request arena (its own out-of-line path); a run-time header between them is not, and
+// reset() clears the marks.
+TEST(HttpTypes, ConstantHeadersStayMarkedCheckedPastTheInlineOnes) {
+    lake::Lake scratch(16384);
+    http::Response r;
+    r.bind(&scratch, nullptr);
+    for (int i = 0; i < 40; ++i) {
+        if (i == 9 || i == 20) {
+            ASSERT_TRUE(r.add_header("X-Run-Time", "v")) << i;
+        } else {
+            ASSERT_TRUE(r.add_header({"X-Constant", "yes"})) << i;
+        }
+    }
+    ASSERT_EQ(r.headers().size(), 40u);
+    for (std::size_t i = 0; i < 32; ++i)
+        EXPECT_EQ(r.checked_when_compiled(i), i != 9 && i != 20) << i;
+    for (std::size_t i = 32; i < 40; ++i)
+        EXPECT_FALSE(r.checked_when_compiled(i)) << i;  // checked at run time
+    EXPECT_EQ(r.header_bytes(), 38 * (10 + 3) + 2 * (10 + 1));
+    r.reset();
+    ASSERT_TRUE(r.add_header("X-Run-Time", "v"));
+    EXPECT_FALSE(r.checked_when_compiled(0));
+    // Without a request arena the inline ones are all there are: the ninth is refused, unmarked.
+    http::Response unbound;
+    for (int i = 0; i < 8; ++i) ASSERT_TRUE(unbound.add_header({"X-Constant", "yes"}));
+    EXPECT_FALSE(unbound.add_header({"X-Constant", "yes"}));
+    EXPECT_EQ(unbound.headers().size(), 8u);
+    EXPECT_FALSE(unbound.checked_when_compiled(8));
+}
+
 // A written body goes into the response arena after room for the head; when that arena is full
 // it continues in the request arena with the bytes so far; when neither holds it, overflowed().
 TEST(HttpTypes, AWrittenBodyGoesToTheResponseArenaThenTheRequestArena) {
