@@ -99,7 +99,7 @@ inline __m128i load_8_and_8(const char* p, std::size_t n) noexcept {
 
 // Header names are compared on every request (Host, Transfer-Encoding, a handler's look-ups):
 // a word at a time, as same_bytes does; a byte loop with a table cost ~8 instructions a byte.
-bool iequals_same_size(std::string_view a, std::string_view b) noexcept {
+LAKE_HOT bool iequals_same_size(std::string_view a, std::string_view b) noexcept {
     using handlers::detail::load_word;
     const std::size_t n = a.size();
     const char* p = a.data();

@@ -146,7 +146,7 @@ std::uint32_t RouteTree::insert(std::string_view pattern, std::uint32_t route, s
     return route;
 }
 
-bool RouteTree::find(std::string_view path, Match& out) const noexcept {
+LAKE_HOT bool RouteTree::find(std::string_view path, Match& out) const noexcept {
     out.route = kNone;
     out.param_count = 0;
     if (path.empty() || path.front() != '/') return false;

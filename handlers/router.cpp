@@ -111,7 +111,7 @@ void Router::rebuild_allow(Route& route) {
     }
 }
 
-Task Router::dispatch(http::Request& request, http::Response& response) const noexcept {
+LAKE_HOT Task Router::dispatch(http::Request& request, http::Response& response) const noexcept {
     if (request.method == http::Method::Other) {
         text(response, 501, "Not Implemented\n");
         return {};

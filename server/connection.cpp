@@ -65,7 +65,7 @@ void Connection::open(int fd) noexcept {
     update_recv();
 }
 
-void Connection::on_recv(const Completion& c) noexcept {
+LAKE_HOT void Connection::on_recv(const Completion& c) noexcept {
     in_.completed(c);
     const int res = c.result;
     if (move_started_ && res >= 0) cancel_move();  // input (or EOF) came first: it stays here
@@ -114,7 +114,7 @@ void Connection::on_recv(const Completion& c) noexcept {
 }
 
 // Parses what was received, one request at a time, answering each before the next.
-void Connection::pump() noexcept {
+LAKE_HOT void Connection::pump() noexcept {
     while (state_ == State::Open) {
         // A handler waits: the requests behind it wait their turn; only the body of its own
         // request is parsed, while it asks for it.
@@ -192,7 +192,7 @@ void Connection::pump() noexcept {
 
 // Runs the handler for the complete request and queues its response; a waiting handler is
 // started and the response queued when it returns.
-void Connection::prepare_response() noexcept {
+LAKE_HOT void Connection::prepare_response() noexcept {
     http::Request& req = parser_.request();
     pending_response_.reset();
     pending_response_.bind(&request_view_, &response_view_);
@@ -226,7 +226,7 @@ void Connection::settle_borrowed_request() noexcept {
     release_borrowed_buffer();
 }
 
-void Connection::respond() noexcept {
+LAKE_HOT void Connection::respond() noexcept {
     const http::Request& req = parser_.request();
     if (const char* problem = http::response_problem(pending_response_)) refuse_response(problem);
     pending_context_ = http::ResponseContext{
@@ -285,7 +285,7 @@ void Connection::prepare_error(int status, const char* reason) noexcept {
 
 // Serializes the pending response into the response view, or into a large buffer when it is
 // bigger than the whole view. false when it must wait for the queued output to be sent.
-bool Connection::write_pending() noexcept {
+LAKE_HOT bool Connection::write_pending() noexcept {
     http::Response& r = pending_response_;
     if (r.body_in_response_arena()) return write_pending_in_place();
     if (out_.free_ranges() == 0) return false;
@@ -323,7 +323,7 @@ bool Connection::write_pending() noexcept {
 // joins the previous one's range: a pipelined batch then stays one send, and moving a few hundred
 // bytes costs less than a range of its own. When the head fits nowhere, the answer is a bare
 // 500 in the room: the response view cannot be reset under a body not yet sent.
-bool Connection::write_pending_in_place() noexcept {
+LAKE_HOT bool Connection::write_pending_in_place() noexcept {
     http::Response& r = pending_response_;
     if (out_.free_ranges() < 2) return false;  // wait for the queued output to go
     std::byte* room = r.head_room();
@@ -374,7 +374,7 @@ void Connection::write_continue() noexcept {
 }
 
 // Starts a send of what is queued, if nothing is in flight: the large response first.
-void Connection::flush() noexcept {
+LAKE_HOT void Connection::flush() noexcept {
     if (out_.in_flight() || fd_ < 0) return;
     if (out_.large() == nullptr && out_.pending() && move_to_ != nullptr && !move_started_ &&
         quiet())
@@ -483,7 +483,7 @@ void Connection::buffer_parsed() noexcept {
     env_.buffers.pop(in_.held);
 }
 
-void Connection::release_borrowed_buffer() noexcept {
+LAKE_HOT void Connection::release_borrowed_buffer() noexcept {
     if (borrowed_buffer_ == BufferRing::kNone) return;
     env_.buffers.recycle(borrowed_buffer_);
     borrowed_buffer_ = BufferRing::kNone;
@@ -499,7 +499,7 @@ void Connection::drop_held() noexcept {
 
 // A response handed to the kernel (its send is submitted in this loop pass): by status class and
 // method, and the time since its request's first byte arrived.
-void Connection::count_response() noexcept {
+LAKE_HOT void Connection::count_response() noexcept {
     WorkerCounters& m = env_.counters;
     const int cls = pending_response_.status / 100;
     const http::Request& req = parser_.request();
@@ -548,7 +548,7 @@ void Connection::count_timeout(TimeoutKind kind) noexcept {
 }
 
 // The connection owns its views and the large buffers it borrows; the parser only uses them.
-void Connection::next_request() noexcept {
+LAKE_HOT void Connection::next_request() noexcept {
     release_large(parser_.take_large());
     release_borrowed_buffer();
     request_view_.reset();
@@ -559,7 +559,7 @@ void Connection::next_request() noexcept {
 
 lake::LakeView* Connection::acquire_large() noexcept { return env_.large.acquire(client_key()); }
 
-void Connection::release_large(lake::LakeView* v) noexcept {
+LAKE_HOT void Connection::release_large(lake::LakeView* v) noexcept {
     if (v != nullptr) env_.large.release(v, client_key());
 }
 
@@ -597,7 +597,7 @@ void Connection::wait_for_large_buffer() noexcept {
     if (in_.held.count >= hold_limit()) pause_recv();
 }
 
-void Connection::stop_waiting_for_large_buffer() noexcept {
+LAKE_HOT void Connection::stop_waiting_for_large_buffer() noexcept {
     if (waiting_large_since_ == 0) return;
     waiting_large_since_ = 0;
     env_.owner.stop_waiting_for_large_buffer(*this);

@@ -113,7 +113,7 @@ void RequestParser::reset_connection() noexcept {
     start();
 }
 
-void RequestParser::start() noexcept {
+LAKE_HOT void RequestParser::start() noexcept {
     assert(large_ == nullptr && view_.used() == 0 && "the owner takes both back first");
     request_.reset();
     request_.arena = &view_;
@@ -203,7 +203,7 @@ bool RequestParser::settle_borrowed(const char* data, std::size_t len, Relocatio
     return true;
 }
 
-ParseStep RequestParser::feed_input(const char* data, std::size_t len) noexcept {
+LAKE_HOT ParseStep RequestParser::feed_input(const char* data, std::size_t len) noexcept {
     if (complete_pending_) {
         complete_pending_ = false;
         return {0, ParseEvent::Complete};
@@ -324,7 +324,7 @@ ParseStep RequestParser::parse_error(llhttp_errno_t err, const char* head_error,
 }
 
 // Remembers whether the parsed bytes ended in "\n" + blanks: the next read may continue a fold.
-void RequestParser::note_fold_prefix(const char* data, std::size_t consumed) noexcept {
+LAKE_HOT void RequestParser::note_fold_prefix(const char* data, std::size_t consumed) noexcept {
     const char* p = data + consumed;
     while (p > data && is_blank(p[-1])) --p;
     if (p > data) chunk_follows_fold_prefix_ = p[-1] == '\n';
@@ -432,21 +432,21 @@ bool RequestParser::preceded_by_line_fold(const char* at) const noexcept {
     return p[-1] == '\n';
 }
 
-int RequestParser::on_message_begin(llhttp_t* p) {
+LAKE_HOT int RequestParser::on_message_begin(llhttp_t* p) {
     self(p).begun_ = true;
     return 0;
 }
 
-int RequestParser::on_url(llhttp_t* p, const char* at, std::size_t n) {
+LAKE_HOT int RequestParser::on_url(llhttp_t* p, const char* at, std::size_t n) {
     RequestParser& r = self(p);
     if (r.url_.len + n > r.limits_.max_target) return r.fail(414, "request target too long");
     if (!r.append(r.url_, at, n)) return r.fail(414, "request target too long");
     return 0;
 }
 
-int RequestParser::on_url_complete(llhttp_t* p) { return self(p).parse_target(); }
+LAKE_HOT int RequestParser::on_url_complete(llhttp_t* p) { return self(p).parse_target(); }
 
-int RequestParser::parse_target() noexcept {
+LAKE_HOT int RequestParser::parse_target() noexcept {
     request_.method = method_of(parser_.method);
     request_.method_name = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
     std::string_view t(url_.data, url_.len);
@@ -483,7 +483,7 @@ int RequestParser::parse_target() noexcept {
     return 0;
 }
 
-int RequestParser::on_header_field(llhttp_t* p, const char* at, std::size_t n) {
+LAKE_HOT int RequestParser::on_header_field(llhttp_t* p, const char* at, std::size_t n) {
     RequestParser& r = self(p);
     if (n > r.limits_.max_header_bytes - r.header_bytes_)
         return r.fail(431, "header section too large");
@@ -492,14 +492,14 @@ int RequestParser::on_header_field(llhttp_t* p, const char* at, std::size_t n) {
     return 0;
 }
 
-int RequestParser::on_header_field_complete(llhttp_t* p) {
+LAKE_HOT int RequestParser::on_header_field_complete(llhttp_t* p) {
     RequestParser& r = self(p);
     if (r.header_count_ == r.header_capacity_) return r.fail(431, "too many header fields");
     r.value_ = Token{};
     return 0;
 }
 
-int RequestParser::on_header_value(llhttp_t* p, const char* at, std::size_t n) {
+LAKE_HOT int RequestParser::on_header_value(llhttp_t* p, const char* at, std::size_t n) {
     RequestParser& r = self(p);
     // A fold in the head never reaches llhttp: the strict scan stops it first (StrictHead).
     // Trailer fields, after the body, are not scanned: a fold there is caught here.
@@ -512,7 +512,7 @@ int RequestParser::on_header_value(llhttp_t* p, const char* at, std::size_t n) {
     return 0;
 }
 
-int RequestParser::on_header_value_complete(llhttp_t* p) {
+LAKE_HOT int RequestParser::on_header_value_complete(llhttp_t* p) {
     RequestParser& r = self(p);
     // Built in its slot: a Header made on the stack and copied in was reloaded as 16-byte
     // halves of 8-byte stores (a store-forwarding stall on every header).
@@ -525,7 +525,7 @@ int RequestParser::on_header_value_complete(llhttp_t* p) {
     return r.check_header(*h);
 }
 
-int RequestParser::check_header(const Header& h) noexcept {
+LAKE_HOT int RequestParser::check_header(const Header& h) noexcept {
     if (iequals(h.name, kHost)) {
         if (++host_count_ > 1) return fail(400, "more than one Host header");
         if (!valid_host(h.value)) return fail(400, "invalid Host header");
@@ -543,9 +543,11 @@ int RequestParser::check_header(const Header& h) noexcept {
     return 0;
 }
 
-int RequestParser::on_headers_complete(llhttp_t* p) { return self(p).check_headers_complete(); }
+LAKE_HOT int RequestParser::on_headers_complete(llhttp_t* p) {
+    return self(p).check_headers_complete();
+}
 
-int RequestParser::check_headers_complete() noexcept {
+LAKE_HOT int RequestParser::check_headers_complete() noexcept {
     if (parser_.http_major != 1) return fail(505, "HTTP version not supported");
     request_.version_minor = parser_.http_minor;
     if (absolute_form_) {
@@ -640,7 +642,7 @@ static bool request_keeps_alive(const llhttp_t* p) noexcept {
     return (p->flags & F_CONNECTION_KEEP_ALIVE) != 0;
 }
 
-int RequestParser::on_message_complete(llhttp_t* p) {
+LAKE_HOT int RequestParser::on_message_complete(llhttp_t* p) {
     RequestParser& r = self(p);
     if (!r.streaming_) r.request_.body = std::string_view(r.body_.data, r.body_.len);
     r.in_body_ = false;

@@ -98,7 +98,7 @@ bool may_hold_control(std::uint64_t w) noexcept {
 
 // Eight bytes at a time: a word none of whose bytes is below 0x20 or is 0x7F passes at once;
 // one that has (HTAB is allowed) is looked at byte by byte.
-bool is_field_value(std::string_view v) noexcept {
+LAKE_HOT bool is_field_value(std::string_view v) noexcept {
     if (v.size() >= 8 && v.size() <= 16) {  // most content types: two words that may overlap
         std::uint64_t first, last;
         std::memcpy(&first, v.data(), 8);
@@ -127,7 +127,7 @@ bool is_token(std::string_view v) noexcept {
 
 }  // namespace
 
-const char* response_problem(const Response& r) noexcept {
+LAKE_HOT const char* response_problem(const Response& r) noexcept {
     if (r.status < 200 || r.status > 599) return "status is not a final response (200-599)";
     if (!is_field_value(r.content_type)) return "control character in the content type";
     const std::span<const Header> headers = r.headers();
@@ -149,7 +149,7 @@ const char* response_problem(const Response& r) noexcept {
     return nullptr;
 }
 
-std::size_t head_size(const Response& r, const ResponseContext& ctx) noexcept {
+LAKE_HOT std::size_t head_size(const Response& r, const ResponseContext& ctx) noexcept {
     std::size_t n =
         r.status == 200 ? kStatusLine200.size() : 9 + 4 + reason_phrase(r.status).size() + 2;
     n += ctx.server_line.size() + ctx.date_line.size();
@@ -177,7 +177,7 @@ std::size_t head_size(const Response& r, const ResponseContext& ctx) noexcept {
     return n + 2;
 }
 
-std::size_t head_size_at_most(const Response& r, const ResponseContext& ctx) noexcept {
+LAKE_HOT std::size_t head_size_at_most(const Response& r, const ResponseContext& ctx) noexcept {
     // A status line of any phrase in reason_phrase() (at most 31 bytes), "Content-Length: "
     // with 20 digits (more than "Transfer-Encoding: chunked"), "Connection: keep-alive".
     constexpr std::size_t kFixed = 9 + 4 + 31 + 2 + (16 + 20 + 2) + 24 + 2;
@@ -186,13 +186,13 @@ std::size_t head_size_at_most(const Response& r, const ResponseContext& ctx) noe
            (14 + r.content_type.size() + 2) + r.header_bytes() + 4 * r.headers().size();
 }
 
-std::size_t response_size(const Response& r, const ResponseContext& ctx) noexcept {
+LAKE_HOT std::size_t response_size(const Response& r, const ResponseContext& ctx) noexcept {
     return head_size(r, ctx) + (sends_body(r, ctx) ? r.body.size() : 0);
 }
 
 namespace {
 
-char* put_head(char* at, const Response& r, const ResponseContext& ctx) noexcept {
+LAKE_HOT char* put_head(char* at, const Response& r, const ResponseContext& ctx) noexcept {
     Cursor c{at};
     if (r.status == 200) {
         c.put(kStatusLine200);
@@ -246,8 +246,9 @@ std::span<std::byte> write_response(lake::BasicArena& out, const Response& r,
     return write_response(out, r, ctx, response_size(r, ctx));
 }
 
-std::span<std::byte> write_response(lake::BasicArena& out, const Response& r,
-                                    const ResponseContext& ctx, std::size_t size) noexcept {
+LAKE_HOT std::span<std::byte> write_response(lake::BasicArena& out, const Response& r,
+                                             const ResponseContext& ctx,
+                                             std::size_t size) noexcept {
     // A plain allocation, not a droplet: the bytes are the caller's until its arena is reset.
     auto* at = static_cast<std::byte*>(out.allocate(size, 1));
     if (at == nullptr) return {};
@@ -265,8 +266,8 @@ std::span<std::byte> write_head_before(std::byte* room, std::size_t room_size, c
     return {start, size};
 }
 
-std::span<std::byte> write_head_at(std::byte* at, const Response& r,
-                                   const ResponseContext& ctx) noexcept {
+LAKE_HOT std::span<std::byte> write_head_at(std::byte* at, const Response& r,
+                                            const ResponseContext& ctx) noexcept {
     char* end = put_head(reinterpret_cast<char*>(at), r, ctx);
     return {at, static_cast<std::size_t>(reinterpret_cast<std::byte*>(end) - at)};
 }

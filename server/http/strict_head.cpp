@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string_view>
 
+#include <lake/config.hpp>
+
 namespace lake::http {
 
 namespace {
@@ -16,7 +18,7 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 }  // namespace
 
-const char* StrictHead::scan(const char* data, std::size_t len) noexcept {
+LAKE_HOT const char* StrictHead::scan(const char* data, std::size_t len) noexcept {
     const char* p = data;
     const char* end = data + len;
     while (p < end && state_ != State::Done) {
@@ -33,7 +35,7 @@ const char* StrictHead::scan(const char* data, std::size_t len) noexcept {
 // The common case in one pass per part: a request line that lies whole in [p, end), starts at
 // once (no leading CRLF) and breaks no rule. Anything else (a line split across reads, any
 // irregularity) is left to the byte-by-byte scan, which names what is wrong.
-bool StrictHead::scan_whole_request_line(const char*& p, const char* end) noexcept {
+LAKE_HOT bool StrictHead::scan_whole_request_line(const char*& p, const char* end) noexcept {
     const char* lf = byte_scan::find_lf(p, end);
     // At least "M T HTTP/d.d\r" before the LF; the version is its last 10 bytes.
     if (lf == nullptr || lf - p < 12) return false;
@@ -57,7 +59,7 @@ bool StrictHead::scan_whole_request_line(const char*& p, const char* end) noexce
 }
 
 // Byte by byte: the request line is short, and every byte of it has a rule.
-const char* StrictHead::scan_request_line(const char*& p, const char* end) noexcept {
+LAKE_HOT const char* StrictHead::scan_request_line(const char*& p, const char* end) noexcept {
     if (state_ == State::Leading && scan_whole_request_line(p, end)) return nullptr;
     for (; p < end && state_ < State::LineStart; prev_ = *p++) {
         const auto c = static_cast<unsigned char>(*p);
@@ -134,7 +136,7 @@ const char* StrictHead::scan_request_line(const char*& p, const char* end) noexc
 
 // Line by line: the first byte of each line is checked, then a scan finds its LF, which must
 // follow a CR.
-const char* StrictHead::scan_fields(const char*& p, const char* end) noexcept {
+LAKE_HOT const char* StrictHead::scan_fields(const char*& p, const char* end) noexcept {
     while (p < end && state_ != State::Done) {
         switch (state_) {
             case State::LineStart: {

@@ -46,6 +46,16 @@
 #define LAKE_COLD
 #endif
 
+// LAKE_HOT marks a function that runs for every request or allocation: GCC and clang place it in
+// .text.hot, which the linker keeps in one run, so that the functions a hot path calls one after
+// the other sit in consecutive cache lines instead of wherever their files put them (scattered,
+// they landed on the same few sets of an 8-way instruction cache and evicted each other).
+#if defined(__GNUC__) || defined(__clang__)
+#define LAKE_HOT __attribute__((hot))
+#else
+#define LAKE_HOT
+#endif
+
 #if LAKE_ASAN
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/lsan_interface.h>
