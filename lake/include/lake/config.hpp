@@ -50,9 +50,10 @@
 // .text.hot, which the linker keeps in one run, so that the functions a hot path calls one after
 // the other sit in consecutive cache lines instead of wherever their files put them (scattered,
 // they landed on the same few sets of an 8-way instruction cache and evicted each other).
-#if defined(__GNUC__) || defined(__clang__)
+// (-DLAKE_HOT= turns it off, to measure what it is worth.)
+#if !defined(LAKE_HOT) && (defined(__GNUC__) || defined(__clang__))
 #define LAKE_HOT __attribute__((hot))
-#else
+#elif !defined(LAKE_HOT)
 #define LAKE_HOT
 #endif
 
