@@ -167,6 +167,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     void respond() noexcept;
     void next_request() noexcept;
     void count_response() noexcept;
+    [[gnu::noinline]] void log_response(std::uint64_t took) noexcept;
     void count_timeout(TimeoutKind kind) noexcept;
     std::string_view client_text() noexcept;
     void prepare_response() noexcept;
