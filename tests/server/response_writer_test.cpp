@@ -4,6 +4,7 @@
 // arena continues in the request arena; one too big for both is a 500. Over real sockets.
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "../../handlers/arena_json.hpp"
 #include "../../handlers/response_format.hpp"
@@ -73,6 +74,17 @@ void json_left_open(const http::Request&, http::Response& r, void*) {
 
 void redirect(const http::Request&, http::Response& r, void*) { r.redirect(302, "/elsewhere"); }
 
+// `n` bytes, each telling its place ('a' + i % 26), appended a byte at a time.
+std::string pattern(std::size_t n) {
+    std::string s(n, ' ');
+    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + i % 26);
+    return s;
+}
+void bytes(const http::Request& q, http::Response& r, void*) {
+    const std::string p = pattern(std::stoul(std::string(q.param("n"))));
+    for (char ch : p) r.append(std::string_view(&ch, 1));
+}
+
 // Headers checked by the compiler go out as they are; a header added at run time after them is
 // still checked (the mark is per header).
 void constant_headers(const http::Request& q, http::Response& r, void*) {
@@ -93,6 +105,7 @@ void routes(handlers::Router& router) {
     router.add(http::Method::Get, "/json-left-open", handlers::Handler{&json_left_open, nullptr});
     router.add(http::Method::Get, "/query-view", handlers::Handler{&query_as_header, nullptr});
     router.add(http::Method::Get, "/redirect", handlers::Handler{&redirect, nullptr});
+    router.add(http::Method::Get, "/bytes/{n}", handlers::Handler{&bytes, nullptr});
 }
 
 TEST(ResponseWriter, AFormattedBodyGoesOutWithItsHead) {
@@ -195,6 +208,25 @@ TEST(ResponseWriter, PipelinedWrittenBodiesComeBackInOrder) {
         if (i % 5 == 0) {
             EXPECT_EQ(c.read_response().body, "Hello, World!");
         }
+    }
+}
+
+// A short written body moves down next to its head: every length up to past the largest that
+// moves without a call, and around the largest that moves at all, each byte where it belongs.
+TEST(ResponseWriter, WrittenBodiesOfEveryShortLengthComeBackWhole) {
+    RunningServer s(test_config(), &routes);
+    ASSERT_EQ(s.error(), "");
+    Client c(s.port());
+    std::vector<std::size_t> lengths;
+    for (std::size_t n = 0; n <= 40; ++n) lengths.push_back(n);
+    for (std::size_t n : {1023u, 1024u, 1025u}) lengths.push_back(n);
+    std::string batch;
+    for (std::size_t n : lengths) batch += get("/bytes/" + std::to_string(n));
+    ASSERT_TRUE(c.send(batch));
+    for (std::size_t n : lengths) {
+        const HttpResponse r = c.read_response();
+        ASSERT_EQ(r.status, 200) << n;
+        EXPECT_EQ(r.body, pattern(n)) << n;
     }
 }
 
