@@ -25,42 +25,18 @@ namespace lake::http {
 
 // A header known when the code is compiled, from string literals: the compiler checks it (a
 // name that is not a token, or a control character in the value, does not compile), so the
-// engine does not check it again on every response. As a name and a value, or as one whole
-// line (one space after the colon), whose bytes then go out in one copy:
+// engine does not check it again on every response.
 //     response.add_header({"Access-Control-Allow-Origin", "*"});
-//     response.add_header({"Access-Control-Allow-Origin: *"});
 class ConstantHeader {
   public:
     consteval ConstantHeader(const char* name, const char* value) : name_(name), value_(value) {
-        check();
-    }
-    consteval ConstantHeader(const char* line) {
-        const std::string_view l(line);
-        const std::size_t colon = l.find(':');
-        if (colon == std::string_view::npos || colon + 1 == l.size() || l[colon + 1] != ' ')
-            throw "a header line is \"Name: value\", one space after the colon";
-        name_ = l.substr(0, colon);
-        value_ = l.substr(colon + 2);
-        if (!value_.empty() && (value_.front() == ' ' || value_.front() == '\t' ||
-                                value_.back() == ' ' || value_.back() == '\t'))
-            throw "a header line's value has no blank at its start or end";
-        check();
-    }
-    constexpr std::string_view name() const noexcept { return name_; }
-    constexpr std::string_view value() const noexcept { return value_; }
-    // The "Name: value" bytes when it came as one line, else empty. (A name from a literal of
-    // its own is followed by that literal's NUL; a line's name by its ':'.)
-    static std::string_view line_of(std::string_view name, std::string_view value) noexcept {
-        if (name.data()[name.size()] != ':') return {};
-        return {name.data(), name.size() + 2 + value.size()};
-    }
-
-  private:
-    consteval void check() const {
         if (!is_header_name(name_)) throw "a header name must be a token (RFC 9110 5.6.2)";
         if (!is_header_value(value_)) throw "a header value must hold no control character";
     }
+    constexpr std::string_view name() const noexcept { return name_; }
+    constexpr std::string_view value() const noexcept { return value_; }
 
+  private:
     std::string_view name_, value_;
 };
 
@@ -126,12 +102,6 @@ class Response {
     // Whether header `i` came as a ConstantHeader (the response writer skips its check).
     bool checked_when_compiled(std::size_t i) const noexcept {
         return i < 32 && (checked_ >> i & 1) != 0;
-    }
-    // Header `i`'s "Name: value" bytes when it came as one ConstantHeader line, else empty.
-    std::string_view constant_line(std::size_t i) const noexcept {
-        return checked_when_compiled(i)
-                   ? ConstantHeader::line_of(headers_[i].name, headers_[i].value)
-                   : std::string_view();
     }
 
     // ---- the body, written ------------------------------------------------------------------

@@ -22,36 +22,6 @@ namespace {
 http::ParseLimits limits_of(const config::ServerConfig& c) {
     return {c.max_target, c.max_header_bytes, c.max_headers, c.max_body};
 }
-
-// A written body moved down next to its head (`to` below `from`; they may overlap). Most are
-// short (a JSON object, a formatted line): up to 32 bytes go as a first and a last piece that
-// may overlap, both loaded before either is stored, with no call to memmove.
-template <std::size_t N>
-void move_ends(std::byte* to, const char* from, std::size_t n) noexcept {
-    unsigned char first[N], last[N];
-    std::memcpy(first, from, N);
-    std::memcpy(last, from + n - N, N);
-    std::memcpy(to, first, N);
-    std::memcpy(to + n - N, last, N);
-}
-
-void move_body_down(std::byte* to, const char* from, std::size_t n) noexcept {
-    if (n >= 16) {
-        if (n <= 32)
-            move_ends<16>(to, from, n);
-        else
-            std::memmove(to, from, n);
-    } else if (n >= 8) {
-        move_ends<8>(to, from, n);
-    } else if (n >= 4) {
-        move_ends<4>(to, from, n);
-    } else if (n != 0) {
-        const char a = from[0], b = from[n / 2], c = from[n - 1];
-        to[0] = std::byte(a);
-        to[n / 2] = std::byte(b);
-        to[n - 1] = std::byte(c);
-    }
-}
 }  // namespace
 
 Connection::Connection(ConnectionEnv& env, lake::BasicArena& lake, std::uint32_t index)
@@ -364,7 +334,7 @@ LAKE_HOT bool Connection::write_pending_in_place() noexcept {
         const std::span<std::byte> head = http::write_head_at(room, r, pending_context_);
         std::size_t kept = head.size();
         if (with_body) {
-            move_body_down(room + kept, body.data(), body.size());
+            std::memmove(room + kept, body.data(), body.size());
             kept += body.size();
         }
         // The room's unused part, the body's old place and the writer's spare are the view's

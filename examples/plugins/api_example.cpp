@@ -72,7 +72,7 @@ bool require_token(const Request& request, Response& response, void*) {
 
 // After every route of this plugin, early answers included.
 bool cors(const Request&, Response& response, void*) {
-    response.add_header({"Access-Control-Allow-Origin: *"});  // checked when compiled
+    response.add_header({"Access-Control-Allow-Origin", "*"});  // checked when compiled
     return false;
 }
 

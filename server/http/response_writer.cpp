@@ -229,15 +229,10 @@ LAKE_HOT char* put_head(char* at, const Response& r, const ResponseContext& ctx)
         c.put("Connection: close\r\n");
     else if (ctx.http10)
         c.put("Connection: keep-alive\r\n");
-    const std::span<const Header> headers = r.headers();
-    for (std::size_t i = 0; i < headers.size(); ++i) {
-        if (const std::string_view line = r.constant_line(i); !line.empty()) {
-            c.put_name(line);  // as long as a long name: a block of 16 or two
-        } else {
-            c.put_name(headers[i].name);
-            c.put(": ");
-            c.put(headers[i].value);
-        }
+    for (const Header& h : r.headers()) {
+        c.put_name(h.name);
+        c.put(": ");
+        c.put(h.value);
         c.put("\r\n");
     }
     c.put("\r\n");

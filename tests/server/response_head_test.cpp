@@ -74,48 +74,6 @@ TEST(ResponseHead, PiecesOfEveryLengthAreWrittenWhole) {
     }
 }
 
-// A ConstantHeader given as one line goes out as that line (copied whole, at any length), beside
-// one given as a name and a value and one added at run time; past the 32nd header a line is no
-// longer marked and goes out piece by piece, the same bytes.
-static_assert(http::ConstantHeader("X-Frame-Options: DENY").name() == "X-Frame-Options");
-static_assert(http::ConstantHeader("X-Frame-Options: DENY").value() == "DENY");
-static_assert(http::ConstantHeader("X-Empty: ").value().empty());
-
-TEST(ResponseHead, ConstantHeaderLinesGoOutAsTheyWereWritten) {
-    const std::string server = "Server: lake\r\n", date = "Date: Tue, 01 Dec 2026 10:00:00 GMT\r\n";
-    lake::Lake scratch(4096);
-    http::Response r;
-    r.bind(&scratch, nullptr);
-    r.add_header({"A: b"});
-    r.add_header({"X-Frame-Options: DENY"});
-    r.add_header({"X-Pair", "yes"});
-    r.add_header({"Strict-Transport-Security: max-age=31536000; includeSubDomains"});
-    r.add_header("X-Run", "time");
-    r.add_header({"X-Empty: "});
-    std::string lines =
-        "A: b\r\nX-Frame-Options: DENY\r\nX-Pair: yes\r\n"
-        "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\nX-Run: time\r\n"
-        "X-Empty: \r\n";
-    for (std::size_t i = r.headers().size(); i < 34; ++i) {
-        ASSERT_TRUE(r.add_header({"Cache-Control: no-store"})) << i;
-        lines += "Cache-Control: no-store\r\n";
-    }
-    EXPECT_EQ(r.constant_line(0), "A: b");
-    EXPECT_EQ(r.constant_line(2), "");  // a name and a value
-    EXPECT_EQ(r.constant_line(4), "");  // added at run time
-    EXPECT_EQ(r.constant_line(5), "X-Empty: ");
-    EXPECT_EQ(r.constant_line(31), "Cache-Control: no-store");
-    EXPECT_EQ(r.constant_line(32), "");  // past the marks
-    EXPECT_EQ(http::response_problem(r), nullptr);
-    r.body = "body";
-    const http::ResponseContext ctx{date, server};
-    lake::Lake out(8192);
-    const std::span<std::byte> bytes = http::write_response(out, r, ctx);
-    EXPECT_EQ(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-              "HTTP/1.1 200 OK\r\n" + server + date + "Content-Length: 4\r\n" + lines + "\r\nbody");
-    EXPECT_GE(http::head_size_at_most(r, ctx), bytes.size() - 4);
-}
-
 // The bound the engine checks against a written body's head room: never below the exact size,
 // whatever the status, framing, connection header and headers; equal to it for the longest
 // phrase, a 20-digit length and "Connection: keep-alive" (so no term of it is missing).

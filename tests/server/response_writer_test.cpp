@@ -211,8 +211,8 @@ TEST(ResponseWriter, PipelinedWrittenBodiesComeBackInOrder) {
     }
 }
 
-// A short written body moves down next to its head: every length up to past the largest that
-// moves without a call, and around the largest that moves at all, each byte where it belongs.
+// A short written body moves down next to its head: every length up to 40 bytes, and around
+// the largest that moves at all (1 KiB), each byte where it belongs.
 TEST(ResponseWriter, WrittenBodiesOfEveryShortLengthComeBackWhole) {
     RunningServer s(test_config(), &routes);
     ASSERT_EQ(s.error(), "");
