@@ -19,7 +19,7 @@ const llhttp_settings_t ResponseParser::kSettings = [] {
     s.on_header_value = &ResponseParser::on_header_value;
     s.on_header_field_complete = [](llhttp_t* p) {
         ResponseParser& r = self(p);
-        r.value_start_ = r.used_;
+        if (!r.headers_done_) r.value_start_ = r.used_;
         return 0;
     };
     s.on_header_value_complete = &ResponseParser::on_header_value_complete;
@@ -68,20 +68,26 @@ int ResponseParser::on_message_begin(llhttp_t* p) {
     return 0;
 }
 
+// Fields after the body (a chunked body's trailer section) are not kept: the proxy removes the
+// chunked coding and may discard them (RFC 9112 7.1.2), and must not merge them into the header
+// section it passes on (RFC 9110 6.5.2), which is what keeping them here would do.
 int ResponseParser::on_header_field(llhttp_t* p, const char* at, std::size_t n) {
     ResponseParser& r = self(p);
+    if (r.headers_done_) return 0;  // a trailer field
     if (!r.copy(at, n)) return r.fail("the upstream's header section is too large");
     return 0;
 }
 
 int ResponseParser::on_header_value(llhttp_t* p, const char* at, std::size_t n) {
     ResponseParser& r = self(p);
+    if (r.headers_done_) return 0;  // a trailer field
     if (!r.copy(at, n)) return r.fail("the upstream's header section is too large");
     return 0;
 }
 
 int ResponseParser::on_header_value_complete(llhttp_t* p) {
     ResponseParser& r = self(p);
+    if (r.headers_done_) return 0;  // a trailer field
     if (r.count_ == r.headers_.size()) return r.fail("the upstream sent too many header fields");
     const char* base = r.bytes_.data();
     ::new (&r.headers_[r.count_++]) http::Header{

@@ -392,6 +392,41 @@ TEST(Proxy, AMalformedUpstreamResponseIs502) {
     }
 }
 
+// A chunked body's trailer fields are not passed on, either way: the proxy removes the chunked
+// coding and may discard them (RFC 9112 7.1.2). Each side's next message is read cleanly after.
+TEST(Proxy, TrailerFieldsOfAChunkedBodyAreNotPassedOn) {
+    ScriptedUpstream up([](int fd, const ScriptedUpstream::Request& r) {
+        if (r.index == 0) {
+            ScriptedUpstream::write(fd,
+                                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                    "5\r\nhello\r\n0\r\nX-Response-Sum: 1\r\n\r\n");
+        } else {
+            ScriptedUpstream::write(fd, ScriptedUpstream::ok("second"));
+        }
+        return true;
+    });
+    RunningServer proxy(proxy_config(mount({up.address()})));
+    ASSERT_EQ(proxy.error(), "");
+    Client c(proxy.port());
+    ASSERT_TRUE(
+        c.send("POST /api/t HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "5\r\nabcde\r\n0\r\nX-Request-Sum: 2\r\n\r\n" +
+               get("/api/u")));
+    const HttpResponse first = c.read_response();
+    ASSERT_EQ(first.status, 200);
+    EXPECT_EQ(first.body, "hello");
+    EXPECT_EQ(first.count("x-response-sum"), 0u);
+    const HttpResponse second = c.read_response();
+    ASSERT_EQ(second.status, 200);
+    EXPECT_EQ(second.body, "second");
+    const auto seen = up.requests();
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].body, "abcde");
+    EXPECT_EQ(seen[1].head.substr(0, seen[1].head.find("\r\n")), "GET /u HTTP/1.1");  // prefix off
+    for (const auto& r : seen) EXPECT_EQ(header_of(r.head, "x-request-sum"), "(absent)");
+    EXPECT_EQ(up.connections(), 1);  // the upstream connection was reused after the trailer
+}
+
 TEST(Proxy, TheUpstreamSeesOneRequestWhereTheClientSentOne) {
     ScriptedUpstream up([](int fd, const ScriptedUpstream::Request& r) {
         ScriptedUpstream::write(fd, ScriptedUpstream::ok(std::to_string(r.body.size())));
