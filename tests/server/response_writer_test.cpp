@@ -74,12 +74,7 @@ void json_left_open(const http::Request&, http::Response& r, void*) {
 
 void redirect(const http::Request&, http::Response& r, void*) { r.redirect(302, "/elsewhere"); }
 
-// `n` bytes, each telling its place ('a' + i % 26), appended a byte at a time.
-std::string pattern(std::size_t n) {
-    std::string s(n, ' ');
-    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + i % 26);
-    return s;
-}
+// test_client.hpp's pattern() of `n` bytes, appended a byte at a time.
 void bytes(const http::Request& q, http::Response& r, void*) {
     const std::string p = pattern(std::stoul(std::string(q.param("n"))));
     for (char ch : p) r.append(std::string_view(&ch, 1));
