@@ -77,6 +77,23 @@ TEST_F(Bodies, ChunkExtensionsAndTrailersAreAccepted) {
     EXPECT_EQ(r.body, "abc");
 }
 
+// Trailer fields are checked like header fields and share their limits (max_headers is 64 here):
+// a Host among them is a second Host, and header and trailer fields past 64 in all are 431.
+TEST_F(Bodies, TrailerFieldsAreCheckedLikeHeaderFieldsAndShareTheirLimits) {
+    const std::string head =
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n";
+    EXPECT_EQ(request(head + "Host: other\r\n\r\n").status, 400);
+    const auto trailers = [](int n) {
+        std::string t;
+        for (int i = 0; i < n; ++i) t += "X-T" + std::to_string(i) + ": v\r\n";
+        return t + "\r\n";
+    };
+    const HttpResponse within = request(head + trailers(62));  // 2 header fields + 62
+    EXPECT_EQ(within.status, 200);
+    EXPECT_EQ(within.body, "abc");
+    EXPECT_EQ(request(head + trailers(63)).status, 431);
+}
+
 TEST_F(Bodies, ManyLargeBodiesInParallelShareTheLargeBuffers) {
     // Each worker lends 4 large buffers; 12 connections with 200 KiB bodies each must all be
     // answered (200, or 503 once none is free), never hang or mix bodies.
