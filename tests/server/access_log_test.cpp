@@ -34,9 +34,12 @@ std::vector<std::string> lines_of(const std::string& path) {
     return out;
 }
 
-// Under load: 3 connections pipelining 1,000 requests each at once, then two odd requests.
+// Under load: 3 connections pipelining 1,000 requests each at once, then two odd requests. A
+// disk (or a machine) too slow for the log makes it drop lines, counted: every request then has
+// its line or is counted, and the lines written keep each connection's order.
 TEST(AccessLog, OneCombinedLinePerRequestInOrderPerConnection) {
     const std::string path = temp_path();
+    std::uint64_t dropped = 0;
     {
         config::ServerConfig c = test_config();
         c.access_log = path;
@@ -64,22 +67,29 @@ TEST(AccessLog, OneCombinedLinePerRequestInOrderPerConnection) {
         ASSERT_TRUE(broken.send("BROKEN\r\n\r\n"));
         ASSERT_EQ(broken.read_response().status, 400);
         s.server().stop();  // what is still buffered is written at the workers' end
+        dropped = s.server().access_log_dropped();
     }
     const std::vector<std::string> lines = lines_of(path);
     ::unlink(path.c_str());
-    ASSERT_EQ(lines.size(), 3002u);
+    ASSERT_EQ(lines.size() + dropped, 3002u) << dropped << " dropped";
     const std::regex combined(
         R"(^127\.0\.0\.1 - - \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET /plaintext\?c=(\d)&i=(\d+) HTTP/1\.1" 200 13 "-" "-"$)");
-    std::map<int, int> next;  // per connection, the i expected next
+    std::map<int, int> next;  // per connection, the least i that may come next
     int plain = 0;
     for (const std::string& line : lines) {
         std::smatch m;
         if (!std::regex_match(line, m, combined)) continue;
         ++plain;
         const int k = std::stoi(m[1]);
-        EXPECT_EQ(std::stoi(m[2]), next[k]++) << line;
+        const int i = std::stoi(m[2]);
+        if (dropped == 0) {
+            EXPECT_EQ(i, next[k]) << line;
+        }
+        EXPECT_GE(i, next[k]) << line;
+        next[k] = i + 1;
     }
-    EXPECT_EQ(plain, 3000);
+    EXPECT_LE(plain, 3000);
+    EXPECT_GE(plain + dropped, 3000u);
     bool saw_odd = false, saw_broken = false;
     for (const std::string& line : lines) {
         if (line.find("\"GET /missing HTTP/1.1\" 404 ") != std::string::npos) {
@@ -88,8 +98,10 @@ TEST(AccessLog, OneCombinedLinePerRequestInOrderPerConnection) {
         }
         if (line.find("\"-\" 400 ") != std::string::npos) saw_broken = true;
     }
-    EXPECT_TRUE(saw_odd);
-    EXPECT_TRUE(saw_broken);
+    if (dropped == 0) {
+        EXPECT_TRUE(saw_odd);
+        EXPECT_TRUE(saw_broken);
+    }
 }
 
 TEST(AccessLog, JsonLinesParseAndCarryTheRequest) {
