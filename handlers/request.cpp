@@ -132,12 +132,29 @@ bool is_form(std::string_view content_type) noexcept {
             content_type[kForm.size()] == ' ');
 }
 
+// The first field of `text` named `name`, its value decoded into the arena. The names before it
+// are decoded only to be compared, each given back after, and their values not at all: a look-up
+// takes from the arena the value it returns, however many fields it passes over and however
+// many look-ups a handler makes (empty when even that does not fit).
 std::string_view field_of(std::string_view text, std::string_view name,
                           lake::BasicArena* arena) noexcept {
-    UrlEncodedFields fields(text, arena);
-    std::string_view n, v;
-    while (fields.next(n, v))
-        if (n == name) return v;
+    if (arena == nullptr) return {};
+    while (!text.empty()) {
+        const std::size_t amp = text.find('&');
+        const std::string_view pair = text.substr(0, amp);
+        text = amp == std::string_view::npos ? std::string_view() : text.substr(amp + 1);
+        const std::size_t eq = pair.find('=');
+        const std::string_view raw_name = pair.substr(0, eq);
+        bool ok = true;
+        const std::string_view decoded = url_decode(raw_name, *arena, ok);
+        if (!ok) return {};
+        const bool found = decoded == name;
+        if (decoded.data() != raw_name.data())  // a copy, the arena's last allocation
+            (void)arena->deallocate(const_cast<char*>(decoded.data()), decoded.size());
+        if (!found) continue;
+        if (eq == std::string_view::npos) return {};
+        return url_decode(pair.substr(eq + 1), *arena, ok);
+    }
     return {};
 }
 

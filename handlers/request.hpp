@@ -92,7 +92,8 @@ struct Request {
         return {};
     }
     // The first query parameter of this name, percent-decoded ('+' as space) into the request
-    // arena, or an empty view. Each call decodes again: keep the result.
+    // arena, or an empty view (also when the arena cannot hold it). Each call decodes again, and
+    // keeps in the arena only the value it returns: keep the result.
     std::string_view query_param(std::string_view name) const noexcept;
     // A field of an application/x-www-form-urlencoded body, decoded the same way; empty when
     // absent or when the body is of another type.
