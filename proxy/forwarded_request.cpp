@@ -88,11 +88,16 @@ void write_head(Out& out, const http::Request& req, const ForwardedRequest& how)
 
 }  // namespace
 
+// A header that Connection names is a connection option and stays on its hop (RFC 9110 7.6.1),
+// except the two that frame and route the message: Content-Length and Host go on whatever
+// Connection says. A client that could have the proxy drop Content-Length would have its body
+// read by the upstream as the next request (request smuggling).
 bool is_hop_by_hop(std::string_view name, std::string_view connection) noexcept {
     return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "te") ||
            iequals(name, "trailer") || iequals(name, "transfer-encoding") ||
            iequals(name, "upgrade") || starts_with_icase(name, "proxy-") ||
-           (!connection.empty() && names(connection, name));
+           (!connection.empty() && !iequals(name, "content-length") && !iequals(name, "host") &&
+            names(connection, name));
 }
 
 bool passes_to_client(std::string_view name, std::string_view connection) noexcept {

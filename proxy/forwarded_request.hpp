@@ -10,7 +10,8 @@
 namespace lake::proxy {
 
 // Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-*, and every header the
-// message's Connection header names (`connection` is its value).
+// message's Connection header names (`connection` is its value) but Content-Length and Host,
+// which frame and route the message.
 bool is_hop_by_hop(std::string_view name, std::string_view connection) noexcept;
 
 struct ForwardedRequest {
