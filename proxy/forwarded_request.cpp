@@ -23,6 +23,7 @@ bool names(std::string_view list, std::string_view name) {
 struct Writer {
     char* at;
     void put(std::string_view s) {
+        if (s.empty()) return;  // an empty view may hold a null pointer: not for memcpy
         std::memcpy(at, s.data(), s.size());
         at += s.size();
     }
@@ -62,7 +63,10 @@ void write_head(Out& out, const http::Request& req, const ForwardedRequest& how)
             if (via.empty()) via = h.value;
             continue;
         }
-        if (iequals(h.name, "host")) host = h.value;
+        if (iequals(h.name, "host")) {
+            host = h.value;
+            if (host.empty()) continue;  // as if absent: the upstream's address goes instead
+        }
         out.header(h.name, h.value);
     }
     if (host.empty()) {

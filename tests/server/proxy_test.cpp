@@ -232,6 +232,25 @@ TEST(Proxy, AnHttp10RequestWithoutHostGetsTheUpstreamsAddressAsHost) {
     EXPECT_EQ(header_of(head, "via"), "1.0 lake");
 }
 
+// An empty Host (allowed when the target has no authority, RFC 9112 3.2) counts as none: the
+// upstream gets one Host, its own address (kept as sent, it would have come with a second one
+// and been refused as 400).
+TEST(Proxy, AnEmptyHostGetsTheUpstreamsAddressAsTheOnlyHost) {
+    ScriptedUpstream up([](int fd, const ScriptedUpstream::Request&) {
+        ScriptedUpstream::write(fd, ScriptedUpstream::ok("empty"));
+        return true;
+    });
+    RunningServer proxy(proxy_config(mount({up.address()}, false)));
+    ASSERT_EQ(proxy.error(), "");
+    Client c(proxy.port());
+    ASSERT_TRUE(c.send("GET /api/e HTTP/1.1\r\nHost: \r\n\r\n"));
+    EXPECT_EQ(c.read_response().body, "empty");
+    ASSERT_EQ(up.requests().size(), 1u);
+    const std::string head = up.requests()[0].head;
+    EXPECT_EQ(header_of(head, "host"), up.address());
+    EXPECT_EQ(head.find("\r\nHost:"), head.rfind("\r\nHost:")) << head;  // one Host
+}
+
 TEST(Proxy, AChunkedResponseOfUnknownLengthIsStreamedOn) {
     const std::string body = pattern(300000);
     ScriptedUpstream up([&](int fd, const ScriptedUpstream::Request&) {
