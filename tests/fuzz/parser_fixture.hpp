@@ -11,10 +11,14 @@
 namespace lake::fuzz {
 
 struct ParserFixture : lake::http::BodyBuffers {
+    // Small limits by default, so that fuzzing reaches them.
+    explicit ParserFixture(lake::http::ParseLimits limits = {2048, 8192, 32, 65536})
+        : parser{view, *this, limits} {}
+
     lake::Lake lake{std::size_t{8} << 20};
     lake::server::LargeBufferPool pool{lake, 2, 2 * 65536 + 65536, 0};
     lake::LakeView view{lake, 32 * 1024};
-    lake::http::RequestParser parser{view, *this, lake::http::ParseLimits{2048, 8192, 32, 65536}};
+    lake::http::RequestParser parser;
 
     lake::LakeView* acquire_body_buffer() noexcept override { return pool.acquire(0); }
     void release_body_buffer(lake::LakeView* v) noexcept override { pool.release(v, 0); }
