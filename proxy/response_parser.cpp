@@ -101,6 +101,9 @@ int ResponseParser::on_headers_complete(llhttp_t* p) {
     ResponseParser& r = self(p);
     if (p->http_major != 1) return r.fail("the upstream answered in another HTTP version");
     r.status_ = p->status_code;
+    // Three digits is all llhttp checks; a status outside 100-599 is no HTTP status (RFC 9110
+    // 15): the upstream's fault (502), not one to pass on or to take as interim.
+    if (r.status_ < 100 || r.status_ > 599) return r.fail("the upstream's status is not 100-599");
     if (r.status_ == 101) return r.fail("the upstream switched protocols");
     if (r.status_ < 200) return 0;  // interim: skipped (it has no body)
     r.headers_done_ = true;

@@ -395,7 +395,10 @@ TEST(Proxy, AMalformedUpstreamResponseIs502) {
           "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n"
           "0\r\n\r\n",
           "HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n", "HTTP/2.0 200 OK\r\n\r\n",
-          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n"}) {
+          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
+          "HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\nhi", "HTTP/1.1 600 Odd\r\n\r\n",
+          "HTTP/1.1 099 Odd\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+          "HTTP/1.1 999 Odd\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n"}) {
         ScriptedUpstream up([&](int fd, const ScriptedUpstream::Request&) {
             ScriptedUpstream::write(fd, bad);
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
