@@ -1,6 +1,7 @@
 #include "forwarded_request.hpp"
 
 #include <cstring>
+#include <span>
 
 namespace lake::proxy {
 
@@ -12,10 +13,15 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
-// Whether the comma-separated token list `list` holds `name`.
-bool names(std::string_view list, std::string_view name) {
-    for (std::string_view token; http::next_list_item(list, token);)
-        if (iequals(token, name)) return true;
+// Whether any Connection field of the message names `name` (a list field: every line counts,
+// RFC 9110 5.3).
+bool named_by_connection(std::span<const http::Header> fields, std::string_view name) {
+    for (const http::Header& f : fields) {
+        if (!iequals(f.name, "connection")) continue;
+        std::string_view list = f.value;
+        for (std::string_view token; http::next_list_item(list, token);)
+            if (iequals(token, name)) return true;
+    }
     return false;
 }
 
@@ -45,14 +51,13 @@ struct Counter {
 
 template <class Out>
 void write_head(Out& out, const http::Request& req, const ForwardedRequest& how) {
-    const std::string_view connection = req.header("connection");
     out.put(req.method_name);
     out.put(" ");
     out.put(how.target);
     out.put(" HTTP/1.1\r\n");
     std::string_view forwarded_for, via, host;
     for (const http::Header& h : req.headers) {
-        if (is_hop_by_hop(h.name, connection) || iequals(h.name, "expect") ||
+        if (is_hop_by_hop(h.name, req.headers) || iequals(h.name, "expect") ||
             iequals(h.name, "x-forwarded-proto") || iequals(h.name, "x-forwarded-host"))
             continue;
         if (iequals(h.name, "x-forwarded-for")) {
@@ -96,16 +101,16 @@ void write_head(Out& out, const http::Request& req, const ForwardedRequest& how)
 // except the two that frame and route the message: Content-Length and Host go on whatever
 // Connection says. A client that could have the proxy drop Content-Length would have its body
 // read by the upstream as the next request (request smuggling).
-bool is_hop_by_hop(std::string_view name, std::string_view connection) noexcept {
+bool is_hop_by_hop(std::string_view name, std::span<const http::Header> fields) noexcept {
     return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "te") ||
            iequals(name, "trailer") || iequals(name, "transfer-encoding") ||
            iequals(name, "upgrade") || starts_with_icase(name, "proxy-") ||
-           (!connection.empty() && !iequals(name, "content-length") && !iequals(name, "host") &&
-            names(connection, name));
+           (!iequals(name, "content-length") && !iequals(name, "host") &&
+            named_by_connection(fields, name));
 }
 
-bool passes_to_client(std::string_view name, std::string_view connection) noexcept {
-    return !is_hop_by_hop(name, connection) && !iequals(name, "content-length") &&
+bool passes_to_client(std::string_view name, std::span<const http::Header> fields) noexcept {
+    return !is_hop_by_hop(name, fields) && !iequals(name, "content-length") &&
            !iequals(name, "date") && !iequals(name, "server");
 }
 

@@ -3,16 +3,17 @@
 // hop, X-Forwarded-* and Via say where the request came from.
 #pragma once
 
+#include <span>
 #include <string_view>
 
 #include "../handlers/request.hpp"
 
 namespace lake::proxy {
 
-// Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-*, and every header the
-// message's Connection header names (`connection` is its value) but Content-Length and Host,
-// which frame and route the message.
-bool is_hop_by_hop(std::string_view name, std::string_view connection) noexcept;
+// Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-*, and every header a
+// Connection field of the message (`fields`: all of its header fields) names, but Content-Length
+// and Host, which frame and route the message.
+bool is_hop_by_hop(std::string_view name, std::span<const http::Header> fields) noexcept;
 
 struct ForwardedRequest {
     std::string_view target;         // the path (maybe without the mount's prefix) and query
@@ -30,6 +31,6 @@ std::string_view write_upstream_head(const http::Request& request, const Forward
 
 // Whether a header of the upstream's response is passed to the client: not a hop-by-hop one,
 // and not one the server writes itself (Content-Length, Date, Server).
-bool passes_to_client(std::string_view name, std::string_view connection) noexcept;
+bool passes_to_client(std::string_view name, std::span<const http::Header> fields) noexcept;
 
 }  // namespace lake::proxy

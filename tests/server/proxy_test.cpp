@@ -169,12 +169,13 @@ TEST(Proxy, AnUpstreamThatCannotBeResolvedStopsTheStart) {
 
 TEST(Proxy, HopByHopHeadersStayOnTheirHopAndForwardedHeadersAreAdded) {
     ScriptedUpstream up([](int fd, const ScriptedUpstream::Request&) {
-        ScriptedUpstream::write(fd,
-                                ScriptedUpstream::ok("hi",
-                                                     "Connection: X-Resp-Hop\r\nX-Resp-Hop: 1\r\n"
-                                                     "Keep-Alive: timeout=5\r\nProxy-Thing: 1\r\n"
-                                                     "X-Kept: yes\r\nServer: upstream\r\n"
-                                                     "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n"));
+        ScriptedUpstream::write(
+            fd, ScriptedUpstream::ok("hi",
+                                     "Connection: X-Resp-Hop\r\nX-Resp-Hop: 1\r\n"
+                                     "X-Second-Hop: 2\r\nConnection: X-Second-Hop\r\n"
+                                     "Keep-Alive: timeout=5\r\nProxy-Thing: 1\r\n"
+                                     "X-Kept: yes\r\nServer: upstream\r\n"
+                                     "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n"));
         return true;
     });
     RunningServer proxy(proxy_config(mount({up.address()}, false)));
@@ -183,6 +184,7 @@ TEST(Proxy, HopByHopHeadersStayOnTheirHopAndForwardedHeadersAreAdded) {
     ASSERT_TRUE(
         c.send("GET /api/x?q=1 HTTP/1.1\r\nHost: front.example\r\n"
                "Connection: keep-alive, X-Hop, Host\r\nX-Hop: secret\r\nKeep-Alive: 300\r\n"
+               "Connection: X-Also-Hop\r\nX-Also-Hop: 2\r\n"
                "TE: trailers\r\nProxy-Authorization: Basic eA==\r\n"
                "X-Forwarded-For: 10.1.1.1\r\nVia: 1.0 edge\r\nX-End: kept\r\n"
                "Cookie: c=3\r\n\r\n"));
@@ -192,6 +194,7 @@ TEST(Proxy, HopByHopHeadersStayOnTheirHopAndForwardedHeadersAreAdded) {
     EXPECT_EQ(r.header("x-kept"), "yes");
     EXPECT_EQ(r.count("set-cookie"), 2u);
     EXPECT_EQ(r.count("x-resp-hop"), 0u);
+    EXPECT_EQ(r.count("x-second-hop"), 0u);  // named by a second Connection line
     EXPECT_EQ(r.count("keep-alive"), 0u);
     EXPECT_EQ(r.count("proxy-thing"), 0u);
     EXPECT_EQ(r.header("server"), "lake");
@@ -205,8 +208,8 @@ TEST(Proxy, HopByHopHeadersStayOnTheirHopAndForwardedHeadersAreAdded) {
     EXPECT_EQ(header_of(head, "x-forwarded-proto"), "http");
     EXPECT_EQ(header_of(head, "x-forwarded-host"), "front.example");
     EXPECT_EQ(header_of(head, "via"), "1.0 edge, 1.1 lake");
-    for (const char* gone :
-         {"connection", "x-hop", "keep-alive", "te", "proxy-authorization", "transfer-encoding"})
+    for (const char* gone : {"connection", "x-hop", "x-also-hop", "keep-alive", "te",
+                             "proxy-authorization", "transfer-encoding"})
         EXPECT_EQ(header_of(head, gone), "(absent)") << gone;
 }
 
