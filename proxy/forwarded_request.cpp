@@ -49,25 +49,31 @@ struct Counter {
     }
 };
 
+// Every line of the list field `name` the client sent, in order, each followed by ", " (the
+// proxy's own entry comes after them): several lines are one list (RFC 9110 5.3), as nginx's
+// $proxy_add_x_forwarded_for joins them. Lines Connection names stay on their hop.
+template <class Out>
+void put_list_lines(Out& out, const http::Request& req, std::string_view name) {
+    for (const http::Header& h : req.headers) {
+        if (!iequals(h.name, name) || h.value.empty() || is_hop_by_hop(h.name, req.headers))
+            continue;
+        out.put(h.value);
+        out.put(", ");
+    }
+}
+
 template <class Out>
 void write_head(Out& out, const http::Request& req, const ForwardedRequest& how) {
     out.put(req.method_name);
     out.put(" ");
     out.put(how.target);
     out.put(" HTTP/1.1\r\n");
-    std::string_view forwarded_for, via, host;
+    std::string_view host;
     for (const http::Header& h : req.headers) {
         if (is_hop_by_hop(h.name, req.headers) || iequals(h.name, "expect") ||
-            iequals(h.name, "x-forwarded-proto") || iequals(h.name, "x-forwarded-host"))
+            iequals(h.name, "x-forwarded-proto") || iequals(h.name, "x-forwarded-host") ||
+            iequals(h.name, "x-forwarded-for") || iequals(h.name, "via"))  // (the last two below)
             continue;
-        if (iequals(h.name, "x-forwarded-for")) {
-            if (forwarded_for.empty()) forwarded_for = h.value;  // the first; others dropped
-            continue;
-        }
-        if (iequals(h.name, "via")) {
-            if (via.empty()) via = h.value;
-            continue;
-        }
         if (iequals(h.name, "host")) {
             host = h.value;
             if (host.empty()) continue;  // as if absent: the upstream's address goes instead
@@ -80,18 +86,12 @@ void write_head(Out& out, const http::Request& req, const ForwardedRequest& how)
     }
     if (how.chunked_body) out.put("Transfer-Encoding: chunked\r\n");
     out.put("X-Forwarded-For: ");
-    if (!forwarded_for.empty()) {
-        out.put(forwarded_for);
-        out.put(", ");
-    }
+    put_list_lines(out, req, "x-forwarded-for");
     out.put(how.client);
     out.put("\r\nX-Forwarded-Proto: http\r\n");
     out.header("X-Forwarded-Host", host);
     out.put("Via: ");
-    if (!via.empty()) {
-        out.put(via);
-        out.put(", ");
-    }
+    put_list_lines(out, req, "via");
     out.put(req.version_minor == 0 ? "1.0 lake\r\n\r\n" : "1.1 lake\r\n\r\n");
 }
 

@@ -187,6 +187,7 @@ TEST(Proxy, HopByHopHeadersStayOnTheirHopAndForwardedHeadersAreAdded) {
                "Connection: X-Also-Hop\r\nX-Also-Hop: 2\r\n"
                "TE: trailers\r\nProxy-Authorization: Basic eA==\r\n"
                "X-Forwarded-For: 10.1.1.1\r\nVia: 1.0 edge\r\nX-End: kept\r\n"
+               "X-Forwarded-For: 10.2.2.2\r\nVia: 1.1 mid\r\n"
                "Cookie: c=3\r\n\r\n"));
     const HttpResponse r = c.read_response();
     ASSERT_EQ(r.status, 200);
@@ -204,10 +205,11 @@ TEST(Proxy, HopByHopHeadersStayOnTheirHopAndForwardedHeadersAreAdded) {
     EXPECT_EQ(header_of(head, "host"), "front.example");  // named in Connection, yet kept
     EXPECT_EQ(header_of(head, "x-end"), "kept");
     EXPECT_EQ(header_of(head, "cookie"), "c=3");
-    EXPECT_EQ(header_of(head, "x-forwarded-for"), "10.1.1.1, 127.0.0.1");
+    // Several lines of a list are one list: all go on, in order, the proxy's entry last.
+    EXPECT_EQ(header_of(head, "x-forwarded-for"), "10.1.1.1, 10.2.2.2, 127.0.0.1");
     EXPECT_EQ(header_of(head, "x-forwarded-proto"), "http");
     EXPECT_EQ(header_of(head, "x-forwarded-host"), "front.example");
-    EXPECT_EQ(header_of(head, "via"), "1.0 edge, 1.1 lake");
+    EXPECT_EQ(header_of(head, "via"), "1.0 edge, 1.1 mid, 1.1 lake");
     for (const char* gone : {"connection", "x-hop", "x-also-hop", "keep-alive", "te",
                              "proxy-authorization", "transfer-encoding"})
         EXPECT_EQ(header_of(head, gone), "(absent)") << gone;
