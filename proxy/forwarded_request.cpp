@@ -13,17 +13,7 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
-// Whether any Connection field of the message names `name` (a list field: every line counts,
-// RFC 9110 5.3).
-bool named_by_connection(std::span<const http::Header> fields, std::string_view name) {
-    for (const http::Header& f : fields) {
-        if (!iequals(f.name, "connection")) continue;
-        std::string_view list = f.value;
-        for (std::string_view token; http::next_list_item(list, token);)
-            if (iequals(token, name)) return true;
-    }
-    return false;
-}
+bool is_connection(const http::Header& f) { return iequals(f.name, "connection"); }
 
 // Bytes appended to a buffer of known size (measured first, then written).
 struct Writer {
@@ -53,24 +43,26 @@ struct Counter {
 // proxy's own entry comes after them): several lines are one list (RFC 9110 5.3), as nginx's
 // $proxy_add_x_forwarded_for joins them. Lines Connection names stay on their hop.
 template <class Out>
-void put_list_lines(Out& out, const http::Request& req, std::string_view name) {
+void put_list_lines(Out& out, const http::Request& req, const ConnectionOptions& connection,
+                    std::string_view name) {
+    if (connection.names(name)) return;
     for (const http::Header& h : req.headers) {
-        if (!iequals(h.name, name) || h.value.empty() || is_hop_by_hop(h.name, req.headers))
-            continue;
+        if (!iequals(h.name, name) || h.value.empty()) continue;
         out.put(h.value);
         out.put(", ");
     }
 }
 
 template <class Out>
-void write_head(Out& out, const http::Request& req, const ForwardedRequest& how) {
+void write_head(Out& out, const http::Request& req, const ConnectionOptions& connection,
+                const ForwardedRequest& how) {
     out.put(req.method_name);
     out.put(" ");
     out.put(how.target);
     out.put(" HTTP/1.1\r\n");
     std::string_view host;
     for (const http::Header& h : req.headers) {
-        if (is_hop_by_hop(h.name, req.headers) || iequals(h.name, "expect") ||
+        if (is_hop_by_hop(h.name, connection) || iequals(h.name, "expect") ||
             iequals(h.name, "x-forwarded-proto") || iequals(h.name, "x-forwarded-host") ||
             iequals(h.name, "x-forwarded-for") || iequals(h.name, "via"))  // (the last two below)
             continue;
@@ -86,42 +78,72 @@ void write_head(Out& out, const http::Request& req, const ForwardedRequest& how)
     }
     if (how.chunked_body) out.put("Transfer-Encoding: chunked\r\n");
     out.put("X-Forwarded-For: ");
-    put_list_lines(out, req, "x-forwarded-for");
+    put_list_lines(out, req, connection, "x-forwarded-for");
     out.put(how.client);
     out.put("\r\nX-Forwarded-Proto: http\r\n");
     out.header("X-Forwarded-Host", host);
     out.put("Via: ");
-    put_list_lines(out, req, "via");
+    put_list_lines(out, req, connection, "via");
     out.put(req.version_minor == 0 ? "1.0 lake\r\n\r\n" : "1.1 lake\r\n\r\n");
 }
 
 }  // namespace
 
+ConnectionOptions::ConnectionOptions(std::span<const http::Header> fields) noexcept
+    : fields_(fields) {
+    for (const http::Header& f : fields) {
+        if (!is_connection(f)) continue;
+        std::string_view list = f.value;
+        for (std::string_view token; http::next_list_item(list, token);) {
+            if (count_ == kKept) {
+                more_ = true;
+                return;
+            }
+            tokens_[count_++] = token;
+        }
+    }
+}
+
+bool ConnectionOptions::names(std::string_view header) const noexcept {
+    if (more_) {
+        for (const http::Header& f : fields_) {
+            if (!is_connection(f)) continue;
+            std::string_view list = f.value;
+            for (std::string_view token; http::next_list_item(list, token);)
+                if (iequals(token, header)) return true;
+        }
+        return false;
+    }
+    for (std::size_t i = 0; i < count_; ++i)
+        if (iequals(tokens_[i], header)) return true;
+    return false;
+}
+
 // A header that Connection names is a connection option and stays on its hop (RFC 9110 7.6.1),
 // except the two that frame and route the message: Content-Length and Host go on whatever
 // Connection says. A client that could have the proxy drop Content-Length would have its body
 // read by the upstream as the next request (request smuggling).
-bool is_hop_by_hop(std::string_view name, std::span<const http::Header> fields) noexcept {
+bool is_hop_by_hop(std::string_view name, const ConnectionOptions& connection) noexcept {
     return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "te") ||
            iequals(name, "trailer") || iequals(name, "transfer-encoding") ||
            iequals(name, "upgrade") || starts_with_icase(name, "proxy-") ||
-           (!iequals(name, "content-length") && !iequals(name, "host") &&
-            named_by_connection(fields, name));
+           (!iequals(name, "content-length") && !iequals(name, "host") && connection.names(name));
 }
 
-bool passes_to_client(std::string_view name, std::span<const http::Header> fields) noexcept {
-    return !is_hop_by_hop(name, fields) && !iequals(name, "content-length") &&
+bool passes_to_client(std::string_view name, const ConnectionOptions& connection) noexcept {
+    return !is_hop_by_hop(name, connection) && !iequals(name, "content-length") &&
            !iequals(name, "date") && !iequals(name, "server");
 }
 
 std::string_view write_upstream_head(const http::Request& request, const ForwardedRequest& how,
                                      lake::BasicArena& arena) noexcept {
+    const ConnectionOptions connection(request.headers);
     Counter size;
-    write_head(size, request, how);
+    write_head(size, request, connection, how);
     auto* p = static_cast<char*>(arena.allocate(size.n, 1));
     if (p == nullptr) return {};
     Writer out{p};
-    write_head(out, request, how);
+    write_head(out, request, connection, how);
     return {p, size.n};
 }
 

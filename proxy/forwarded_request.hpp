@@ -3,6 +3,8 @@
 // hop, X-Forwarded-* and Via say where the request came from.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <span>
 #include <string_view>
 
@@ -10,10 +12,24 @@
 
 namespace lake::proxy {
 
-// Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-*, and every header a
-// Connection field of the message (`fields`: all of its header fields) names, but Content-Length
-// and Host, which frame and route the message.
-bool is_hop_by_hop(std::string_view name, std::span<const http::Header> fields) noexcept;
+// The header names a message's Connection lines list (a list field: every line counts, RFC 9110
+// 5.3), gathered once per message rather than once per header asked about.
+class ConnectionOptions {
+  public:
+    explicit ConnectionOptions(std::span<const http::Header> fields) noexcept;
+    bool names(std::string_view header) const noexcept;
+
+  private:
+    static constexpr std::size_t kKept = 8;  // more: names() reads the lines again
+    std::span<const http::Header> fields_;
+    std::array<std::string_view, kKept> tokens_;
+    std::size_t count_ = 0;
+    bool more_ = false;
+};
+
+// Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-*, and every header the
+// message's Connection lines name, but Content-Length and Host, which frame and route it.
+bool is_hop_by_hop(std::string_view name, const ConnectionOptions& connection) noexcept;
 
 struct ForwardedRequest {
     std::string_view target;         // the path (maybe without the mount's prefix) and query
@@ -31,6 +47,6 @@ std::string_view write_upstream_head(const http::Request& request, const Forward
 
 // Whether a header of the upstream's response is passed to the client: not a hop-by-hop one,
 // and not one the server writes itself (Content-Length, Date, Server).
-bool passes_to_client(std::string_view name, std::span<const http::Header> fields) noexcept;
+bool passes_to_client(std::string_view name, const ConnectionOptions& connection) noexcept;
 
 }  // namespace lake::proxy

@@ -236,9 +236,9 @@ handlers::Task ReverseProxy::forward(const Request& req, Response& res, void* co
             if (!head_set && parser.headers_done()) {
                 head_set = true;
                 res.status = parser.status();
+                const ConnectionOptions connection(parser.headers());
                 for (const http::Header& h : parser.headers())
-                    if (passes_to_client(h.name, parser.headers()) &&
-                        !res.add_header(h.name, h.value)) {
+                    if (passes_to_client(h.name, connection) && !res.add_header(h.name, h.value)) {
                         up.close();
                         answer(res, 502, "Bad Gateway: no room for the upstream's headers\n");
                         co_return;
