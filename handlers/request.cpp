@@ -129,7 +129,7 @@ bool is_form(std::string_view content_type) noexcept {
     return content_type.size() >= kForm.size() &&
            iequals(content_type.substr(0, kForm.size()), kForm) &&
            (content_type.size() == kForm.size() || content_type[kForm.size()] == ';' ||
-            content_type[kForm.size()] == ' ');
+            content_type[kForm.size()] == ' ' || content_type[kForm.size()] == '\t');  // OWS
 }
 
 // The first field of `text` named `name`, its value decoded into the arena. The names before it
@@ -180,7 +180,8 @@ std::string_view Request::cookie(std::string_view name) const noexcept {
             const std::size_t semi = rest.find(';');
             std::string_view pair = rest.substr(0, semi);
             rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
-            while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+            while (!pair.empty() && (pair.front() == ' ' || pair.front() == '\t'))
+                pair.remove_prefix(1);
             const std::size_t eq = pair.find('=');
             if (eq == std::string_view::npos || pair.substr(0, eq) != name) continue;
             std::string_view value = pair.substr(eq + 1);

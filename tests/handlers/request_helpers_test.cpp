@@ -71,6 +71,11 @@ TEST(RequestHelpers, FormFieldsOnlyFromAFormBody) {
     std::string_view n, v;
     for (UrlEncodedFields f = q.r.form_fields(); f.next(n, v);) order += std::string(n) + ",";
     EXPECT_EQ(order, "a,b,");
+    // Parameters after optional whitespace, a tab as well as a space (RFC 9110 8.3.1, OWS).
+    q.headers[0] = Header{"Content-Type", "application/x-www-form-urlencoded\t; charset=utf-8"};
+    EXPECT_EQ(q.r.form_field("b"), "x y");
+    q.headers[0] = Header{"Content-Type", "application/x-www-form-urlencodedx"};
+    EXPECT_EQ(q.r.form_field("b"), "");
     q.headers[0] = Header{"Content-Type", "text/plain"};
     EXPECT_EQ(q.r.form_field("b"), "");
 }
@@ -106,11 +111,12 @@ TEST(RequestHelpers, ALookUpKeepsOnlyTheValueItReturns) {
 TEST(RequestHelpers, CookiesByName) {
     Req q;
     q.headers[0] = Header{"Host", "t"};
-    q.headers[1] = Header{"Cookie", "a=1; session=\"abc\";theme=dark"};
+    q.headers[1] = Header{"Cookie", "a=1; session=\"abc\";theme=dark;\tlang=en"};
     q.r.headers = std::span<const Header>(q.headers, 2);
     EXPECT_EQ(q.r.cookie("a"), "1");
     EXPECT_EQ(q.r.cookie("session"), "abc");
     EXPECT_EQ(q.r.cookie("theme"), "dark");
+    EXPECT_EQ(q.r.cookie("lang"), "en");  // after a tab: whitespace, as a user agent trims it
     EXPECT_EQ(q.r.cookie("none"), "");
 }
 
