@@ -636,10 +636,12 @@ int RequestParser::await_chunk_line() noexcept {
 }
 
 // llhttp_should_keep_alive() for a request (which never reads its body to the connection's end),
-// in line: two calls into llhttp per request fewer (llhttp calls it again itself).
+// in line: two calls into llhttp per request fewer (llhttp calls it again itself). Where they
+// differ: an HTTP/1.0 request that names both "keep-alive" and "close" is closed, as RFC 9112
+// §9.3 asks ("close" is read first); llhttp reads only "keep-alive" for HTTP/1.0.
 static bool request_keeps_alive(const llhttp_t* p) noexcept {
     if (p->http_major > 0 && p->http_minor > 0) return (p->flags & F_CONNECTION_CLOSE) == 0;
-    return (p->flags & F_CONNECTION_KEEP_ALIVE) != 0;
+    return (p->flags & (F_CONNECTION_KEEP_ALIVE | F_CONNECTION_CLOSE)) == F_CONNECTION_KEEP_ALIVE;
 }
 
 LAKE_HOT int RequestParser::on_message_complete(llhttp_t* p) {

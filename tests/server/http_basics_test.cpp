@@ -135,6 +135,26 @@ TEST_F(Basics, Http10KeepAliveWhenAsked) {
     }
 }
 
+// RFC 9112 §9.3: the "close" option ends the connection whatever else is asked, in a list or on
+// another Connection line, in HTTP/1.1 and in HTTP/1.0 (where llhttp reads "keep-alive" alone).
+TEST_F(Basics, CloseWinsOverKeepAliveOnAnyConnectionLine) {
+    for (const char* head : {
+             "GET /plaintext HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\nConnection: "
+             "close\r\n\r\n",
+             "GET /plaintext HTTP/1.1\r\nHost: t\r\nConnection: foo, close\r\n\r\n",
+             "GET /plaintext HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n",
+             "GET /plaintext HTTP/1.0\r\nConnection: close\r\nConnection: keep-alive\r\n\r\n",
+             "GET /plaintext HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n",
+         }) {
+        Client c(port());
+        ASSERT_TRUE(c.send(head));
+        const HttpResponse r = c.read_response();
+        EXPECT_EQ(r.status, 200) << head;
+        EXPECT_EQ(r.header("connection"), "close") << head;
+        EXPECT_TRUE(c.closed_by_server()) << head;
+    }
+}
+
 TEST_F(Basics, ResponsesAreAlwaysHttp11) {
     Client c(port());
     ASSERT_TRUE(c.send("GET /plaintext HTTP/1.0\r\n\r\n"));
