@@ -241,7 +241,8 @@ class Response {
     Header inline_headers_[kInlineHeaders];
 };
 
-// The reason phrase of a status code ("Not Found"), or "Unknown".
+// The reason phrase of a registered status code ("Not Found"), or an empty view for a code the
+// IANA registry does not name.
 std::string_view reason_phrase(int status) noexcept;
 
 }  // namespace lake::http

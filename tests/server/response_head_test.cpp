@@ -118,5 +118,27 @@ TEST(ResponseHead, TheBoundOnAHeadsSizeIsNeverBelowIt) {
     EXPECT_EQ(http::head_size_at_most(tight, ctx), http::head_size(tight, ctx));
 }
 
+TEST(ResponseHead, EveryStatusHasItsRegisteredPhraseOrNoneAndTheBoundHolds) {
+    EXPECT_EQ(http::reason_phrase(206), "Partial Content");
+    EXPECT_EQ(http::reason_phrase(412), "Precondition Failed");
+    EXPECT_EQ(http::reason_phrase(416), "Range Not Satisfiable");
+    EXPECT_EQ(http::reason_phrase(429), "Too Many Requests");
+    EXPECT_EQ(http::reason_phrase(511), "Network Authentication Required");
+    EXPECT_EQ(http::reason_phrase(299), "");  // not registered: no phrase, not a made-up one
+    EXPECT_EQ(http::reason_phrase(418), "");
+    const std::string server = "Server: lake\r\n", date = "Date: Tue, 01 Dec 2026 10:00:00 GMT\r\n";
+    for (int status = 100; status <= 999; ++status) {
+        // head_size_at_most() counts on phrases of at most 31 bytes.
+        EXPECT_LE(http::reason_phrase(status).size(), 31u) << status;
+        http::Response r;
+        r.status = status;
+        http::ResponseContext ctx{date, server};
+        ctx.framing = http::Framing::Length;
+        ctx.length = ~std::uint64_t{0};
+        ctx.http10 = true;
+        EXPECT_GE(http::head_size_at_most(r, ctx), http::head_size(r, ctx)) << status;
+    }
+}
+
 }  // namespace
 }  // namespace lake::test
