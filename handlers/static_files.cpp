@@ -13,6 +13,9 @@
 #include <new>
 #include <stdexcept>
 
+#include "http_date.hpp"
+#include "preconditions.hpp"
+
 namespace lake::handlers {
 
 namespace {
@@ -95,36 +98,11 @@ int relative_name(const Request& req, std::string_view raw, const char*& name) {
 }
 
 std::string_view http_date(const Request& req, std::int64_t seconds) {
-    const std::time_t t = static_cast<std::time_t>(seconds);
-    std::tm tm{};
-    if (::gmtime_r(&t, &tm) == nullptr || req.arena == nullptr) return {};
-    auto* p = static_cast<char*>(req.arena->allocate(32, 1));
+    auto* p = req.arena != nullptr ? static_cast<char*>(req.arena->allocate(http::kHttpDateSize, 1))
+                                   : nullptr;
     if (p == nullptr) return {};
-    // The C locale's day and month names: the server never calls setlocale().
-    const std::size_t n = std::strftime(p, 32, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    return {p, n};
-}
-
-// An IMF-fixdate (the only form servers send; RFC 9110 5.6.7), or -1.
-std::int64_t parse_http_date(std::string_view text) {
-    char buf[40];
-    if (text.size() >= sizeof(buf)) return -1;
-    std::memcpy(buf, text.data(), text.size());
-    buf[text.size()] = '\0';
-    std::tm tm{};
-    const char* end = ::strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    if (end == nullptr || *end != '\0') return -1;
-    return static_cast<std::int64_t>(::timegm(&tm));
-}
-
-// If-None-Match: "*" or a list of entity tags, compared weakly (W/ ignored; RFC 9110 13.1.2).
-bool none_match_hits(std::string_view list, std::string_view etag) {
-    for (std::string_view item; http::next_list_item(list, item);) {
-        if (item == "*") return true;
-        if (item.size() > 2 && item[0] == 'W' && item[1] == '/') item.remove_prefix(2);
-        if (item == etag) return true;
-    }
-    return false;
+    http::format_http_date(seconds, *reinterpret_cast<char(*)[http::kHttpDateSize]>(p));
+    return {p, http::kHttpDateSize};
 }
 
 bool parse_u64(std::string_view s, std::uint64_t& v) {
@@ -235,18 +213,14 @@ Task serve(const Request& req, Response& res, void* context) {
     res.add_header("ETag", etag);
     res.add_header("Last-Modified", modified);
 
-    // Conditional requests (RFC 9110 13.2.2): If-None-Match decides when present, otherwise
-    // If-Modified-Since.
-    const std::string_view none_match = req.header("if-none-match");
-    bool not_modified = false;
-    if (!none_match.empty()) {
-        not_modified = none_match_hits(none_match, etag);
-    } else if (const std::string_view since = req.header("if-modified-since"); !since.empty()) {
-        const std::int64_t t = parse_http_date(since);
-        not_modified = t >= 0 && st.stx_mtime.tv_sec <= t;
-    }
-    if (not_modified) {
+    // Conditional requests (RFC 9110 13.2.2), then If-Range for a range of a GET alone (14.2).
+    const std::int64_t now = std::time(nullptr);
+    const http::Validators validators{etag, st.stx_mtime.tv_sec};
+    if (const int status = http::evaluate_preconditions(req, validators, now); status == 304) {
         res.status = 304;
+        co_return;
+    } else if (status != 0) {
+        answer(res, status, "Precondition Failed\n");
         co_return;
     }
 
@@ -255,8 +229,8 @@ Task serve(const Request& req, Response& res, void* context) {
     res.status = 200;
     res.add_header("Accept-Ranges", "bytes");
     const std::string_view range = req.header("range");
-    const std::string_view if_range = req.header("if-range");
-    if (!range.empty() && (if_range.empty() || if_range == etag)) {
+    if (!range.empty() && req.method == http::Method::Get &&
+        http::if_range_holds(req, validators, now)) {
         switch (parse_range(range, size, first, last)) {
             case RangeResult::None:
                 break;

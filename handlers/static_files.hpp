@@ -1,8 +1,10 @@
 // handlers/static_files.hpp — a directory served under a URL prefix ([[static]] in the config),
 // as a waiting handler: every open, stat and read goes through the worker's io_uring.
 //
-// GET and HEAD; Content-Type from the extension; ETag and Last-Modified, with If-None-Match and
-// If-Modified-Since answered 304; one byte range (206, or 416 when unsatisfiable); index.html
+// GET and HEAD; Content-Type from the extension; ETag and Last-Modified, with the conditional
+// headers of RFC 9110 (If-Match and If-Unmodified-Since answered 412 when they fail, If-None-Match
+// and If-Modified-Since 304; handlers/preconditions.hpp); one byte range of a GET (206, or 416
+// when unsatisfiable), subject to If-Range; index.html
 // for a directory (a directory asked for without its trailing '/' is redirected to it); 404 for
 // what does not exist; 403 for anything that would leave the root: `..` or `.` segments (plain
 // or percent-encoded), encoded slashes, and symlinks pointing out (openat2 RESOLVE_BENEATH).

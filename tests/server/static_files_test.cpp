@@ -47,6 +47,9 @@ class StaticFiles : public ::testing::Test {
         write_file(root / "page.html", "<p>hi</p>\n");
         write_file(root / "dir" / "index.html", "<h1>index</h1>\n");
         write_file(root / "%2e%2e", "a file named like an encoded dot-dot\n");
+        write_file(root / "dated.txt", "changed long ago\n");
+        const timespec long_ago[2] = {{784111777, 0}, {784111777, 0}};  // 06 Nov 1994 08:49:37
+        ::utimensat(AT_FDCWD, (root / "dated.txt").c_str(), long_ago, 0);
         big_ = new std::string(big_contents());
         write_file(root / "big.bin", *big_);
         write_file(base_ / "secret.txt", "outside the root\n");
@@ -141,6 +144,65 @@ TEST_F(StaticFiles, ByteRanges) {
     r = request(get("/files/small.txt", "Range: bytes=0-1,3-4\r\n"));  // several: ignored
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.body, "hello, static\n");
+}
+
+TEST_F(StaticFiles, EveryConditionalHeaderIsEvaluatedInTheRfcsOrder) {
+    const std::string etag = request(get("/files/dated.txt")).header("etag");
+    ASSERT_FALSE(etag.empty());
+    // If-Match and If-Unmodified-Since: a client resuming a download of what it had.
+    HttpResponse r = request(get("/files/dated.txt", "If-Match: \"other\"\r\n"));
+    EXPECT_EQ(r.status, 412);
+    EXPECT_EQ(r.reason, "Precondition Failed");
+    EXPECT_EQ(r.body, "Precondition Failed\n");
+    r = request(get("/files/dated.txt", "If-Match: \"other\", " + etag + "\r\n"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "changed long ago\n");
+    r = request(get("/files/dated.txt", "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:36 GMT\r\n"));
+    EXPECT_EQ(r.status, 412);
+    r = request(get("/files/dated.txt", "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"));
+    EXPECT_EQ(r.status, 200);
+    // A failing If-Match wins over a matching If-None-Match.
+    r = request(get("/files/dated.txt", "If-None-Match: " + etag + "\r\nIf-Match: \"x\"\r\n"));
+    EXPECT_EQ(r.status, 412);
+    // If-Modified-Since in the two obsolete forms a recipient must read.
+    r = request(get("/files/dated.txt", "If-Modified-Since: Sunday, 06-Nov-94 08:49:37 GMT\r\n"));
+    EXPECT_EQ(r.status, 304);
+    EXPECT_EQ(r.reason, "Not Modified");
+    r = request(get("/files/dated.txt", "If-Modified-Since: Sun Nov  6 08:49:37 1994\r\n"));
+    EXPECT_EQ(r.status, 304);
+    r = request(get("/files/dated.txt", "If-Modified-Since: Sun Nov  6 08:49:36 1994\r\n"));
+    EXPECT_EQ(r.status, 200);
+}
+
+TEST_F(StaticFiles, ARangeIsForGetAndOnlyWhenIfRangeNamesTheFile) {
+    const HttpResponse whole = request(get("/files/dated.txt"));
+    const std::string etag = whole.header("etag"), modified = whole.header("last-modified");
+    EXPECT_EQ(modified, "Sun, 06 Nov 1994 08:49:37 GMT");
+    HttpResponse r = request(get("/files/dated.txt", "Range: bytes=0-6\r\n"));
+    EXPECT_EQ(r.status, 206);
+    EXPECT_EQ(r.reason, "Partial Content");
+    EXPECT_EQ(r.body, "changed");
+    r = request(get("/files/dated.txt", "Range: bytes=8-\r\nIf-Range: " + etag + "\r\n"));
+    EXPECT_EQ(r.status, 206);
+    EXPECT_EQ(r.body, "long ago\n");
+    r = request(get("/files/dated.txt", "Range: bytes=8-\r\nIf-Range: " + modified + "\r\n"));
+    EXPECT_EQ(r.status, 206);
+    EXPECT_EQ(r.body, "long ago\n");
+    // The file changed since (another tag, another date): the whole of it.
+    for (const char* stale : {"\"1-1\"", "Sun, 06 Nov 1994 08:49:36 GMT", "W/\"x\""}) {
+        r = request(
+            get("/files/dated.txt", "Range: bytes=8-\r\nIf-Range: " + std::string(stale) + "\r\n"));
+        EXPECT_EQ(r.status, 200) << stale;
+        EXPECT_EQ(r.body, "changed long ago\n") << stale;
+    }
+    r = request(get("/files/dated.txt", "Range: bytes=99-\r\n"));
+    EXPECT_EQ(r.status, 416);
+    EXPECT_EQ(r.reason, "Range Not Satisfiable");
+    // Range handling is defined for GET alone (RFC 9110 14.2): HEAD gets the whole length.
+    r = request("HEAD /files/dated.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=0-6\r\n\r\n", true);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("content-length"), "17");
+    EXPECT_EQ(r.count("content-range"), 0u);
 }
 
 TEST_F(StaticFiles, TraversalIsRefused) {
