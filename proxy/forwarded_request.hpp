@@ -27,6 +27,13 @@ class ConnectionOptions {
     bool more_ = false;
 };
 
+// Whether `path` has a segment an upstream would resolve against its neighbours: "." or "..",
+// also with dots or the slash after them percent-encoded ("%2e%2e", "..%2f") or written as a
+// backslash (which some servers read as a slash). Once the upstream normalizes such a path it
+// can name something outside the proxy's prefix, or under a prefix a before-hook guards here
+// ("/api/x/../admin"), so it is not forwarded: browsers and curl never send one.
+bool has_dot_segment(std::string_view path) noexcept;
+
 // Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-*, and every header the
 // message's Connection lines name, but Content-Length and Host, which frame and route it.
 bool is_hop_by_hop(std::string_view name, const ConnectionOptions& connection) noexcept;

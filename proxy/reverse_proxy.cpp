@@ -97,6 +97,10 @@ handlers::Task ReverseProxy::forward(const Request& req, Response& res, void* co
         answer(res, 502, "Bad Gateway: the proxy is not set up on this worker\n");
         co_return;
     }
+    if (has_dot_segment(req.path)) {
+        answer(res, 400, "Bad Request: a \".\" or \"..\" segment in the path is not forwarded\n");
+        co_return;
+    }
     handlers::Io& io = *req.io;
     lake::BasicArena& arena = *req.arena;
 

@@ -391,5 +391,34 @@ TEST(Router, HooksSettledByTheRoutePatternRunAsIfEveryPrefixWereCompared) {
     EXPECT_EQ(tags(r, "/admin/x"), "404");                  // the router's own 404: no after-hooks
 }
 
+// A before-hook guards its prefix also against other spellings of a path under it, those a
+// server that normalizes paths (an upstream behind a proxy route) would read as under it.
+TEST(Router, ABeforeHookCoversEverySpellingANormalizingServerReadsAsUnderItsPrefix) {
+    Router r;
+    r.add(http::Method::Get, "/api/{*rest}", p("rest"));  // e.g. a proxy to such a server
+    r.add(http::Method::Get, "/open", h("open"));
+    r.add_before("/api/admin/", Hook{&deny_without_token, nullptr});
+    ASSERT_EQ(r.take_error(), "");
+    for (const char* path :
+         {"/api/admin/x", "/api//admin/x", "/api/admin//x", "//api/admin/x", "/api/%61dmin/x",
+          "/api/%2Fadmin/x", "/api/x/../admin/x", "/api/./admin/x", "/api\\admin\\x",
+          "/api/admin/.", "/api/x/%2e%2e/admin/"}) {
+        Call c;
+        EXPECT_EQ(run(r, c, path).status, 401) << path;
+    }
+    for (const char* path :
+         {"/api/x", "/api/adminx", "/api/x/admin/y", "/api/admin%2", "/api/%zz"}) {
+        Call c;
+        EXPECT_EQ(run(r, c, path).status, 200) << path;
+    }
+    // No room in the request arena to normalize a path that needs it: the hook runs.
+    Call full;
+    full.arena.~Lake();
+    new (&full.arena) lake::Lake(8);
+    EXPECT_EQ(run(r, full, "/api/x/%61aaaaaaaaaaaa").status, 401);
+    Call fits;
+    EXPECT_EQ(run(r, fits, "/api/x/%61aaaaaaaaaaaa").status, 200);
+}
+
 }  // namespace
 }  // namespace lake::handlers

@@ -493,6 +493,55 @@ TEST(Proxy, TheUpstreamSeesOneRequestWhereTheClientSentOne) {
     for (const auto& r : seen) EXPECT_EQ(r.head.find("/smuggled"), std::string::npos);
 }
 
+// A path an upstream would resolve out of the prefix (or past a before-hook on a prefix under
+// it) never reaches the upstream; names that merely hold dots do.
+TEST(Proxy, DotSegmentsInAnyEncodingAreRefusedBeforeTheUpstream) {
+    ScriptedUpstream up([](int fd, const ScriptedUpstream::Request&) {
+        ScriptedUpstream::write(fd, ScriptedUpstream::ok("up"));
+        return true;
+    });
+    RunningServer proxy(proxy_config(mount({up.address()}, false)));  // "/api" goes on
+    ASSERT_EQ(proxy.error(), "");
+    const std::vector<std::string> refused = {
+        "/api/..",
+        "/api/../private",
+        "/api/x/../../private",
+        "/api/./x",
+        "/api/.",
+        "/api/%2e%2e/private",
+        "/api/%2E./private",
+        "/api/.%2e",
+        "/api/..%2fprivate",
+        "/api/..%2Fprivate",
+        "/api/..%5cprivate",
+        "/api/..\\private",
+        "/api/x/%2e",
+    };
+    const std::vector<std::string> forwarded = {
+        "/api/a.b", "/api/...", "/api/.well-known/x", "/api/x%2Fy",
+        "/api/..x", "/api/x..", "/api/%2e%2e%2e",     "/api/x?next=../y",
+    };
+    Client c(proxy.port());
+    for (const std::string& path : refused) {
+        Client once(proxy.port());
+        ASSERT_TRUE(once.send(get(path)));
+        const HttpResponse r = once.read_response();
+        EXPECT_EQ(r.status, 400) << path;
+        EXPECT_NE(r.body.find("segment"), std::string::npos) << path;
+    }
+    for (const std::string& path : forwarded) {
+        ASSERT_TRUE(c.send(get(path)));
+        const HttpResponse r = c.read_response();
+        EXPECT_EQ(r.status, 200) << path;
+        EXPECT_EQ(r.body, "up") << path;
+    }
+    const auto seen = up.requests();
+    ASSERT_EQ(seen.size(), forwarded.size());
+    for (std::size_t i = 0; i < seen.size(); ++i)
+        EXPECT_EQ(seen[i].head.rfind("GET " + forwarded[i] + " HTTP/1.1\r\n", 0), 0u)
+            << seen[i].head;
+}
+
 TEST(Proxy, APooledConnectionTheUpstreamClosedIsRetriedOnAFreshOne) {
     // Answers each connection's first request with keep-alive, then closes it.
     ScriptedUpstream up([](int fd, const ScriptedUpstream::Request& r) {
