@@ -2,18 +2,9 @@
 
 #include <cstddef>
 
+#include "url_encoded.hpp"
+
 namespace lake::http {
-
-namespace {
-
-int hex_digit(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-}  // namespace
 
 bool is_normal_path(std::string_view path) noexcept {
     if (path.empty() || path.front() != '/') return true;  // "*", or no path: nothing to do

@@ -15,6 +15,7 @@
 
 #include "http_date.hpp"
 #include "preconditions.hpp"
+#include "url_encoded.hpp"
 
 namespace lake::handlers {
 
@@ -47,13 +48,6 @@ std::string_view arena_text(const Request& req, const char* fmt, auto... args) {
     return {p, static_cast<std::size_t>(n)};
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 // The path below the prefix as a file name relative to the root, NUL-terminated, in the request
 // arena: percent-decoded, empty segments dropped. 0 and the name, or the status to answer: 400 for
 // a broken escape or a NUL, 403 for `.`/`..` segments and encoded slashes (a way around the
@@ -73,8 +67,8 @@ int relative_name(const Request& req, std::string_view raw, const char*& name) {
     for (std::size_t i = 0; i < raw.size(); ++i) {
         char c = raw[i];
         if (c == '%') {
-            const int hi = i + 2 < raw.size() ? hex_value(raw[i + 1]) : -1;
-            const int lo = hi >= 0 ? hex_value(raw[i + 2]) : -1;
+            const int hi = i + 2 < raw.size() ? http::hex_digit(raw[i + 1]) : -1;
+            const int lo = hi >= 0 ? http::hex_digit(raw[i + 2]) : -1;
             if (lo < 0) return 400;
             c = static_cast<char>(hi * 16 + lo);
             i += 2;

@@ -2,17 +2,6 @@
 
 namespace lake::http {
 
-namespace {
-
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-}  // namespace
-
 std::string_view url_decode(std::string_view text, lake::BasicArena& arena, bool& ok) noexcept {
     ok = true;
     if (text.find_first_of("%+") == std::string_view::npos) return text;
@@ -26,9 +15,9 @@ std::string_view url_decode(std::string_view text, lake::BasicArena& arena, bool
         const char c = text[i];
         if (c == '+') {
             out[n++] = ' ';
-        } else if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
-                   hex_value(text[i + 2]) >= 0) {
-            out[n++] = static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+        } else if (c == '%' && i + 2 < text.size() && hex_digit(text[i + 1]) >= 0 &&
+                   hex_digit(text[i + 2]) >= 0) {
+            out[n++] = static_cast<char>(hex_digit(text[i + 1]) * 16 + hex_digit(text[i + 2]));
             i += 2;
         } else {
             out[n++] = c;

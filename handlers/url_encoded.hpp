@@ -9,6 +9,14 @@
 
 namespace lake::http {
 
+// The value of a hexadecimal digit (either case), or -1: half of a %XX escape.
+inline int hex_digit(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 // Decodes %XX escapes and '+' in `text`. Returns `text` itself when it holds neither (no copy),
 // else the decoded bytes in `arena`. An escape that is not two hex digits is kept as it stands.
 // Sets `ok` to false (and returns an empty view) only when the arena has no room.

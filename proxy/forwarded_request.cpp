@@ -3,23 +3,21 @@
 #include <cstring>
 #include <span>
 
+#include "../handlers/url_encoded.hpp"
+
 namespace lake::proxy {
 
 bool has_dot_segment(std::string_view path) noexcept {
-    auto hex = [](char c) {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
     int dots = 0;        // in the segment so far
     bool other = false;  // a byte in it that is not a dot
     for (std::size_t i = 0; i <= path.size(); ++i) {
         char c = '/';  // the path's end ends its last segment
         if (i < path.size()) {
             c = path[i];
-            if (c == '%' && i + 2 < path.size() && hex(path[i + 1]) >= 0 && hex(path[i + 2]) >= 0) {
-                c = static_cast<char>(hex(path[i + 1]) * 16 + hex(path[i + 2]));
+            if (c == '%' && i + 2 < path.size() && http::hex_digit(path[i + 1]) >= 0 &&
+                http::hex_digit(path[i + 2]) >= 0) {
+                c = static_cast<char>(http::hex_digit(path[i + 1]) * 16 +
+                                      http::hex_digit(path[i + 2]));
                 i += 2;
             }
         }
