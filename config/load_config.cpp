@@ -2,8 +2,10 @@
 
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -19,6 +21,38 @@ namespace {
 std::string seconds(double s) {
     char buf[32];
     return std::string(buf, std::to_chars(buf, buf + sizeof(buf), s).ptr);
+}
+
+// Why `path` can never be the start of a request's path as the router compares it, or "": each
+// byte must be one a request path may hold (RFC 3986 pchar: letters, digits, -._~!$&'()*+,;=:@
+// and %XX escapes, between slashes), and the path must be in the normal form requests are routed
+// in (no empty, "." or ".." segment). A prefix outside it serves nothing, and a '"' or '\' in
+// it would also break the metrics' label values.
+std::string path_problem(std::string_view path) {
+    constexpr std::string_view kPchar =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/";
+    auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+    for (std::size_t i = 0; i < path.size(); ++i) {
+        const char c = path[i];
+        if (c == '%' && i + 2 < path.size() && hex(path[i + 1]) && hex(path[i + 2])) {
+            i += 2;
+        } else if (kPchar.find(c) == std::string_view::npos) {
+            const auto u = static_cast<unsigned char>(c);
+            char shown[8];
+            std::snprintf(shown, sizeof(shown), u < 0x20 || u >= 0x7F ? "\\x%02X" : "'%c'", u);
+            return std::string("holds ") + shown + ", which a request path cannot hold";
+        }
+    }
+    for (std::size_t start = 1; start <= path.size();) {
+        std::size_t end = path.find('/', start);
+        if (end == std::string_view::npos) end = path.size();
+        const std::string_view segment = path.substr(start, end - start);
+        if ((segment.empty() && end < path.size()) || segment == "." || segment == "..")
+            return "has an empty, '.' or '..' segment: requests are routed by the path as sent, "
+                   "and the proxy refuses dot segments";
+        start = end + 1;
+    }
+    return "";
 }
 
 // Every accepted key, with the code that reads it into ServerConfig.
@@ -334,12 +368,16 @@ std::string validate(const ServerConfig& c) {
           {"metrics.path", c.metrics_path}}) {
         if (!path.empty() && path.front() != '/')
             return std::string("'") + key + "' must be a path starting with '/' (or \"\" for none)";
+        if (std::string why = path_problem(path); !why.empty())
+            return std::string("'") + key + "' '" + path + "' " + why;
     }
     for (const ServerConfig::StaticMount& m : c.static_mounts) {
         if (m.prefix.front() != '/' || (m.prefix.size() > 1 && m.prefix.back() == '/') ||
             m.prefix.find_first_of("{}") != std::string::npos)
             return "[[static]] prefix '" + m.prefix +
                    "' must be a path starting with '/', without a trailing '/' or braces";
+        if (std::string why = path_problem(m.prefix); !why.empty())
+            return "[[static]] prefix '" + m.prefix + "' " + why;
         if (m.root.front() != '/')
             return "[[static]] root '" + m.root + "' must be an absolute directory path";
     }
@@ -348,6 +386,8 @@ std::string validate(const ServerConfig& c) {
             m.prefix.find_first_of("{}?#") != std::string::npos)
             return "[[proxy]] prefix '" + m.prefix +
                    "' must be a path starting with '/', without a trailing '/', braces, '?' or '#'";
+        if (std::string why = path_problem(m.prefix); !why.empty())
+            return "[[proxy]] prefix '" + m.prefix + "' " + why;
         // The response's head is awaited by a waiting handler, which the handler timeout ends:
         // a longer read_timeout would never be reached.
         if (m.read_timeout_s > c.handler_timeout_s)

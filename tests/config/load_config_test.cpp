@@ -73,6 +73,36 @@ TEST(Config, StaticMountsAreTablesWithAPrefixAndARoot) {
     }
 }
 
+// A prefix or path a request can never start with serves nothing; a '"' or '\' would also
+// break the metrics' label values (the proxy's prefix is one). Refused, naming the byte.
+TEST(Config, PrefixesAndPathsAreRequestPathsInNormalForm) {
+    struct Case {
+        const char* toml;
+        const char* says;
+    };
+    for (const Case& c : std::initializer_list<Case>{
+             {"[[proxy]]\nprefix = \"/a\\\"b\"\nupstreams = [\"a:1\"]\n", "holds '\"'"},
+             {"[[proxy]]\nprefix = \"/a\\\\b\"\nupstreams = [\"a:1\"]\n", "holds '\\'"},
+             {"[[proxy]]\nprefix = \"/a b\"\nupstreams = [\"a:1\"]\n", "holds ' '"},
+             {"[[proxy]]\nprefix = \"/a/../b\"\nupstreams = [\"a:1\"]\n", "'..' segment"},
+             {"[[proxy]]\nprefix = \"/a//b\"\nupstreams = [\"a:1\"]\n", "empty"},
+             {"[[static]]\nprefix = \"/f\\tx\"\nroot = \"/srv\"\n", "holds \\x09"},
+             {"[[static]]\nprefix = \"/f%zz\"\nroot = \"/srv\"\n", "holds '%'"},
+             {"[[static]]\nprefix = \"/./f\"\nroot = \"/srv\"\n", "'.'"},
+             {"[metrics]\npath = \"/me trics\"\n", "'metrics.path'"},
+             {"[health]\nlive = \"/live<\"\n", "holds '<'"},
+         }) {
+        ServerConfig d;
+        const std::string err = load_string(c.toml, d, "t");
+        EXPECT_NE(err.find(c.says), std::string::npos) << c.toml << " -> " << err;
+    }
+    ServerConfig ok;
+    EXPECT_EQ(load_string("[[proxy]]\nprefix = \"/v1/a-b_c.d~e/%7Eu/x:y@z!$&'()*+,;=\"\n"
+                          "upstreams = [\"a:1\"]\n[[static]]\nprefix = \"/\"\nroot = \"/srv\"\n",
+                          ok, "t"),
+              "");
+}
+
 TEST(Config, ProxyMountsAreTablesWithAPrefixAndUpstreams) {
     ServerConfig c;
     ASSERT_EQ(load_string("[[proxy]]\nprefix = \"/api\"\n"
