@@ -18,14 +18,16 @@
 // object is the first the linker lays out, so this block opens the hot run: aligned to 4 KiB,
 // the instruction cache's 64 sets see every hot line at the same place whatever the cold and
 // start-up code before the run weighs (without it, 1.5 KiB more of cold code anywhere dealt the
-// request path's lines into other sets: 2 to 37 simulated misses a request). The 3,600 bytes of
-// lead (int3, never run) are the offset that gave this code the fewest misses
-// (`loadtest/instructions --cache-sim`, offsets 0 to 3,600 tried; docs/loadtest.md, fourteenth
-// session): when a change to the hot code or llhttp deals a bad hand, try the offsets again.
+// request path's lines into other sets: 2 to 37 simulated misses a request). llhttp, the other
+// code every request runs, starts at a 4 KiB boundary too (server/http/llhttp_aligned.c), so the
+// hand is dealt only by the hot code, llhttp, the plugin and libc. The 3,328 bytes of lead
+// (int3, never run) are the offset that gave them the fewest misses on the GET and POST paths
+// (`loadtest/instructions --cache-sim`, offsets 0 to 3,840 by 256 tried; docs/loadtest.md,
+// fourteenth session): when a change to the hot code deals a bad hand, try the offsets again.
 #if defined(__x86_64__) && defined(__ELF__)
 asm(".section .text.hot.lake_hot_run_start,\"ax\",@progbits\n"
     ".p2align 12\n"
-    ".skip 3600, 0xcc\n"
+    ".skip 3328, 0xcc\n"
     ".previous\n");
 #endif
 
