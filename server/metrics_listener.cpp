@@ -4,6 +4,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <lake/lake.hpp>
@@ -51,22 +54,41 @@ void MetricsListener::serve() noexcept {
     while (!stopping_.load()) {
         pollfd p{fd_, POLLIN, 0};
         if (::poll(&p, 1, 200) <= 0) continue;
-        const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (c < 0) continue;
         answer(c);
         ::close(c);
     }
 }
 
-// One request: its head (8 KiB at most, 2 s at most), then the page or 404, then close.
+// Waits until `fd` is ready for `events`, in slices so that stop() is not held up; false once
+// `deadline` passed or the listener stops.
+bool MetricsListener::wait_for(int fd, short events, Clock::time_point deadline) const noexcept {
+    for (;;) {
+        if (stopping_.load()) return false;
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) return false;
+        pollfd p{fd, events, 0};
+        const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 200)));
+        if (n > 0) return true;
+        if (n < 0 && errno != EINTR) return false;
+    }
+}
+
+// One request per connection: its head (8 KiB at most), then the page or 404, then close. The
+// whole exchange has one deadline (kExchange): the listener serves one client at a time, so a
+// client that trickles its head or reads nothing must not hold it, and with it every other
+// scrape and the server's shutdown, for longer.
 void MetricsListener::answer(int fd) noexcept {
+    const Clock::time_point deadline = Clock::now() + kExchange;
     char head[8192];
     std::size_t got = 0;
     while (got < sizeof(head)) {
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, 2000) <= 0) return;
+        if (!wait_for(fd, POLLIN, deadline)) return;
         const ssize_t n = ::recv(fd, head + got, sizeof(head) - got, 0);
-        if (n <= 0) return;
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return;
+        if (n < 0) continue;
         got += static_cast<std::size_t>(n);
         if (std::string_view(head, got).find("\r\n\r\n") != std::string_view::npos) break;
     }
@@ -86,16 +108,32 @@ void MetricsListener::answer(int fd) noexcept {
         page_(r);
     else
         r.text(404, "not found\n");
+    const std::string_view reason = http::reason_phrase(r.status);
     char line[256];
-    const int n =
-        std::snprintf(line, sizeof(line),
-                      "HTTP/1.1 %d %s\r\nContent-Type: %.*s\r\nContent-Length: %zu\r\n"
-                      "Connection: close\r\n\r\n",
-                      r.status, found ? "OK" : "Not Found", static_cast<int>(r.content_type.size()),
-                      r.content_type.data(), r.body.size());
-    if (n <= 0) return;
-    (void)!::send(fd, line, static_cast<std::size_t>(n), MSG_NOSIGNAL);
-    (void)!::send(fd, r.body.data(), r.body.size(), MSG_NOSIGNAL);
+    const int n = std::snprintf(line, sizeof(line),
+                                "HTTP/1.1 %d %.*s\r\nContent-Type: %.*s\r\nContent-Length: %zu\r\n"
+                                "Connection: close\r\n\r\n",
+                                r.status, static_cast<int>(reason.size()), reason.data(),
+                                static_cast<int>(r.content_type.size()), r.content_type.data(),
+                                r.body.size());
+    if (n <= 0 || static_cast<std::size_t>(n) >= sizeof(line)) return;
+    if (!send_all(fd, std::string_view(line, static_cast<std::size_t>(n)), deadline)) return;
+    (void)send_all(fd, r.body, deadline);
+}
+
+// All of `bytes`, or false when the client stopped reading until the deadline, or left.
+bool MetricsListener::send_all(int fd, std::string_view bytes,
+                               Clock::time_point deadline) const noexcept {
+    while (!bytes.empty()) {
+        const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (n > 0) {
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EINTR) return false;
+        if (!wait_for(fd, POLLOUT, deadline)) return false;
+    }
+    return true;
 }
 
 }  // namespace lake::server

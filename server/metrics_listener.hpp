@@ -1,12 +1,15 @@
 // server/metrics_listener.hpp — the metrics page on an address of its own ([metrics] listen =
-// "127.0.0.1:9100"), for a scraper that must not share the public port: one small thread with
-// blocking sockets, one request per connection. The page is the same (Server::write_metrics).
+// "127.0.0.1:9100"), for a scraper that must not share the public port: one small thread, one
+// client at a time, one request per connection, each exchange bounded by a deadline. The page is
+// the same (Server::write_metrics).
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -27,9 +30,15 @@ class MetricsListener {
     void stop();
     std::uint16_t port() const noexcept { return port_; }
 
+    // How long one client may take to send its request and read the page.
+    static constexpr std::chrono::seconds kExchange{2};
+
   private:
+    using Clock = std::chrono::steady_clock;
     void serve() noexcept;
     void answer(int fd) noexcept;
+    bool wait_for(int fd, short events, Clock::time_point deadline) const noexcept;
+    bool send_all(int fd, std::string_view bytes, Clock::time_point deadline) const noexcept;
 
     std::function<void(http::Response&)> page_;
     std::string path_;

@@ -3,9 +3,11 @@
 // errors the server answered itself.
 #include <unistd.h>
 
+#include <chrono>
 #include <regex>
 #include <string>
 
+#include "../../server/metrics_listener.hpp"
 #include "server_fixture.hpp"
 
 namespace lake::test {
@@ -101,6 +103,37 @@ TEST(Metrics, ThePageCanBeMovedOrTurnedOff) {
     Client b(off.port());
     ASSERT_TRUE(b.send(get("/metrics")));
     EXPECT_EQ(b.read_response().status, 404);
+}
+
+// The listener of its own serves one client at a time: a client that trickles its request (a
+// byte at a time, each before the last one's wait ran out) is cut off at the exchange's deadline,
+// and a scraper behind it is answered then (it held the listener, and the server's shutdown,
+// for as long as it kept trickling).
+TEST(Metrics, AClientOfTheOwnAddressIsCutOffAtTheExchangesDeadline) {
+    config::ServerConfig c = test_config();
+    c.metrics_listen = "127.0.0.1:0";
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    const std::uint16_t port = s.server().metrics_port();
+    ASSERT_NE(port, 0);
+    Client trickler(port, 100);
+    ASSERT_TRUE(trickler.connected());
+    const auto start = std::chrono::steady_clock::now();
+    const auto limit = server::MetricsListener::kExchange + std::chrono::seconds(3);
+    bool cut_off = false;
+    const std::string request = get("/metrics");
+    for (std::size_t i = 0; !cut_off && std::chrono::steady_clock::now() - start < limit; ++i) {
+        if (!trickler.send(std::string_view(request).substr(i % 4, 1)))  // "GET " over and over
+            cut_off = true;
+        else
+            cut_off = trickler.closed_by_server();  // waits 100 ms for the close
+    }
+    EXPECT_TRUE(cut_off) << "a trickling client still held the metrics listener after "
+                         << std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()
+                         << " ms";
+    Client scraper(port);
+    ASSERT_TRUE(scraper.send(request));
+    EXPECT_EQ(scraper.read_response().status, 200);
 }
 
 }  // namespace
