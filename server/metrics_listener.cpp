@@ -76,7 +76,8 @@ bool MetricsListener::wait_for(int fd, short events, Clock::time_point deadline)
     }
 }
 
-// One request per connection: its head (8 KiB at most), then the page or 404, then close. The
+// One request per connection: its head (8 KiB at most), then the page (GET, HEAD), 405 (another
+// method) or 404 (another path), then close. The
 // whole exchange has one deadline (kExchange): the listener serves one client at a time, so a
 // client that trickles its head or reads nothing must not hold it, and with it every other
 // scrape and the server's shutdown, for longer.
@@ -98,27 +99,32 @@ void MetricsListener::answer(int fd) noexcept {
     std::string_view target =
         sp2 == std::string_view::npos ? std::string_view() : text.substr(sp1 + 1, sp2 - sp1 - 1);
     target = target.substr(0, target.find('?'));
-    const bool found = text.substr(0, sp1) == "GET" && target == path_;
+    const std::string_view method = text.substr(0, sp1);
+    const bool head_only = method == "HEAD";
+    const bool found = target == path_;
+    const bool allowed = method == "GET" || head_only;
 
     lake::Lake scratch(64 * 1024);
     lake::Lake out(512 * 1024);
     http::Response r;
     r.bind(&scratch, &out);
-    if (found)
-        page_(r);
-    else
+    if (!found)
         r.text(404, "not found\n");
+    else if (!allowed)
+        r.text(405, "method not allowed\n");
+    else
+        page_(r);  // for HEAD too: its Content-Length is the page's
     const std::string_view reason = http::reason_phrase(r.status);
     char line[256];
     const int n = std::snprintf(line, sizeof(line),
                                 "HTTP/1.1 %d %.*s\r\nContent-Type: %.*s\r\nContent-Length: %zu\r\n"
-                                "Connection: close\r\n\r\n",
+                                "%sConnection: close\r\n\r\n",
                                 r.status, static_cast<int>(reason.size()), reason.data(),
                                 static_cast<int>(r.content_type.size()), r.content_type.data(),
-                                r.body.size());
+                                r.body.size(), r.status == 405 ? "Allow: GET, HEAD\r\n" : "");
     if (n <= 0 || static_cast<std::size_t>(n) >= sizeof(line)) return;
     if (!send_all(fd, std::string_view(line, static_cast<std::size_t>(n)), deadline)) return;
-    (void)send_all(fd, r.body, deadline);
+    if (!head_only) (void)send_all(fd, r.body, deadline);
 }
 
 // All of `bytes`, or false when the client stopped reading until the deadline, or left.

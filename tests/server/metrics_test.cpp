@@ -105,6 +105,31 @@ TEST(Metrics, ThePageCanBeMovedOrTurnedOff) {
     EXPECT_EQ(b.read_response().status, 404);
 }
 
+// On an address of its own the page answers as on the public port: HEAD has the GET's
+// Content-Length and no body, another method is 405 with Allow, another path 404.
+TEST(Metrics, TheOwnAddressAnswersHeadAndOtherMethodsAsThePublicPortDoes) {
+    config::ServerConfig c = test_config();
+    c.metrics_listen = "127.0.0.1:0";
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    const std::uint16_t port = s.server().metrics_port();
+    ASSERT_NE(port, 0);
+    Client head(port);
+    ASSERT_TRUE(head.send("HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const HttpResponse h = head.read_response(true);
+    EXPECT_EQ(h.status, 200);
+    EXPECT_GT(std::stoul("0" + h.header("content-length")), 1000u);
+    EXPECT_EQ(head.read_all(), "");  // no body: the connection just closes
+    Client post(port);
+    ASSERT_TRUE(post.send("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+    const HttpResponse p = post.read_response();
+    EXPECT_EQ(p.status, 405);
+    EXPECT_EQ(p.header("allow"), "GET, HEAD");
+    Client other(port);
+    ASSERT_TRUE(other.send(get("/elsewhere")));
+    EXPECT_EQ(other.read_response().status, 404);
+}
+
 // The listener of its own serves one client at a time: a client that trickles its request (a
 // byte at a time, each before the last one's wait ran out) is cut off at the exchange's deadline,
 // and a scraper behind it is answered then (it held the listener, and the server's shutdown,
