@@ -137,6 +137,23 @@ RangeResult parse_range(std::string_view h, std::uint64_t size, std::uint64_t& f
     return RangeResult::Satisfiable;
 }
 
+// `path` + '/' (unless `add_slash` is false) + the request's query, if any, in the request arena
+// (empty when full): where a redirect to a directory goes, keeping what the client asked with.
+std::string_view with_slash_and_query(const Request& req, std::string_view path,
+                                      bool add_slash = true) {
+    const std::size_t n =
+        path.size() + (add_slash ? 1 : 0) + (req.query.empty() ? 0 : 1 + req.query.size());
+    auto* p = req.arena != nullptr ? static_cast<char*>(req.arena->allocate(n, 1)) : nullptr;
+    if (p == nullptr) return {};
+    char* at = std::copy(path.begin(), path.end(), p);
+    if (add_slash) *at++ = '/';
+    if (!req.query.empty()) {
+        *at++ = '?';
+        std::copy(req.query.begin(), req.query.end(), at);
+    }
+    return {p, n};
+}
+
 Task serve(const Request& req, Response& res, void* context) {
     const auto& mount = *static_cast<const StaticFiles*>(context);
     const char* name = nullptr;
@@ -149,19 +166,22 @@ Task serve(const Request& req, Response& res, void* context) {
     struct statx st {};
     int rc = file.fd;
     if (rc >= 0) rc = co_await io.stat(file.fd, st);
+    // A path that ends in '/' names a directory: a file there is not found (as the file system
+    // says of "file.txt/"), or relative links in it would resolve against a directory.
+    const bool named_as_directory = !req.path.empty() && req.path.back() == '/';
+    if (rc >= 0 && S_ISREG(st.stx_mode) && named_as_directory) {
+        answer(res, 404, "Not Found\n");
+        co_return;
+    }
     if (rc >= 0 && S_ISDIR(st.stx_mode)) {
-        if (!req.path.empty() && req.path.back() != '/') {
+        if (!named_as_directory) {
             // Relative links in its index resolve against the directory only with the slash.
-            const std::size_t n = req.path.size() + 1;
-            auto* p =
-                req.arena != nullptr ? static_cast<char*>(req.arena->allocate(n, 1)) : nullptr;
-            if (p == nullptr) {
+            const std::string_view to = with_slash_and_query(req, req.path);
+            if (to.empty()) {
                 answer(res, 500, "Internal Server Error\n");
                 co_return;
             }
-            std::memcpy(p, req.path.data(), req.path.size());
-            p[n - 1] = '/';
-            res.redirect(301, std::string_view(p, n));
+            res.redirect(301, to);
             co_return;
         }
         FileGuard index{co_await io.open_beneath(file.fd, "index.html")};
@@ -284,8 +304,14 @@ Task serve(const Request& req, Response& res, void* context) {
     }
 }
 
-void redirect_to_slash(const Request&, Response& res, void* context) {
-    res.redirect(301, *static_cast<const std::string*>(context));
+void redirect_to_slash(const Request& req, Response& res, void* context) {
+    const std::string_view to =
+        with_slash_and_query(req, *static_cast<const std::string*>(context), false);
+    if (to.empty()) {
+        answer(res, 500, "Internal Server Error\n");
+        return;
+    }
+    res.redirect(301, to);
 }
 
 }  // namespace

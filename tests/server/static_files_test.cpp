@@ -237,6 +237,16 @@ TEST_F(StaticFiles, DirectoriesAndMissingFiles) {
     EXPECT_EQ(request(get("/files/empty-dir/")).status, 404);
     EXPECT_EQ(request(get("/files/nothing-here")).status, 404);
     EXPECT_EQ(request(get("/files/small.txt/more")).status, 404);
+    // A trailing slash names a directory: a file is not served under it (it was, as small.txt).
+    EXPECT_EQ(request(get("/files/small.txt/")).status, 404);
+    EXPECT_EQ(request(get("/files/dir/index.html/")).status, 404);
+    // The redirect to the directory keeps the query (it was dropped).
+    r = request(get("/files/dir?sort=name&x"));
+    EXPECT_EQ(r.status, 301);
+    EXPECT_EQ(r.header("location"), "/files/dir/?sort=name&x");
+    r = request(get("/files?a=b"));
+    EXPECT_EQ(r.status, 301);
+    EXPECT_EQ(r.header("location"), "/files/?a=b");
     EXPECT_EQ(request(get("/files/%zz")).status, 400);
     EXPECT_EQ(
         request("POST /files/small.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n").status,
