@@ -105,12 +105,20 @@ int ResponseParser::on_headers_complete(llhttp_t* p) {
     // 15): the upstream's fault (502), not one to pass on or to take as interim.
     if (r.status_ < 100 || r.status_ > 599) return r.fail("the upstream's status is not 100-599");
     if (r.status_ == 101) return r.fail("the upstream switched protocols");
-    if (r.status_ < 200) return 0;  // interim: skipped (it has no body)
+    // A response to HEAD, a 1xx, a 204 and a 304 end at their empty line, whatever their header
+    // fields say (RFC 9112 6.3): a 304 carries the 200's Content-Length. llhttp 8.1 reads a body
+    // that such a length announces; returning 1 tells it none follows.
+    const bool no_body = r.to_head_ || r.status_ < 200 || r.status_ == 204 || r.status_ == 304;
+    if (r.status_ < 200) return 1;  // interim: skipped
     r.headers_done_ = true;
     r.chunked_ = (p->flags & F_CHUNKED) != 0;
+    // A transfer coding other than chunked last would be passed on as the body's bytes, decoded
+    // by no one: refused, as nginx does (RFC 9112 6.3 would read such a body until close).
+    if (!no_body && (p->flags & F_TRANSFER_ENCODING) != 0 && !r.chunked_)
+        return r.fail("the upstream's transfer coding is not chunked");
     if ((p->flags & F_CONTENT_LENGTH) != 0)
         r.content_length_ = static_cast<std::int64_t>(p->content_length);
-    return r.to_head_ ? 1 : 0;  // 1: no body follows, whatever the headers say
+    return no_body ? 1 : 0;  // 1: no body follows, whatever the headers say
 }
 
 int ResponseParser::on_body(llhttp_t* p, const char* at, std::size_t n) {

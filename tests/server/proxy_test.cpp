@@ -405,7 +405,9 @@ TEST(Proxy, AMalformedUpstreamResponseIs502) {
           "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
           "HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\nhi", "HTTP/1.1 600 Odd\r\n\r\n",
           "HTTP/1.1 099 Odd\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
-          "HTTP/1.1 999 Odd\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n"}) {
+          "HTTP/1.1 999 Odd\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n",
+          // A coding no one would decode (it went on as the body's bytes, chunked anew).
+          "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nabc"}) {
         ScriptedUpstream up([&](int fd, const ScriptedUpstream::Request&) {
             ScriptedUpstream::write(fd, bad);
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -419,6 +421,58 @@ TEST(Proxy, AMalformedUpstreamResponseIs502) {
         EXPECT_EQ(r.status, 502) << bad;
         EXPECT_EQ(r.body.find("HELLO"), std::string::npos);
     }
+}
+
+// A 1xx, a 204 and a 304 end at their empty line whatever their fields say (RFC 9112 6.3): a 304
+// carries the 200's Content-Length. The proxy waited for that many bytes, until its read timeout,
+// then closed the client's connection with the next request unanswered.
+TEST(Proxy, A1xx204Or304EndsAtItsEmptyLineWhateverItsLengthSays) {
+    ScriptedUpstream up([](int fd, const ScriptedUpstream::Request& r) {
+        switch (r.index) {
+            case 0:
+                ScriptedUpstream::write(fd, "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n");
+                break;
+            case 1:
+                ScriptedUpstream::write(fd,
+                                        "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\n"
+                                        "Content-Length: 100\r\n\r\n");
+                break;
+            case 2:
+                ScriptedUpstream::write(fd,
+                                        "HTTP/1.1 304 Not Modified\r\n"
+                                        "Transfer-Encoding: chunked\r\n\r\n");
+                break;
+            case 3:
+                ScriptedUpstream::write(fd,
+                                        "HTTP/1.1 103 Early Hints\r\nContent-Length: 4\r\n\r\n" +
+                                            ScriptedUpstream::ok("after hints"));
+                break;
+            default:
+                ScriptedUpstream::write(fd, ScriptedUpstream::ok("last"));
+        }
+        return true;
+    });
+    config::ServerConfig::ProxyMount m = mount({up.address()});
+    m.read_timeout_s = 10;  // a wait for the body outlasts the client's (3 s)
+    RunningServer proxy(proxy_config(m));
+    ASSERT_EQ(proxy.error(), "");
+    Client client(proxy.port(), 3000);
+    ASSERT_TRUE(
+        client.send(get("/api/a") + get("/api/b") + get("/api/c") + get("/api/d") + get("/api/e")));
+    HttpResponse r = client.read_response();
+    EXPECT_EQ(r.status, 204);
+    EXPECT_EQ(r.body, "");
+    r = client.read_response();
+    EXPECT_EQ(r.status, 304);
+    EXPECT_EQ(r.header("etag"), "\"v1\"");
+    EXPECT_EQ(client.read_response().status, 304);
+    r = client.read_response();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "after hints");
+    r = client.read_response();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "last");
+    EXPECT_EQ(up.connections(), 1);  // and the upstream connection was kept for each next one
 }
 
 // A chunked body's trailer fields are not passed on, either way: the proxy removes the chunked
