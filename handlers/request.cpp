@@ -124,14 +124,6 @@ std::string_view Request::header(std::string_view name) const noexcept {
 
 namespace {
 
-bool is_form(std::string_view content_type) noexcept {
-    constexpr std::string_view kForm = "application/x-www-form-urlencoded";
-    return content_type.size() >= kForm.size() &&
-           iequals(content_type.substr(0, kForm.size()), kForm) &&
-           (content_type.size() == kForm.size() || content_type[kForm.size()] == ';' ||
-            content_type[kForm.size()] == ' ' || content_type[kForm.size()] == '\t');  // OWS
-}
-
 // The first field of `text` named `name`, its value decoded into the arena. The names before it
 // are decoded only to be compared, each given back after, and their values not at all: a look-up
 // takes from the arena the value it returns, however many fields it passes over and however
@@ -165,11 +157,11 @@ std::string_view Request::query_param(std::string_view name) const noexcept {
 }
 
 std::string_view Request::form_field(std::string_view name) const noexcept {
-    return is_form(header("content-type")) ? field_of(body, name, arena) : std::string_view();
+    return has_form_body() ? field_of(body, name, arena) : std::string_view();
 }
 
 UrlEncodedFields Request::form_fields() const noexcept {
-    return UrlEncodedFields(is_form(header("content-type")) ? body : std::string_view(), arena);
+    return UrlEncodedFields(has_form_body() ? body : std::string_view(), arena);
 }
 
 std::string_view Request::cookie(std::string_view name) const noexcept {

@@ -53,6 +53,15 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
     return a.size() == b.size() && iequals_same_size(a, b);
 }
 
+// Whether a Content-Type names application/x-www-form-urlencoded (any case, any parameters).
+inline bool is_form_content_type(std::string_view content_type) noexcept {
+    constexpr std::string_view kForm = "application/x-www-form-urlencoded";
+    if (content_type.size() < kForm.size() || !iequals(content_type.substr(0, kForm.size()), kForm))
+        return false;
+    const std::string_view rest = content_type.substr(kForm.size());
+    return rest.empty() || rest[0] == ';' || rest[0] == ' ' || rest[0] == '\t';  // OWS, parameters
+}
+
 // Takes the next item of a comma-separated header value (`gzip, chunked`) off the front of
 // `list`, without its surrounding blanks; empty items (`a,,b`) are skipped. False at the end.
 //   for (std::string_view item; http::next_list_item(value, item);) ...
@@ -95,6 +104,9 @@ struct Request {
     // arena, or an empty view (also when the arena cannot hold it). Each call decodes again, and
     // keeps in the arena only the value it returns: keep the result.
     std::string_view query_param(std::string_view name) const noexcept;
+    // Whether the body is application/x-www-form-urlencoded (by its Content-Type): what
+    // form_field() and form_fields() read; a handler answers 415 to anything else.
+    bool has_form_body() const noexcept { return is_form_content_type(header("content-type")); }
     // A field of an application/x-www-form-urlencoded body, decoded the same way; empty when
     // absent or when the body is of another type.
     std::string_view form_field(std::string_view name) const noexcept;

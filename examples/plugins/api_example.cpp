@@ -40,8 +40,8 @@ void search(const Request& request, Response& response, void*) {
 // POST /form (application/x-www-form-urlencoded): each field is decoded into the request arena
 // while the JSON goes into the response arena, in one pass.
 void form(const Request& request, Response& response, void*) {
-    if (request.header("content-type").empty()) {
-        response.text(415, "a form body needs a Content-Type\n");
+    if (!request.has_form_body()) {
+        response.text(415, "a form body is application/x-www-form-urlencoded\n");
         return;
     }
     json(response, [&](ResponseJsonWriter& w) {

@@ -76,8 +76,13 @@ TEST(RequestHelpers, FormFieldsOnlyFromAFormBody) {
     EXPECT_EQ(q.r.form_field("b"), "x y");
     q.headers[0] = Header{"Content-Type", "application/x-www-form-urlencodedx"};
     EXPECT_EQ(q.r.form_field("b"), "");
+    EXPECT_FALSE(q.r.has_form_body());
     q.headers[0] = Header{"Content-Type", "text/plain"};
     EXPECT_EQ(q.r.form_field("b"), "");
+    EXPECT_FALSE(q.r.has_form_body());
+    q.headers[0] = Header{"content-type", "Application/X-WWW-Form-Urlencoded"};
+    EXPECT_TRUE(q.r.has_form_body());
+    EXPECT_EQ(q.r.form_field("b"), "x y");
 }
 
 // A look-up decodes the names before the field it wants (each given back once compared) and that

@@ -244,6 +244,14 @@ TEST(ApiExample, ServesItsRoutesWithCorsAndAGuardedAdmin) {
     EXPECT_EQ(form.res.status, 200);
     EXPECT_EQ(form.res.content_type, "application/json");
     EXPECT_EQ(form.res.body, R"({"a":"1","b":"x y"})");
+    for (const char* type : {"text/plain", ""}) {  // another body, or none said: 415 (was {})
+        ApiCall other;
+        other.headers[0] = {"Content-Type", type};
+        other.req.headers = std::span<const http::Header>(other.headers, *type != 0 ? 1 : 0);
+        other.req.body = "a=1";
+        call(router, other, http::Method::Post, "/form");
+        EXPECT_EQ(other.res.status, 415) << type;
+    }
 
     ApiCall denied;
     call(router, denied, http::Method::Get, "/admin/ping");
