@@ -6,10 +6,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <thread>
 
 #include "cpu_affinity.hpp"
 #include "listener.hpp"
@@ -21,6 +25,14 @@ namespace {
 
 constexpr const char* kListenEnv = "LAKE_LISTEN_FDS";  // "3,4": the listeners, in worker order
 constexpr const char* kReadyEnv = "LAKE_READY_FD";     // written to once the generation serves
+
+using Clock = std::chrono::steady_clock;
+// A generation that crashed sooner than kSteadyLife after it started is replaced after a pause
+// that grows by kRespawnPause with each such crash in a row (up to kRespawnPauseMax), so that
+// one that cannot live does not spin; one that served for longer is replaced at once.
+constexpr auto kSteadyLife = std::chrono::seconds(10);
+constexpr auto kRespawnPause = std::chrono::seconds(1);
+constexpr auto kRespawnPauseMax = std::chrono::seconds(30);
 
 struct Generation {
     pid_t pid = -1;
@@ -132,6 +144,8 @@ int run_master(const config::ServerConfig& config, const std::vector<std::string
     }
     unsigned generation = 1;
     bool stopping = false;
+    Clock::time_point current_since = Clock::now();
+    int short_lives = 0;  // generations in a row that crashed before kSteadyLife
     for (;;) {
         int sig = 0;
         if (sigwait(&signals, &sig) != 0) continue;
@@ -139,9 +153,32 @@ int run_master(const config::ServerConfig& config, const std::vector<std::string
             // Old generations that finished draining, and maybe the current one.
             for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
                 if (pid != current.pid) continue;
-                if (!stopping)
-                    log::error("generation {} (pid {}) exited unexpectedly (status {})", generation,
-                               pid, exit_code(status));
+                if (!stopping) {
+                    // A crash: a new generation takes the same sockets, whose backlog holds the
+                    // clients that connect meanwhile (a master that exited closed them: refused
+                    // until the service manager started it again).
+                    const auto lived = Clock::now() - current_since;
+                    short_lives = lived < kSteadyLife ? short_lives + 1 : 0;
+                    const auto pause = std::min(kRespawnPause * short_lives, kRespawnPauseMax);
+                    log::error(
+                        "generation {} (pid {}) exited unexpectedly (status {}); generation {} "
+                        "starts on the same sockets{}",
+                        generation, pid, exit_code(status), generation + 1,
+                        pause.count() == 0 ? std::string()
+                                           : " in " + std::to_string(pause.count()) + " s");
+                    std::this_thread::sleep_for(pause);  // a generation that keeps crashing
+                    Generation next = spawn(binary, argv, listeners);
+                    int failed = 0;
+                    if (next.pid >= 0 && wait_ready(next, &failed)) {
+                        current = next;
+                        current_since = Clock::now();
+                        ++generation;
+                        continue;
+                    }
+                    log::error("generation {} did not start (exit status {}); stopping",
+                               generation + 1, exit_code(failed));
+                    status = failed;
+                }
                 for (int fd : listeners) ::close(fd);
                 while (::waitpid(-1, nullptr, 0) > 0) {
                 }
@@ -161,6 +198,8 @@ int run_master(const config::ServerConfig& config, const std::vector<std::string
             log::info("restarted: generation {} (pid {}) serves, generation {} (pid {}) drains",
                       generation + 1, next.pid, generation, current.pid);
             current = next;
+            current_since = Clock::now();
+            short_lives = 0;
             ++generation;
         } else if (sig == SIGTERM || sig == SIGINT) {
             stopping = true;

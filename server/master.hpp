@@ -8,6 +8,9 @@
 //            that cannot start leaves the old one serving, and says why on stderr.
 //   SIGTERM, SIGINT   passed to the generation serving (it drains), then the master exits with
 //            its status. SIGUSR1 is passed on (reopen the access log).
+//   A generation that dies otherwise (a crash) is replaced by a new one on the same sockets, at
+//   once, or after a growing pause when it had lived less than 10 s; the master exits 1 only
+//   when the replacement cannot start.
 // The sockets never change, so neither does their SO_REUSEPORT group: steering by CPU holds.
 #pragma once
 

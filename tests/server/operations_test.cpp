@@ -346,6 +346,41 @@ TEST(Operations, SighupUnderMasterRestartsWithoutDroppingARequest) {
     ::close(s.child.out);
 }
 
+// A generation that dies (here: SIGKILL) is replaced on the same sockets: a client that connects
+// meanwhile waits in their backlog and is answered. (The master exited with the generation, and
+// closed the sockets: refused until the service manager restarted it.) Deaths soon after a start
+// are replaced after a pause that grows; SIGTERM still ends it all with 0.
+TEST(Operations, AGenerationThatDiesIsReplacedOnTheSameSockets) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    Running s = start({"--master", "--workers", "1"});
+    ASSERT_NE(s.port, 0);
+    pid_t serving = child_of(s.child.pid);
+    ASSERT_GT(serving, 0);
+    for (int death = 0; death < 2; ++death) {
+        ASSERT_EQ(::kill(serving, SIGKILL), 0);
+        ::usleep(50 * 1000);  // the master has seen it die (or is about to)
+        Client c(s.port, 8000);
+        ASSERT_TRUE(c.connected()) << "death " << death;
+        ASSERT_TRUE(c.send(get("/plaintext")));
+        EXPECT_EQ(c.read_response().status, 200) << "death " << death;
+        const pid_t replacement = child_of(s.child.pid);
+        EXPECT_GT(replacement, 0);
+        EXPECT_NE(replacement, serving);
+        serving = replacement;
+    }
+    ::kill(s.child.pid, SIGTERM);
+    const std::string text = read_all(s.child.out);
+    EXPECT_EQ(exit_status(s.child.pid), 0);
+    ::close(s.child.out);
+    EXPECT_NE(
+        text.find("exited unexpectedly (status 137); generation 2 starts on the same sockets"),
+        std::string::npos)
+        << text;
+    // Each lived less than 10 s: the pause grows by a second with each.
+    EXPECT_NE(text.find("generation 3 starts on the same sockets in 2 s"), std::string::npos)
+        << text;
+}
+
 // A configuration broken between the start and the SIGHUP: the new generation refuses to start,
 // says why, and the old one keeps serving.
 TEST(Operations, ARestartWithABrokenConfigLeavesTheOldGenerationServing) {
