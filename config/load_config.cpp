@@ -13,6 +13,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "../handlers/header_rules.hpp"
+
 namespace lake::config {
 
 namespace {
@@ -241,9 +243,12 @@ std::string read_static_mounts(const toml::array& mounts, ServerConfig& c) {
         ServerConfig::StaticMount m;
         for (const auto& [k, v] : *t) {
             const std::string key(k.str());
-            if (key != "prefix" && key != "root") return "unknown setting 'static." + key + "'";
+            if (key != "prefix" && key != "root" && key != "cache_control")
+                return "unknown setting 'static." + key + "'";
             if (!v.is_string()) return "'static." + key + "' must be a string";
-            (key == "prefix" ? m.prefix : m.root) = *v.value<std::string>();
+            (key == "prefix" ? m.prefix
+             : key == "root" ? m.root
+                             : m.cache_control) = *v.value<std::string>();
         }
         if (m.prefix.empty() || m.root.empty())
             return "a [[static]] table needs prefix = \"/url/path\" and root = \"/directory\"";
@@ -380,6 +385,11 @@ std::string validate(const ServerConfig& c) {
             return "[[static]] prefix '" + m.prefix + "' " + why;
         if (m.root.front() != '/')
             return "[[static]] root '" + m.root + "' must be an absolute directory path";
+        const std::string& cc = m.cache_control;
+        const auto blank = [](char c) { return c == ' ' || c == '\t'; };
+        if (!http::is_header_value(cc) || (!cc.empty() && (blank(cc.front()) || blank(cc.back()))))
+            return "[[static]] cache_control '" + m.cache_control +
+                   "' must be a header value: no control characters, no blanks around it";
     }
     for (const ServerConfig::ProxyMount& m : c.proxy_mounts) {
         if (m.prefix.front() != '/' || (m.prefix.size() > 1 && m.prefix.back() == '/') ||

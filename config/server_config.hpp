@@ -83,6 +83,9 @@ struct ServerConfig {
     struct StaticMount {
         std::string prefix;  // "/files"
         std::string root;    // "/srv/www"
+        // The Cache-Control of its 200, 206 and 304 answers ("" for none): "max-age=3600",
+        // "no-cache", "public, max-age=31536000, immutable".
+        std::string cache_control;
     };
     std::vector<StaticMount> static_mounts;
 

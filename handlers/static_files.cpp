@@ -230,8 +230,14 @@ Task serve(const Request& req, Response& res, void* context) {
     // Conditional requests (RFC 9110 13.2.2), then If-Range for a range of a GET alone (14.2).
     const std::int64_t now = std::time(nullptr);
     const http::Validators validators{etag, st.stx_mtime.tv_sec};
+    // Freshness for what a cache may keep (200, 206, and a 304 that renews it: RFC 9111 4.3.4),
+    // not for a 412 or 416, which a max-age would make cacheable.
+    const auto add_cache_control = [&] {
+        if (!mount.cache_control().empty()) res.add_header("Cache-Control", mount.cache_control());
+    };
     if (const int status = http::evaluate_preconditions(req, validators, now); status == 304) {
         res.status = 304;
+        add_cache_control();
         co_return;
     } else if (status != 0) {
         answer(res, status, "Precondition Failed\n");
@@ -263,6 +269,7 @@ Task serve(const Request& req, Response& res, void* context) {
                 break;
         }
     }
+    add_cache_control();
     res.content_type = content_type_for(name);
     res.stream_length = static_cast<std::int64_t>(length);
     if (req.method == http::Method::Head) {
@@ -360,7 +367,8 @@ std::string_view content_type_for(std::string_view name) noexcept {
 }
 
 std::unique_ptr<StaticFiles> StaticFiles::mount(Router& router, const std::string& prefix,
-                                                const std::string& root, std::string& error) {
+                                                const std::string& root, std::string& error,
+                                                std::string cache_control) {
     const int fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         error = "[[static]] root '" + root + "': " + std::strerror(errno);
@@ -368,6 +376,7 @@ std::unique_ptr<StaticFiles> StaticFiles::mount(Router& router, const std::strin
     }
     std::unique_ptr<StaticFiles> m(new StaticFiles(prefix == "/" ? std::string() : prefix, fd));
     m->slash_prefix_ = m->prefix_ + "/";
+    m->cache_control_ = std::move(cache_control);
     router.add(http::Method::Get, m->prefix_ + "/{*path}", Handler::waiting(&serve, m.get()));
     if (!m->prefix_.empty())
         router.add(http::Method::Get, m->prefix_, {&redirect_to_slash, &m->slash_prefix_});

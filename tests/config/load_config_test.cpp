@@ -54,6 +54,7 @@ TEST(Config, StaticMountsAreTablesWithAPrefixAndARoot) {
     ServerConfig c;
     ASSERT_EQ(load_string("[[static]]\nprefix = \"/files\"\nroot = \"/srv/www\"\n"
                           "[[static]]\nprefix = \"/\"\nroot = \"/srv/site\"\n"
+                          "cache_control = \"public, max-age=60\"\n"
                           "[timeouts]\nhandler = 5\n",
                           c, "t"),
               "");
@@ -61,13 +62,20 @@ TEST(Config, StaticMountsAreTablesWithAPrefixAndARoot) {
     EXPECT_EQ(c.static_mounts[0].prefix, "/files");
     EXPECT_EQ(c.static_mounts[0].root, "/srv/www");
     EXPECT_EQ(c.static_mounts[1].prefix, "/");
+    EXPECT_EQ(c.static_mounts[0].cache_control, "");
+    EXPECT_EQ(c.static_mounts[1].cache_control, "public, max-age=60");
     EXPECT_EQ(c.handler_timeout_s, 5u);
-    for (const char* bad : {"[[static]]\nprefix = \"/files/\"\nroot = \"/srv\"\n",
-                            "[[static]]\nprefix = \"files\"\nroot = \"/srv\"\n",
-                            "[[static]]\nprefix = \"/files\"\nroot = \"relative\"\n",
-                            "[[static]]\nprefix = \"/files\"\n",
-                            "[[static]]\nprefix = \"/f\"\nroot = \"/srv\"\nindex = 1\n",
-                            "[timeouts]\nhandler = 0\n"}) {
+    for (const char* bad :
+         {"[[static]]\nprefix = \"/files/\"\nroot = \"/srv\"\n",
+          "[[static]]\nprefix = \"files\"\nroot = \"/srv\"\n",
+          "[[static]]\nprefix = \"/files\"\nroot = \"relative\"\n",
+          "[[static]]\nprefix = \"/files\"\n",
+          "[[static]]\nprefix = \"/f\"\nroot = \"/srv\"\nindex = 1\n",
+          // A Cache-Control that is no header value, or has blanks around it.
+          "[[static]]\nprefix = \"/f\"\nroot = \"/srv\"\ncache_control = \"a\\nb\"\n",
+          "[[static]]\nprefix = \"/f\"\nroot = \"/srv\"\ncache_control = \" a\"\n",
+          "[[static]]\nprefix = \"/f\"\nroot = \"/srv\"\ncache_control = 60\n",
+          "[timeouts]\nhandler = 0\n"}) {
         ServerConfig d;
         EXPECT_NE(load_string(bad, d, "t"), "") << bad;
     }

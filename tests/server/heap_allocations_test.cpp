@@ -153,7 +153,7 @@ TEST(HeapAllocations, NonePerRequestForWaitingHandlersAndStaticFiles) {
         std::fclose(f);
     }
     config::ServerConfig cfg = test_config();
-    cfg.static_mounts.push_back({"/static", root});
+    cfg.static_mounts.push_back({"/static", root, ""});
     g_plugin_error.clear();
     RunningServer s(cfg, &async_example_routes);
     ASSERT_EQ(g_plugin_error, "");

@@ -56,7 +56,8 @@ class StaticFiles : public ::testing::Test {
         fs::create_symlink(base_ / "secret.txt", root / "link-out");
         fs::create_symlink("small.txt", root / "link-in");
         config::ServerConfig c = test_config();
-        c.static_mounts.push_back({"/files", root.string()});
+        c.static_mounts.push_back({"/files", root.string(), ""});
+        c.static_mounts.push_back({"/cached", root.string(), "public, max-age=60"});
         server_ = new RunningServer(c);
         ASSERT_EQ(server_->error(), "");
     }
@@ -203,6 +204,32 @@ TEST_F(StaticFiles, ARangeIsForGetAndOnlyWhenIfRangeNamesTheFile) {
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.header("content-length"), "17");
     EXPECT_EQ(r.count("content-range"), 0u);
+}
+
+// A mount's cache_control goes on what a cache may keep: 200, 206 and the 304 that renews it;
+// not on a 412, a 416 or a 404, which a max-age would make cacheable, nor on another mount.
+TEST_F(StaticFiles, CacheControlGoesOnWhatACacheMayKeep) {
+    const std::string cc = "public, max-age=60";
+    HttpResponse r = request(get("/cached/small.txt"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("cache-control"), cc);
+    EXPECT_EQ(request(get("/files/small.txt")).count("cache-control"), 0u);
+    const std::string etag = r.header("etag");
+    r = request(get("/cached/small.txt", "Range: bytes=0-1\r\n"));
+    EXPECT_EQ(r.status, 206);
+    EXPECT_EQ(r.header("cache-control"), cc);
+    r = request(get("/cached/small.txt", "If-None-Match: " + etag + "\r\n"));
+    EXPECT_EQ(r.status, 304);
+    EXPECT_EQ(r.header("cache-control"), cc);
+    r = request(get("/cached/small.txt", "If-Match: \"other\"\r\n"));
+    EXPECT_EQ(r.status, 412);
+    EXPECT_EQ(r.count("cache-control"), 0u);
+    r = request(get("/cached/small.txt", "Range: bytes=1000-\r\n"));
+    EXPECT_EQ(r.status, 416);
+    EXPECT_EQ(r.count("cache-control"), 0u);
+    r = request(get("/cached/nothing-here"));
+    EXPECT_EQ(r.status, 404);
+    EXPECT_EQ(r.count("cache-control"), 0u);
 }
 
 TEST_F(StaticFiles, TraversalIsRefused) {
