@@ -52,6 +52,11 @@ check_plugin() {
 }
 check_plugin examples/plugins/hello_plugin.cpp :installed /hello "Hello from a plugin, installed!"
 check_plugin examples/plugins/api_example.cpp "" /users/7 '{"id":"7"}'
+# The conditional-request helpers the static files use, offered to plugins too.
+printf '#include <handlers/preconditions.hpp>\n#include <handlers/http_date.hpp>\n' |
+  # shellcheck disable=SC2046
+  c++ -std=c++20 -fsyntax-only -x c++ - $(pkg-config --cflags lake-server-plugin)
+echo "check_install: conditional-request headers compile out of tree OK"
 
 mkdir -p "$scratch/sub/subprojects"
 ln -s "$repo" "$scratch/sub/subprojects/lake"
