@@ -56,6 +56,10 @@ void answer(Response& res, int status, std::string_view text) {
 std::string_view upstream_target(const Request& req, const ProxySettings& cfg) {
     std::string_view path = req.path;
     if (cfg.strip_prefix && cfg.prefix != "/") path.remove_prefix(cfg.prefix.size());
+    // A target that begins "//" reads as a network-path reference ("//host/x": a host, then a
+    // path) to an upstream that parses it as a URL: sent with one leading slash, as nginx sends
+    // its merged path. ("/api//x" with the prefix stripped became "//x".)
+    while (path.size() >= 2 && path[0] == '/' && path[1] == '/') path.remove_prefix(1);
     if (!path.empty() && req.query.empty()) return path;
     const std::string_view p = path.empty() ? std::string_view("/") : path;
     const std::size_t n = p.size() + (req.query.empty() ? 0 : 1 + req.query.size());

@@ -596,6 +596,28 @@ TEST(Proxy, DotSegmentsInAnyEncodingAreRefusedBeforeTheUpstream) {
             << seen[i].head;
 }
 
+// A forwarded target never begins "//": an upstream that parses it as a URL reads "//evil/x" as
+// the host "evil" and the path "/x". With the prefix stripped, "/api//evil/x" became exactly that.
+TEST(Proxy, AForwardedTargetNeverBeginsWithTwoSlashes) {
+    ScriptedUpstream up([](int fd, const ScriptedUpstream::Request&) {
+        ScriptedUpstream::write(fd, ScriptedUpstream::ok("up"));
+        return true;
+    });
+    RunningServer proxy(proxy_config(mount({up.address()})));  // the prefix is stripped
+    ASSERT_EQ(proxy.error(), "");
+    Client c(proxy.port());
+    for (const char* path : {"/api//evil/x", "/api///evil/x?q=1", "/api/a//b"}) {
+        ASSERT_TRUE(c.send(get(path)));
+        EXPECT_EQ(c.read_response().status, 200) << path;
+    }
+    const auto seen = up.requests();
+    ASSERT_EQ(seen.size(), 3u);
+    const char* expected[] = {"GET /evil/x HTTP/1.1\r\n", "GET /evil/x?q=1 HTTP/1.1\r\n",
+                              "GET /a//b HTTP/1.1\r\n"};  // inside the path: as sent
+    for (std::size_t i = 0; i < seen.size(); ++i)
+        EXPECT_EQ(seen[i].head.rfind(expected[i], 0), 0u) << seen[i].head;
+}
+
 TEST(Proxy, APooledConnectionTheUpstreamClosedIsRetriedOnAFreshOne) {
     // Answers each connection's first request with keep-alive, then closes it.
     ScriptedUpstream up([](int fd, const ScriptedUpstream::Request& r) {
