@@ -253,9 +253,12 @@ std::string Server::run_hooks(const std::function<void()>& hooks) noexcept {
 }
 
 std::string Server::describe() const {
-    std::string s = "lake-server " + std::string(lake::kVersion) + " listening on " + config_.host +
-                    ":" + std::to_string(port_) + " with " + std::to_string(workers_.size()) +
-                    " worker" + (workers_.size() == 1 ? "" : "s");
+    // An IPv6 address in brackets, as in a URL ("[::]:8080", not ":::8080").
+    const bool v6 = config_.host.find(':') != std::string::npos;
+    const std::string host = v6 ? "[" + config_.host + "]" : config_.host;
+    std::string s = "lake-server " + std::string(lake::kVersion) + " listening on " + host + ":" +
+                    std::to_string(port_) + " with " + std::to_string(workers_.size()) + " worker" +
+                    (workers_.size() == 1 ? "" : "s");
     if (!workers_.empty()) {
         s += "; " + workers_.front()->backend() + " " + std::to_string(config_.recv_buffers) + "x" +
              std::to_string(config_.recv_buffer_size) + " B";

@@ -227,6 +227,24 @@ TEST(Cli, PrintsOneStartupLineServesAndStopsOnSigterm) {
         << farewell;
 }
 
+// An IPv6 address is named in brackets on the start-up line, as in a URL, and served.
+TEST(Cli, AnIpv6AddressIsNamedInBrackets) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    const Child child = spawn({"--host", "::1", "--port", "0", "--workers", "1", "--no-pin"});
+    ASSERT_GT(child.pid, 0);
+    const std::string line = read_line(child.out);
+    ::kill(child.pid, SIGTERM);
+    read_all(child.out);
+    ::close(child.out);
+    const int status = exit_status(child.pid);
+    if (line.find("Cannot assign requested address") != std::string::npos ||
+        line.find("Address family not supported") != std::string::npos)
+        GTEST_SKIP() << "no IPv6 loopback here: " << line;
+    EXPECT_TRUE(std::regex_search(line, std::regex(R"(listening on \[::1\]:\d+ with 1 worker;)")))
+        << line;
+    EXPECT_EQ(status, 0);
+}
+
 // The CPU set a spawned child restricts itself to before exec (as `taskset` would).
 cpu_set_t g_child_cpus;
 
