@@ -55,7 +55,13 @@ void MetricsListener::serve() noexcept {
         pollfd p{fd_, POLLIN, 0};
         if (::poll(&p, 1, 200) <= 0) continue;
         const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (c < 0) continue;
+        if (c < 0) {
+            // Out of descriptors or memory, the client stays in the backlog and poll() says so
+            // again at once: a pause instead of a spin until some are free.
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                ::poll(nullptr, 0, 100);
+            continue;
+        }
         answer(c);
         ::close(c);
     }

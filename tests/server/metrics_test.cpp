@@ -1,6 +1,10 @@
 // GET /metrics: the workers' counters summed at scrape time, in the Prometheus text format. The
 // values must match the traffic sent: responses by status class and method, bytes both ways,
 // errors the server answered itself.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -159,6 +163,53 @@ TEST(Metrics, AClientOfTheOwnAddressIsCutOffAtTheExchangesDeadline) {
     Client scraper(port);
     ASSERT_TRUE(scraper.send(request));
     EXPECT_EQ(scraper.read_response().status, 200);
+}
+
+// Out of descriptors, the listener leaves the client in the backlog and waits instead of spinning
+// on accept (poll says "readable" again at once), and serves it once descriptors are free.
+TEST(Metrics, TheOwnAddressOutOfDescriptorsWaitsInsteadOfSpinning) {
+    server::MetricsListener listener;
+    ASSERT_EQ(
+        listener.start(
+            "127.0.0.1:0", "/metrics", [](http::Response& r) { r.text(200, "page\n"); }, false),
+        "");
+    const int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);  // made while there are fds
+    ASSERT_GE(c, 0);
+    const timeval five_seconds{5, 0};  // a listener that never answers fails the test, no hang
+    ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &five_seconds, sizeof(five_seconds));
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    const int probe = ::dup(0);  // the lowest free descriptor: all below it are in use
+    ASSERT_GE(probe, 0);
+    ::close(probe);
+    rlimit tight = saved;
+    tight.rlim_cur = static_cast<rlim_t>(probe);
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(listener.port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool connected = ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    rusage before{}, after{};
+    ::getrusage(RUSAGE_SELF, &before);
+    ::usleep(600 * 1000);  // this thread sleeps: what the process spends, the listener spent
+    ::getrusage(RUSAGE_SELF, &after);
+    ::setrlimit(RLIMIT_NOFILE, &saved);
+    ASSERT_TRUE(connected);
+    const auto us = [](const rusage& r) {
+        return (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1'000'000LL + r.ru_utime.tv_usec +
+               r.ru_stime.tv_usec;
+    };
+    EXPECT_LT(us(after) - us(before), 200'000) << "the listener spun on accept while out of fds";
+    const std::string request = get("/metrics");
+    ASSERT_EQ(::send(c, request.data(), request.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(request.size()));
+    std::string reply;
+    char buf[512];
+    for (ssize_t n; (n = ::recv(c, buf, sizeof(buf), 0)) > 0;) reply.append(buf, n);
+    ::close(c);
+    EXPECT_NE(reply.find("\r\n\r\npage\n"), std::string::npos) << reply;
+    listener.stop();
 }
 
 }  // namespace
