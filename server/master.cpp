@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <thread>
 
 #include "cpu_affinity.hpp"
 #include "listener.hpp"
@@ -100,6 +99,21 @@ bool wait_ready(Generation& g, int* status) {
     return false;
 }
 
+// Waits `pause` (a generation that keeps crashing is not started again at once); true when
+// SIGTERM or SIGINT came meanwhile. Other signals are let go: a SIGHUP would start the generation
+// that is about to start anyway, and SIGCHLD's children are reaped by the caller's loop after.
+bool stop_asked_within(const sigset_t& signals, Clock::duration pause) {
+    const Clock::time_point end = Clock::now() + pause;
+    for (Clock::duration left = pause; left > Clock::duration::zero(); left = end - Clock::now()) {
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+        const timespec wait{static_cast<time_t>(ns / 1'000'000'000),
+                            static_cast<long>(ns % 1'000'000'000)};
+        const int sig = ::sigtimedwait(&signals, nullptr, &wait);
+        if (sig == SIGTERM || sig == SIGINT) return true;
+    }
+    return false;
+}
+
 int exit_code(int status) {
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
@@ -166,18 +180,22 @@ int run_master(const config::ServerConfig& config, const std::vector<std::string
                         generation, pid, exit_code(status), generation + 1,
                         pause.count() == 0 ? std::string()
                                            : " in " + std::to_string(pause.count()) + " s");
-                    std::this_thread::sleep_for(pause);  // a generation that keeps crashing
-                    Generation next = spawn(binary, argv, listeners);
-                    int failed = 0;
-                    if (next.pid >= 0 && wait_ready(next, &failed)) {
-                        current = next;
-                        current_since = Clock::now();
-                        ++generation;
-                        continue;
+                    if (stop_asked_within(signals, pause)) {
+                        stopping = true;  // nothing serves, nothing to drain: done
+                        status = 0;
+                    } else {
+                        Generation next = spawn(binary, argv, listeners);
+                        int failed = 0;
+                        if (next.pid >= 0 && wait_ready(next, &failed)) {
+                            current = next;
+                            current_since = Clock::now();
+                            ++generation;
+                            continue;
+                        }
+                        log::error("generation {} did not start (exit status {}); stopping",
+                                   generation + 1, exit_code(failed));
+                        status = failed;
                     }
-                    log::error("generation {} did not start (exit status {}); stopping",
-                               generation + 1, exit_code(failed));
-                    status = failed;
                 }
                 for (int fd : listeners) ::close(fd);
                 while (::waitpid(-1, nullptr, 0) > 0) {

@@ -83,10 +83,9 @@ bool MetricsListener::wait_for(int fd, short events, Clock::time_point deadline)
 }
 
 // One request per connection: its head (8 KiB at most), then the page (GET, HEAD), 405 (another
-// method) or 404 (another path), then close. The
-// whole exchange has one deadline (kExchange): the listener serves one client at a time, so a
-// client that trickles its head or reads nothing must not hold it, and with it every other
-// scrape and the server's shutdown, for longer.
+// method) or 404 (another path), then close. The whole exchange has one deadline (kExchange):
+// the listener serves one client at a time, so a client that trickles its head or reads nothing
+// must not hold it, and with it every other scrape and the server's shutdown, for longer.
 void MetricsListener::answer(int fd) noexcept {
     const Clock::time_point deadline = Clock::now() + kExchange;
     char head[8192];
