@@ -33,21 +33,67 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
-// uri-host [ ":" port ]: reg-name / IPv4 / IP-literal characters only (RFC 3986).
+// The bytes of a Host value by what they may be (RFC 9110 §7.2: uri-host [ ":" port ], RFC 3986
+// §3.2.2): a reg-name's or IPv4 address's (unreserved, sub-delims), or one that ends it or needs
+// a look (':', '%', '[', ']'); anything else (a blank, '/', '@', a control) makes it invalid.
+enum HostByte : std::uint8_t { kBad, kName, kColon, kPercent, kOpen, kClose };
 constexpr struct HostBytes {
-    bool ok[256] = {};
+    HostByte kind[256] = {};
     constexpr HostBytes() {
-        for (int c = 'a'; c <= 'z'; ++c) ok[c] = true;
-        for (int c = 'A'; c <= 'Z'; ++c) ok[c] = true;
-        for (int c = '0'; c <= '9'; ++c) ok[c] = true;
-        for (const char* s = "-._~%!$&'()*+,;=:[]"; *s != '\0'; ++s)
-            ok[static_cast<unsigned char>(*s)] = true;
+        for (int c = 'a'; c <= 'z'; ++c) kind[c] = kName;
+        for (int c = 'A'; c <= 'Z'; ++c) kind[c] = kName;
+        for (int c = '0'; c <= '9'; ++c) kind[c] = kName;
+        for (const char* s = "-._~!$&'()*+,;="; *s != '\0'; ++s)
+            kind[static_cast<unsigned char>(*s)] = kName;
+        kind[':'] = kColon;
+        kind['%'] = kPercent;
+        kind['['] = kOpen;
+        kind[']'] = kClose;
     }
 } kHostBytes;
 
-bool valid_host(std::string_view h) {
-    for (char c : h)
-        if (!kHostBytes.ok[static_cast<unsigned char>(c)]) return false;
+// A Host value (or an absolute-form target's authority) in the grammar: a reg-name or IPv4
+// address (its %XX escapes well formed), or an IP-literal in brackets (an IPv6 address or an
+// IPvFuture: name bytes and ':'), then nothing, or ':' and digits. "x:abc", "[::1", "a]",
+// "x%zz" are refused. The whole grammar, for a value with an escape or a bracket (or a bad
+// byte): out of line, valid_host below takes the common forms.
+[[gnu::noinline, gnu::cold]] bool valid_host_in_full(std::string_view h) {
+    const char* p = h.data();
+    const char* const end = p + h.size();
+    if (p != end && *p == '[') {  // IP-literal
+        const char* const start = ++p;
+        while (p != end && kHostBytes.kind[static_cast<unsigned char>(*p)] <= kColon) {
+            if (kHostBytes.kind[static_cast<unsigned char>(*p)] == kBad) return false;
+            ++p;
+        }
+        if (p == end || *p != ']' || p == start) return false;
+        ++p;
+    } else {  // reg-name or IPv4address, up to the port
+        for (; p != end; ++p) {
+            const HostByte k = kHostBytes.kind[static_cast<unsigned char>(*p)];
+            if (k == kName) continue;
+            if (k != kPercent) break;
+            if (end - p < 3 || http::hex_digit(p[1]) < 0 || http::hex_digit(p[2]) < 0) return false;
+            p += 2;
+        }
+    }
+    if (p == end) return true;
+    if (*p != ':') return false;
+    for (++p; p != end; ++p)
+        if (*p < '0' || *p > '9') return false;
+    return true;
+}
+
+// "example.com", "127.0.0.1:8080": name bytes, then nothing or ':' and digits, one table look a
+// byte, in line; anything else goes to valid_host_in_full.
+inline bool valid_host(std::string_view h) {
+    const char* p = h.data();
+    const char* const end = p + h.size();
+    while (p != end && kHostBytes.kind[static_cast<unsigned char>(*p)] == kName) ++p;
+    if (p == end) return true;
+    if (*p != ':') return valid_host_in_full(h);
+    for (++p; p != end; ++p)
+        if (static_cast<unsigned char>(*p - '0') > 9) return false;
     return true;
 }
 

@@ -34,6 +34,24 @@ TEST_F(Errors, TwoHostHeadersAre400) {
 TEST_F(Errors, InvalidHostIs400) {
     expect_error_and_close(port(), "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400);
     expect_error_and_close(port(), "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400);
+    // Bytes a host may hold, in an order the grammar does not allow (uri-host [ ":" port ]):
+    // each was accepted while only the bytes were checked.
+    for (const char* host : {"x:abc", "x:80:81", "::1", "[::1", "::1]", "[::1]x", "[::1]:8a", "[]",
+                             "a[b]", "x%zz", "x%4", "[fe80::1%25eth0]"}) {
+        expect_error_and_close(
+            port(), "GET /plaintext HTTP/1.1\r\nHost: " + std::string(host) + "\r\n\r\n", 400);
+        expect_error_and_close(
+            port(), "GET http://" + std::string(host) + "/plaintext HTTP/1.1\r\nHost: t\r\n\r\n",
+            400);
+    }
+    // And what it allows: a port of digits (or none after the colon), an IPv6 or IPvFuture
+    // literal, escapes, sub-delims, an empty host.
+    for (const char* host : {"example.com:8080", "[::1]:8080", "[::ffff:127.0.0.1]", "[v1.x:y]",
+                             "x%41y", "a!$&'()*+,;=b", "127.0.0.1:", ""}) {
+        Client c(port());
+        ASSERT_TRUE(c.send("GET /plaintext HTTP/1.1\r\nHost: " + std::string(host) + "\r\n\r\n"));
+        EXPECT_EQ(c.read_response().status, 200) << host;
+    }
 }
 
 TEST_F(Errors, SpaceBeforeColonIs400) {
