@@ -137,16 +137,14 @@ RangeResult parse_range(std::string_view h, std::uint64_t size, std::uint64_t& f
     return RangeResult::Satisfiable;
 }
 
-// `path` + '/' (unless `add_slash` is false) + the request's query, if any, in the request arena
-// (empty when full): where a redirect to a directory goes, keeping what the client asked with.
-std::string_view with_slash_and_query(const Request& req, std::string_view path,
-                                      bool add_slash = true) {
-    const std::size_t n =
-        path.size() + (add_slash ? 1 : 0) + (req.query.empty() ? 0 : 1 + req.query.size());
+// `path` + '/' + the request's query, if any, in the request arena (empty when full): where a
+// redirect to a directory goes, keeping what the client asked with.
+std::string_view with_slash_and_query(const Request& req, std::string_view path) {
+    const std::size_t n = path.size() + 1 + (req.query.empty() ? 0 : 1 + req.query.size());
     auto* p = req.arena != nullptr ? static_cast<char*>(req.arena->allocate(n, 1)) : nullptr;
     if (p == nullptr) return {};
     char* at = std::copy(path.begin(), path.end(), p);
-    if (add_slash) *at++ = '/';
+    *at++ = '/';
     if (!req.query.empty()) {
         *at++ = '?';
         std::copy(req.query.begin(), req.query.end(), at);
@@ -313,7 +311,7 @@ Task serve(const Request& req, Response& res, void* context) {
 
 void redirect_to_slash(const Request& req, Response& res, void* context) {
     const std::string_view to =
-        with_slash_and_query(req, *static_cast<const std::string*>(context), false);
+        with_slash_and_query(req, static_cast<const StaticFiles*>(context)->prefix());
     if (to.empty()) {
         answer(res, 500, "Internal Server Error\n");
         return;
@@ -375,11 +373,10 @@ std::unique_ptr<StaticFiles> StaticFiles::mount(Router& router, const std::strin
         return nullptr;
     }
     std::unique_ptr<StaticFiles> m(new StaticFiles(prefix == "/" ? std::string() : prefix, fd));
-    m->slash_prefix_ = m->prefix_ + "/";
     m->cache_control_ = std::move(cache_control);
     router.add(http::Method::Get, m->prefix_ + "/{*path}", Handler::waiting(&serve, m.get()));
     if (!m->prefix_.empty())
-        router.add(http::Method::Get, m->prefix_, {&redirect_to_slash, &m->slash_prefix_});
+        router.add(http::Method::Get, m->prefix_, {&redirect_to_slash, m.get()});
     else
         router.add(http::Method::Get, "/", Handler::waiting(&serve, m.get()));
     return m;

@@ -38,7 +38,6 @@ class StaticFiles {
   private:
     StaticFiles(std::string prefix, int root_fd) : prefix_(std::move(prefix)), root_fd_(root_fd) {}
     std::string prefix_;
-    std::string slash_prefix_;  // prefix + "/", the redirect's target
     std::string cache_control_;
     int root_fd_ = -1;
 };
