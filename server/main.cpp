@@ -20,15 +20,16 @@
 // start-up code before the run weighs (without it, 1.5 KiB more of cold code anywhere dealt the
 // request path's lines into other sets: 2 to 37 simulated misses a request). llhttp, the other
 // code every request runs, starts at a 4 KiB boundary too (server/http/llhttp_aligned.c), so the
-// hand is dealt by the hot code, llhttp, the plugin, libc, and the per-request code that is in
-// neither run (the built-in handlers: ordinary code before them still moves them). The 1,792
-// bytes of lead (int3, never run) are the offset that gave the fewest misses on the GET and POST
-// paths (`loadtest/instructions --cache-sim`; docs/loadtest.md, fourteenth and fifteenth
-// sessions): when a change deals a bad hand, try the offsets again.
+// hand is dealt by the hot code, llhttp, the built-in handlers (at a 4 KiB boundary as well,
+// handlers/builtin.cpp), the plugin, libc, and what per-request code is in none of them. The
+// lead below (int3, never run; none at present) is the offset that gave the fewest misses on the
+// GET and POST paths (`loadtest/instructions --cache-sim`, offsets 0 to 3,328 tried;
+// docs/loadtest.md, fourteenth and fifteenth sessions): when a change deals a bad hand, try the
+// offsets again.
 #if defined(__x86_64__) && defined(__ELF__)
 asm(".section .text.hot.lake_hot_run_start,\"ax\",@progbits\n"
     ".p2align 12\n"
-    ".skip 1792, 0xcc\n"
+    ".skip 0, 0xcc\n"
     ".previous\n");
 #endif
 
