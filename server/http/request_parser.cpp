@@ -323,7 +323,17 @@ LAKE_HOT ParseStep RequestParser::feed_input(const char* data, std::size_t len) 
             note_fold_prefix(data, consumed);
             return {consumed, ParseEvent::Complete};
         }
-        if (err != HPE_OK) return parse_error(err, head_error, len);
+        if (err != HPE_OK) {
+            if (err == HPE_PAUSED_UPGRADE && !upgrade_) {
+                // llhttp stops after a request that asked for an upgrade, to read what follows
+                // as the new protocol; the server did not take it (on_message_complete), so the
+                // next request is HTTP/1.1: on from where it stopped (no bytes consumed).
+                pos = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
+                llhttp_resume_after_upgrade(&parser_);
+                continue;
+            }
+            return parse_error(err, head_error, len);
+        }
         note_fold_prefix(data, len);
         return {len, ParseEvent::NeedMore};
     }
@@ -694,7 +704,9 @@ LAKE_HOT int RequestParser::on_message_complete(llhttp_t* p) {
     RequestParser& r = self(p);
     if (!r.streaming_) r.request_.body = std::string_view(r.body_.data, r.body_.len);
     r.in_body_ = false;
-    r.upgrade_ = p->upgrade != 0;
+    // An Upgrade this server does not take is ignored (RFC 9110 §7.8): the connection goes on in
+    // HTTP/1.1. Only CONNECT turns what follows into another protocol's bytes.
+    r.upgrade_ = p->upgrade != 0 && p->method == HTTP_CONNECT;
     r.request_.keep_alive = request_keeps_alive(p) && !r.upgrade_;
     r.complete_ = true;
     return HPE_PAUSED;  // one request at a time: the connection answers it before going on

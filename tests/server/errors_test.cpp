@@ -187,12 +187,39 @@ TEST_F(Errors, FragmentInTargetIs400) {
     expect_error_and_close(port(), get("/plaintext#frag"), 400);
 }
 
-TEST_F(Errors, UpgradeRequestsAreAnsweredThenClosed) {
+TEST_F(Errors, AnUpgradeIsIgnoredAndTheConnectionGoesOnInHttp11) {
+    // RFC 9110 §7.8: a server MAY ignore Upgrade and go on in the current protocol. Before,
+    // llhttp's stop at an upgrade closed the connection (curl --http2 on http:// asks for h2c each
+    // time).
     Client c(port());
-    ASSERT_TRUE(c.send(get("/plaintext", "Connection: upgrade\r\nUpgrade: websocket\r\n")));
-    const HttpResponse r = c.read_response();
+    ASSERT_TRUE(c.send(get("/plaintext", "Connection: upgrade\r\nUpgrade: websocket\r\n") +
+                       get("/json")));  // one write: the next request follows in the same read
+    HttpResponse r = c.read_response();
     EXPECT_EQ(r.status, 200);
-    EXPECT_EQ(r.header("connection"), "close");
+    EXPECT_EQ(r.header("connection"), "");
+    EXPECT_EQ(r.header("upgrade"), "");
+    r = c.read_response();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("content-type"), "application/json");
+    // curl's h2c attempt, then the next request in a read of its own.
+    ASSERT_TRUE(c.send(get("/plaintext",
+                           "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                           "HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n")));
+    EXPECT_EQ(c.read_response().status, 200);
+    ASSERT_TRUE(c.send(get("/plaintext")));
+    EXPECT_EQ(c.read_response().body, "Hello, World!");
+    // With a body: it is read as the request's, and what follows is the next request.
+    ASSERT_TRUE(
+        c.send("POST /echo HTTP/1.1\r\nHost: t\r\nConnection: upgrade\r\nUpgrade: x\r\n"
+               "Content-Length: 3\r\n\r\nabc" +
+               get("/plaintext")));
+    r = c.read_response();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "abc");
+    EXPECT_EQ(c.read_response().body, "Hello, World!");
+    // Connection: close still closes.
+    ASSERT_TRUE(c.send(get("/plaintext", "Connection: upgrade, close\r\nUpgrade: x\r\n")));
+    EXPECT_EQ(c.read_response().header("connection"), "close");
     EXPECT_TRUE(c.closed_by_server());
 }
 

@@ -148,6 +148,24 @@ TEST_F(ToLakeUpstream, BodiesGoBothWaysWithALengthOrChunked) {
     EXPECT_TRUE(r.body == mib);
 }
 
+TEST_F(ToLakeUpstream, AnUpgradeIsIgnoredAndAStreamedBodyLeavesTheConnectionGoingOn) {
+    // The proxy reads the body as it arrives (a streamed body completes on a read of its own):
+    // the request after it, in the same write, is still HTTP/1.1, and neither hop upgrades.
+    for (const std::string& body : {std::string("abc"), std::string(70000, 'u')}) {
+        Client c(proxy_->port(), 10000);
+        ASSERT_TRUE(
+            c.send(post("/api/echo", body, "Connection: upgrade\r\nUpgrade: websocket\r\n") +
+                   get("/api/plaintext")));
+        HttpResponse r = c.read_response();
+        ASSERT_EQ(r.status, 200);
+        EXPECT_TRUE(r.body == body) << r.body.size();
+        EXPECT_EQ(r.header("connection"), "");
+        r = c.read_response();
+        EXPECT_EQ(r.status, 200);
+        EXPECT_EQ(r.body, "Hello, World!");
+    }
+}
+
 TEST_F(ToLakeUpstream, UnknownPathsUnderThePrefixAreTheUpstreamsAnswer) {
     Client c(proxy_->port());
     ASSERT_TRUE(c.send(get("/api/nothing-here")));
