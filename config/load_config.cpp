@@ -196,6 +196,8 @@ const std::map<std::string, Integer>& integers() {
         add("io.ring_entries", integer("io.ring_entries", &ServerConfig::ring_entries, 8, 8192));
         add("timeouts.header",
             integer("timeouts.header", &ServerConfig::header_timeout_s, 1, 3600));
+        add("timeouts.body_min_rate",
+            integer("timeouts.body_min_rate", &ServerConfig::body_min_rate, 0, 1024 * kMiB));
         add("timeouts.keepalive",
             integer("timeouts.keepalive", &ServerConfig::keepalive_timeout_s, 1, 86400));
         add("timeouts.send", integer("timeouts.send", &ServerConfig::send_timeout_s, 1, 3600));

@@ -48,7 +48,10 @@ struct ServerConfig {
     unsigned ring_entries = 1024;
 
     // Timeouts, in seconds.
-    unsigned header_timeout_s = 10;     // a request's headers and body must arrive within this
+    unsigned header_timeout_s = 10;  // a request's headers and body must arrive within this...
+    // ... plus a second for each this many bytes of its body received (bytes a second; 0: none),
+    // so that a large body that keeps coming at this rate is never cut, and a slower one is
+    std::size_t body_min_rate = 16 * 1024;
     unsigned keepalive_timeout_s = 60;  // an idle keep-alive connection is closed after this
     unsigned send_timeout_s = 30;       // a client that does not read its responses
     // ... while the worker's receive buffers have run out and it holds some of them unparsed

@@ -649,14 +649,16 @@ void Connection::on_tick(std::uint32_t now) noexcept {
                     count_timeout(TimeoutKind::Body);
                     prepare_error(408, "request body too slow to hold a large buffer");
                     pump();
-                } else if (now - request_started_ > config_.header_timeout_s) {
+                } else if (now - request_started_ > time_for_request()) {
                     // ">": the clock counts whole ticks, and a request begun just before one
                     // must still get its full time (it gets up to a tick more instead)
-                    count_timeout(TimeoutKind::Header);
+                    const bool in_body = parser_.body_received() != 0;
+                    count_timeout(in_body ? TimeoutKind::Body : TimeoutKind::Header);
                     if (out_.in_flight()) {
                         abort();  // neither reading our response nor finishing its request
                     } else {
-                        prepare_error(408, "request not received in time");
+                        prepare_error(408, in_body ? "request body not received in time"
+                                                   : "request not received in time");
                         pump();
                     }
                 }
@@ -712,6 +714,15 @@ void Connection::give_up_waiting_for_large_buffer(TimeoutKind why, const char* r
 
 // A body in a large buffer holds one of the worker's few: it must keep arriving at a minimum
 // rate (checked once a tick, two slow ticks in a row), or the buffer goes to someone else.
+// Seconds a request (head and a body its handler gets whole) may take: [timeouts] header, and a
+// second more for each body_min_rate bytes of body received. A body that keeps up that rate is
+// never cut however large (max_body bounds it), one that falls behind is cut soon after: a slow
+// uploader is not told 408 for a size it was allowed to send, a trickle cannot hold the slot.
+std::uint64_t Connection::time_for_request() const noexcept {
+    const std::size_t rate = config_.body_min_rate;
+    return config_.header_timeout_s + (rate == 0 ? 0 : parser_.body_received() / rate);
+}
+
 bool Connection::body_too_slow_for_a_large_buffer() noexcept {
     if (!parser_.holds_large_buffer()) return false;
     const std::size_t got = parser_.body_received();

@@ -186,6 +186,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     void release_pages() noexcept;
     bool send_moved_on(std::uint32_t now) noexcept;
     std::uint64_t bytes_acked() const noexcept;
+    std::uint64_t time_for_request() const noexcept;
     bool body_too_slow_for_a_large_buffer() noexcept;
     void refuse_response(const char* problem) noexcept;
     bool quiet() const noexcept;

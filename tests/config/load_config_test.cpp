@@ -38,6 +38,7 @@ TEST(Config, TheShippedExampleIsExactlyTheDefaults) {
     EXPECT_EQ(loaded.recv_buffers, defaults.recv_buffers);
     EXPECT_EQ(loaded.recv_buffer_size, defaults.recv_buffer_size);
     EXPECT_EQ(loaded.header_timeout_s, defaults.header_timeout_s);
+    EXPECT_EQ(loaded.body_min_rate, defaults.body_min_rate);
     EXPECT_EQ(loaded.keepalive_timeout_s, defaults.keepalive_timeout_s);
     EXPECT_EQ(loaded.idle_release_s, defaults.idle_release_s);
     EXPECT_EQ(loaded.send_timeout_s, defaults.send_timeout_s);
@@ -48,6 +49,16 @@ TEST(Config, TheShippedExampleIsExactlyTheDefaults) {
     EXPECT_EQ(loaded.plugins.size(), defaults.plugins.size());
     EXPECT_EQ(loaded.handler_timeout_s, defaults.handler_timeout_s);
     EXPECT_EQ(loaded.static_mounts.size(), defaults.static_mounts.size());
+}
+
+TEST(Config, TheBodysMinimumRateIsBytesASecondAndZeroTurnsItOff) {
+    ServerConfig c;
+    ASSERT_EQ(load_string("[timeouts]\nbody_min_rate = 0\n", c, "t"), "");
+    EXPECT_EQ(c.body_min_rate, 0u);
+    ASSERT_EQ(load_string("[timeouts]\nbody_min_rate = 65536\n", c, "t"), "");
+    EXPECT_EQ(c.body_min_rate, 65536u);
+    EXPECT_NE(load_string("[timeouts]\nbody_min_rate = -1\n", c, "t"), "");
+    EXPECT_NE(load_string("[timeouts]\nbody_min_rate = \"fast\"\n", c, "t"), "");
 }
 
 TEST(Config, StaticMountsAreTablesWithAPrefixAndARoot) {

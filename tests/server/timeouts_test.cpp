@@ -84,6 +84,35 @@ TEST(Timeouts, EveryRequestGetsAtLeastItsFullHeaderTime) {
     }
 }
 
+// A body its handler gets whole had to be in within [timeouts] header: a slow uploader of a body
+// it was allowed to send got 408 however steadily it sent. Now each body_min_rate bytes received
+// add a second: one that keeps the rate is served, one below it is still cut soon after.
+TEST(Timeouts, ABodyThatKeepsTheMinimumRateOutlivesTheHeaderTimeout) {
+    config::ServerConfig c = test_config();
+    c.workers = 1;
+    c.header_timeout_s = 1;
+    c.body_min_rate = 1000;  // bytes a second
+    RunningServer s(c);
+    ASSERT_EQ(s.error(), "");
+    const std::string head = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3000\r\n\r\n";
+    Client steady(s.port(), 5000), trickle(s.port(), 5000);
+    ASSERT_TRUE(steady.send(head));
+    ASSERT_TRUE(trickle.send(head));
+    const auto start = Clock::now();
+    for (int step = 0; step < 5; ++step) {  // 2.5 s: 1,200 bytes a second, and 200
+        ::usleep(500 * 1000);
+        ASSERT_TRUE(steady.send(std::string(600, 's')));
+        (void)trickle.send(std::string(100, 't'));  // may meet its 408 and a closed socket
+    }
+    const HttpResponse served = steady.read_response();
+    EXPECT_EQ(served.status, 200);
+    EXPECT_TRUE(served.body == std::string(3000, 's')) << served.body.size();
+    EXPECT_GT(Clock::now() - start, std::chrono::seconds(2));  // well past the header timeout
+    const HttpResponse cut = trickle.read_response();
+    EXPECT_EQ(cut.status, 408);
+    EXPECT_TRUE(trickle.closed_by_server());
+}
+
 TEST(Timeouts, AConnectionThatNeverSendsAByteIsClosedAfterTheHeaderTimeout) {
     config::ServerConfig c = test_config();
     c.header_timeout_s = 1;
