@@ -152,6 +152,15 @@ std::string_view field_of(std::string_view text, std::string_view name,
 
 }  // namespace
 
+std::string_view Request::decoded_param(std::string_view name) const noexcept {
+    const std::string_view raw = param(name);
+    if (raw.find('%') == std::string_view::npos) return raw;
+    if (arena == nullptr) return {};
+    bool ok = true;
+    const std::string_view decoded = percent_decode(raw, *arena, ok);
+    return ok ? decoded : std::string_view();
+}
+
 std::string_view Request::query_param(std::string_view name) const noexcept {
     return field_of(query, name, arena);
 }

@@ -92,14 +92,19 @@ struct Request {
 
     // The first header with this name (case-insensitive), or an empty view.
     std::string_view header(std::string_view name) const noexcept;
-    // The path parameter of this name (`/users/{id}` → param("id")), or an empty view. Not
-    // percent-decoded.
+    // The path parameter of this name (`/users/{id}` → param("id")), or an empty view. As sent,
+    // not percent-decoded (`/users/a%20b` → "a%20b"): see decoded_param().
     // (Inline: the name's length is then known when compiled, and a short look-up costs no call.)
     std::string_view param(std::string_view name) const noexcept {
         for (const PathParam& p : params)
             if (handlers::same_bytes(p.name, name)) return p.value;
         return {};
     }
+    // The path parameter of this name percent-decoded (`/users/a%20b` → "a b"; '+' stays '+', as
+    // in any path), into the request arena when it holds an escape; an empty view when absent
+    // or when the arena cannot hold it. A decoded "%2F" is a '/' inside the value: it never
+    // splits segments (the route was matched on the path as sent).
+    std::string_view decoded_param(std::string_view name) const noexcept;
     // The first query parameter of this name, percent-decoded ('+' as space) into the request
     // arena, or an empty view (also when the arena cannot hold it). Each call decodes again, and
     // keeps in the arena only the value it returns: keep the result.

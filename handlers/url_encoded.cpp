@@ -2,9 +2,12 @@
 
 namespace lake::http {
 
-std::string_view url_decode(std::string_view text, lake::BasicArena& arena, bool& ok) noexcept {
+namespace {
+
+std::string_view decode(std::string_view text, lake::BasicArena& arena, bool& ok,
+                        bool plus_is_space) noexcept {
     ok = true;
-    if (text.find_first_of("%+") == std::string_view::npos) return text;
+    if (text.find_first_of(plus_is_space ? "%+" : "%") == std::string_view::npos) return text;
     auto* out = static_cast<char*>(arena.allocate(text.size(), 1));  // decoding never grows it
     if (out == nullptr) {
         ok = false;
@@ -13,7 +16,7 @@ std::string_view url_decode(std::string_view text, lake::BasicArena& arena, bool
     std::size_t n = 0;
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
-        if (c == '+') {
+        if (c == '+' && plus_is_space) {
             out[n++] = ' ';
         } else if (c == '%' && i + 2 < text.size() && hex_digit(text[i + 1]) >= 0 &&
                    hex_digit(text[i + 2]) >= 0) {
@@ -25,6 +28,16 @@ std::string_view url_decode(std::string_view text, lake::BasicArena& arena, bool
     }
     (void)arena.deallocate(out + n, text.size() - n);  // the tail the escapes saved
     return {out, n};
+}
+
+}  // namespace
+
+std::string_view url_decode(std::string_view text, lake::BasicArena& arena, bool& ok) noexcept {
+    return decode(text, arena, ok, true);
+}
+
+std::string_view percent_decode(std::string_view text, lake::BasicArena& arena, bool& ok) noexcept {
+    return decode(text, arena, ok, false);
 }
 
 bool UrlEncodedFields::next(std::string_view& name, std::string_view& value) noexcept {

@@ -22,6 +22,9 @@ inline int hex_digit(char c) noexcept {
 // Sets `ok` to false (and returns an empty view) only when the arena has no room.
 std::string_view url_decode(std::string_view text, lake::BasicArena& arena, bool& ok) noexcept;
 
+// The same for a path or a segment of it: %XX escapes only ('+' is itself there, RFC 3986).
+std::string_view percent_decode(std::string_view text, lake::BasicArena& arena, bool& ok) noexcept;
+
 // The pairs of `text` in order: `while (fields.next(name, value))`. Empty pairs ("a=1&&b=2")
 // are skipped; a pair without '=' has an empty value. Names and values are decoded into the
 // arena; next() returns false at the end, or when the arena is full or absent (then full() is

@@ -1,5 +1,5 @@
-// Request helpers a handler needs: query parameters, form fields and cookies by name, decoded
-// into the request arena (no heap).
+// Request helpers a handler needs: path and query parameters, form fields and cookies by name,
+// decoded into the request arena (no heap).
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -58,6 +58,27 @@ TEST(RequestHelpers, QueryParametersByName) {
     EXPECT_EQ(q.r.query_param("q"), "hello world!");  // the first one
     EXPECT_EQ(q.r.query_param("n"), "2");
     EXPECT_EQ(q.r.query_param("missing"), "");
+}
+
+TEST(RequestHelpers, PathParametersAsSentOrDecoded) {
+    Req q;
+    q.r.arena = &q.arena;
+    const PathParam params[] = {{"id", "a%20b+c%2Fd"}, {"plain", "42"}, {"broken", "100%"}};
+    q.r.params = params;
+    EXPECT_EQ(q.r.param("id"), "a%20b+c%2Fd");      // as sent
+    EXPECT_EQ(q.r.decoded_param("id"), "a b+c/d");  // '+' is itself in a path
+    EXPECT_EQ(q.r.decoded_param("plain").data(), params[1].value.data());  // no escape: no copy
+    EXPECT_EQ(q.r.decoded_param("broken"), "100%");
+    EXPECT_EQ(q.r.decoded_param("missing"), "");
+    lake::Lake tiny(4);  // no room for the decoded value: empty, nothing written past the arena
+    q.r.arena = &tiny;
+    EXPECT_EQ(q.r.decoded_param("id"), "");
+    q.r.arena = nullptr;
+    EXPECT_EQ(q.r.decoded_param("id"), "");
+    EXPECT_EQ(q.r.decoded_param("plain"), "42");
+    bool ok = false;
+    EXPECT_EQ(percent_decode("x%20y+z", q.arena, ok), "x y+z");
+    EXPECT_TRUE(ok);
 }
 
 TEST(RequestHelpers, FormFieldsOnlyFromAFormBody) {
