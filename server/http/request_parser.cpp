@@ -52,6 +52,13 @@ constexpr struct HostBytes {
     }
 } kHostBytes;
 
+// port = *DIGIT (RFC 3986 §3.2.3; empty too).
+inline bool is_port(const char* p, const char* const end) {
+    for (; p != end; ++p)
+        if (static_cast<unsigned char>(*p - '0') > 9) return false;
+    return true;
+}
+
 // A Host value (or an absolute-form target's authority) in the grammar: a reg-name or IPv4
 // address (its %XX escapes well formed), or an IP-literal in brackets (an IPv6 address or an
 // IPvFuture: name bytes and ':'), then nothing, or ':' and digits. "x:abc", "[::1", "a]",
@@ -77,11 +84,7 @@ constexpr struct HostBytes {
             p += 2;
         }
     }
-    if (p == end) return true;
-    if (*p != ':') return false;
-    for (++p; p != end; ++p)
-        if (*p < '0' || *p > '9') return false;
-    return true;
+    return p == end || (*p == ':' && is_port(p + 1, end));
 }
 
 // "example.com", "127.0.0.1:8080": name bytes, then nothing or ':' and digits, one table look a
@@ -92,9 +95,7 @@ inline bool valid_host(std::string_view h) {
     while (p != end && kHostBytes.kind[static_cast<unsigned char>(*p)] == kName) ++p;
     if (p == end) return true;
     if (*p != ':') return valid_host_in_full(h);
-    for (++p; p != end; ++p)
-        if (static_cast<unsigned char>(*p - '0') > 9) return false;
-    return true;
+    return is_port(p + 1, end);
 }
 
 Method method_of(std::uint8_t m) {
