@@ -415,6 +415,43 @@ TEST(Operations, ARestartWithABrokenConfigLeavesTheOldGenerationServing) {
     EXPECT_NE(text.find("restart refused"), std::string::npos) << text;
 }
 
+// A generation that dies and whose replacement cannot start (its configuration broke meanwhile):
+// the master says so, closes the sockets and exits 1, for the service manager to see, rather
+// than keep sockets open that nothing serves.
+TEST(Operations, AReplacementThatCannotStartEndsTheMasterWithAnError) {
+    if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
+    const std::string cfg = config_file("[limits]\nmax_body = 4096\n");
+    Running s = start({"--master", "--config", cfg, "--workers", "1"});
+    ASSERT_NE(s.port, 0);
+    const pid_t serving = child_of(s.child.pid);
+    ASSERT_GT(serving, 0);
+    {
+        FILE* f = std::fopen(cfg.c_str(), "w");
+        std::fputs("[limits]\nmax_body = -1\n", f);
+        std::fclose(f);
+    }
+    ASSERT_EQ(::kill(serving, SIGKILL), 0);
+    // The master ends by itself, within 10 s here (one that kept the sockets would wait for ever).
+    int status = 0;
+    pid_t gone = 0;
+    for (int i = 0; i < 100 && (gone = ::waitpid(s.child.pid, &status, WNOHANG)) == 0; ++i)
+        ::usleep(100 * 1000);
+    if (gone != s.child.pid) {
+        ::kill(s.child.pid, SIGKILL);
+        ::waitpid(s.child.pid, nullptr, 0);
+    }
+    const std::string text = read_all(s.child.out);
+    ASSERT_EQ(gone, s.child.pid) << text;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+    ::close(s.child.out);
+    ::unlink(cfg.c_str());
+    EXPECT_NE(text.find("generation 2 starts on the same sockets"), std::string::npos) << text;
+    EXPECT_NE(text.find("limits.max_body"), std::string::npos) << text;  // the replacement's reason
+    EXPECT_NE(text.find("generation 2 did not start"), std::string::npos) << text;
+    Client c(s.port, 1000);
+    EXPECT_FALSE(c.connected());  // the sockets went with the master: refused, not left hanging
+}
+
 TEST(Operations, CheckConfigSaysWhetherTheConfigurationIsValid) {
     if (binary().empty()) GTEST_SKIP() << "LAKE_SERVER_BIN not set";
     const Output ok = run("-t --workers 1");
