@@ -93,7 +93,8 @@ void write_head(Out& out, const http::Request& req, const ConnectionOptions& con
     for (const http::Header& h : req.headers) {
         if (is_hop_by_hop(h.name, connection) || iequals(h.name, "expect") ||
             iequals(h.name, "x-forwarded-proto") || iequals(h.name, "x-forwarded-host") ||
-            iequals(h.name, "x-forwarded-for") || iequals(h.name, "via"))  // (the last two below)
+            iequals(h.name, "x-forwarded-for") || iequals(h.name, "via") ||  // (both below)
+            iequals(h.name, "x-real-ip"))  // the client's claim: the proxy knows better
             continue;
         if (iequals(h.name, "host")) {
             host = h.value;
@@ -108,6 +109,8 @@ void write_head(Out& out, const http::Request& req, const ConnectionOptions& con
     if (how.chunked_body) out.put("Transfer-Encoding: chunked\r\n");
     out.put("X-Forwarded-For: ");
     put_list_lines(out, req, connection, "x-forwarded-for");
+    out.put(how.client);
+    out.put("\r\nX-Real-IP: ");  // the peer's address, as nginx's common `$remote_addr` setting
     out.put(how.client);
     out.put("\r\nX-Forwarded-Proto: http\r\n");
     out.header("X-Forwarded-Host", host);

@@ -40,7 +40,7 @@ bool is_hop_by_hop(std::string_view name, const ConnectionOptions& connection) n
 
 struct ForwardedRequest {
     std::string_view target;         // the path (maybe without the mount's prefix) and query
-    std::string_view client;         // the client's address, for X-Forwarded-For
+    std::string_view client;         // the client's address, for X-Forwarded-For and X-Real-IP
     std::string_view upstream_host;  // Host when the client sent none (HTTP/1.0)
     bool chunked_body = false;       // the body goes on chunked (the client sent it chunked)
 };
@@ -48,7 +48,8 @@ struct ForwardedRequest {
 // The request head for the upstream, written into `arena`: the method and target in HTTP/1.1,
 // the client's end-to-end headers (Host and Content-Length kept; Expect, already answered,
 // dropped), `Transfer-Encoding: chunked` for a chunked body, X-Forwarded-For (appended to the
-// client's), X-Forwarded-Proto, X-Forwarded-Host and Via. Empty when the arena is full.
+// client's), X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host (the last three replacing the
+// client's) and Via. Empty when the arena is full.
 std::string_view write_upstream_head(const http::Request& request, const ForwardedRequest& how,
                                      lake::BasicArena& arena) noexcept;
 

@@ -207,7 +207,7 @@ TEST(Proxy, HopByHopHeadersStayOnTheirHopAndForwardedHeadersAreAdded) {
                "Connection: o1, o2, o3, o4, X-Ninth\r\nX-Ninth: 9\r\n"
                "TE: trailers\r\nProxy-Authorization: Basic eA==\r\n"
                "X-Forwarded-For: 10.1.1.1\r\nVia: 1.0 edge\r\nX-End: kept\r\n"
-               "X-Forwarded-For: 10.2.2.2\r\nVia: 1.1 mid\r\n"
+               "X-Forwarded-For: 10.2.2.2\r\nVia: 1.1 mid\r\nX-Real-IP: 6.6.6.6\r\n"
                "Cookie: c=3\r\n\r\n"));
     const HttpResponse r = c.read_response();
     ASSERT_EQ(r.status, 200);
@@ -230,6 +230,10 @@ TEST(Proxy, HopByHopHeadersStayOnTheirHopAndForwardedHeadersAreAdded) {
     EXPECT_EQ(header_of(head, "x-forwarded-proto"), "http");
     EXPECT_EQ(header_of(head, "x-forwarded-host"), "front.example");
     EXPECT_EQ(header_of(head, "via"), "1.0 edge, 1.1 mid, 1.1 lake");
+    // The client's X-Real-IP was a claim (an upstream trusting it could be told anything): the
+    // proxy's, the peer's address, replaces it.
+    EXPECT_EQ(header_of(head, "x-real-ip"), "127.0.0.1");
+    EXPECT_EQ(head.find("6.6.6.6"), std::string::npos) << head;
     for (const char* gone : {"connection", "x-hop", "x-also-hop", "x-ninth", "keep-alive", "te",
                              "proxy-authorization", "transfer-encoding"})
         EXPECT_EQ(header_of(head, gone), "(absent)") << gone;
