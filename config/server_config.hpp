@@ -50,7 +50,8 @@ struct ServerConfig {
     // Timeouts, in seconds.
     unsigned header_timeout_s = 10;  // a request's headers and body must arrive within this...
     // ... plus a second for each this many bytes of its body received (bytes a second; 0: none),
-    // so that a large body that keeps coming at this rate is never cut, and a slower one is
+    // so that a large body that keeps coming at this rate is never cut, and a slower one is cut
+    // soon after
     std::size_t body_min_rate = 16 * 1024;
     unsigned keepalive_timeout_s = 60;  // an idle keep-alive connection is closed after this
     unsigned send_timeout_s = 30;       // a client that does not read its responses

@@ -712,8 +712,6 @@ void Connection::give_up_waiting_for_large_buffer(TimeoutKind why, const char* r
     pump();
 }
 
-// A body in a large buffer holds one of the worker's few: it must keep arriving at a minimum
-// rate (checked once a tick, two slow ticks in a row), or the buffer goes to someone else.
 // Seconds a request (head and a body its handler gets whole) may take: [timeouts] header, and a
 // second more for each body_min_rate bytes of body received. A body that keeps up that rate is
 // never cut however large (max_body bounds it), one that falls behind is cut soon after: a slow
@@ -723,6 +721,8 @@ std::uint64_t Connection::time_for_request() const noexcept {
     return config_.header_timeout_s + (rate == 0 ? 0 : parser_.body_received() / rate);
 }
 
+// A body in a large buffer holds one of the worker's few: it must keep arriving at a minimum
+// rate (checked once a tick, two slow ticks in a row), or the buffer goes to someone else.
 bool Connection::body_too_slow_for_a_large_buffer() noexcept {
     if (!parser_.holds_large_buffer()) return false;
     const std::size_t got = parser_.body_received();
