@@ -21,6 +21,8 @@
 #include "plugin_config.hpp"
 #include "router.hpp"
 
+// 11: Request::decoded_param, Response::set_cookie and http::percent_decode, new symbols a plugin
+// built against these headers may call.
 // 10: Response::add_header(ConstantHeader) in line but for its growing path, a new symbol
 // (add_constant_header_growing) that a plugin built against these headers calls.
 // 9: Response counts its headers' bytes (a new field, kept by the inline add_header) and its
@@ -35,7 +37,7 @@
 // 4: waiting handlers (Handler::waiting/streaming, Task, Io; Request::io, Response::stream_length).
 // 3: PluginHost (a config table per plugin, per-worker and shutdown hooks), compiler and
 // standard-library identity in the ABI check. 2: Request::params, routes with parameters.
-#define LAKE_PLUGIN_ABI_VERSION 10
+#define LAKE_PLUGIN_ABI_VERSION 11
 
 #define LAKE_PLUGIN_STR2(x) #x
 #define LAKE_PLUGIN_STR(x) LAKE_PLUGIN_STR2(x)

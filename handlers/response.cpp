@@ -1,6 +1,7 @@
 #include "response.hpp"
 
 #include <cassert>
+#include <charconv>
 #include <cstring>
 
 namespace lake::http {
@@ -55,6 +56,74 @@ bool Response::add_constant_header_growing(std::string_view name, std::string_vi
     if (!add_header_growing(name, value)) return false;
     if (i < 32) checked_ |= std::uint32_t{1} << i;
     return true;
+}
+
+namespace {
+
+// cookie-octet (RFC 6265 §4.1.1): US-ASCII visible characters but '"', ',', ';' and '\\'.
+bool is_cookie_octet(char c) noexcept {
+    const auto b = static_cast<unsigned char>(c);
+    return b > 0x20 && b < 0x7f && c != '"' && c != ',' && c != ';' && c != '\\';
+}
+
+bool is_cookie_value(std::string_view v) noexcept {
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+    for (char c : v)
+        if (!is_cookie_octet(c)) return false;
+    return true;
+}
+
+// An attribute's value (Path, Domain): any CHAR but controls and ';' (RFC 6265 §4.1.1).
+bool is_attribute_value(std::string_view v) noexcept {
+    for (char c : v) {
+        const auto b = static_cast<unsigned char>(c);
+        if (b < 0x20 || b >= 0x7f || c == ';') return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+bool Response::set_cookie(std::string_view name, std::string_view value,
+                          const CookieOptions& options) noexcept {
+    if (name.empty() || !is_header_name(name) || !is_cookie_value(value) ||
+        !is_attribute_value(options.path) || !is_attribute_value(options.domain) ||
+        (options.same_site == SameSite::None && !options.secure) || scratch_ == nullptr)
+        return false;
+    char max_age[24];
+    const std::size_t max_age_len =
+        options.max_age < 0
+            ? 0
+            : static_cast<std::size_t>(
+                  std::to_chars(max_age, max_age + sizeof max_age, options.max_age).ptr - max_age);
+    constexpr std::string_view kSameSite[] = {"", "; SameSite=Lax", "; SameSite=Strict",
+                                              "; SameSite=None"};
+    const std::string_view parts[] = {
+        name,
+        "=",
+        value,
+        options.path.empty() ? "" : "; Path=",
+        options.path,
+        options.domain.empty() ? "" : "; Domain=",
+        options.domain,
+        max_age_len == 0 ? "" : "; Max-Age=",
+        {max_age, max_age_len},
+        options.secure ? "; Secure" : "",
+        options.http_only ? "; HttpOnly" : "",
+        kSameSite[static_cast<std::size_t>(options.same_site)],
+    };
+    std::size_t size = 0;
+    for (std::string_view p : parts) size += p.size();
+    auto* text = static_cast<char*>(scratch_->allocate(size, 1));
+    if (text == nullptr) return false;
+    char* at = text;
+    for (std::string_view p : parts) {
+        if (!p.empty()) std::memcpy(at, p.data(), p.size());
+        at += p.size();
+    }
+    if (add_header("Set-Cookie", std::string_view(text, size))) return true;
+    (void)scratch_->deallocate(text, size);  // the last allocation: handed back
+    return false;
 }
 
 bool Response::append(std::string_view bytes) noexcept {

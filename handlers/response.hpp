@@ -40,6 +40,19 @@ class ConstantHeader {
     std::string_view name_, value_;
 };
 
+// The attributes of a cookie set by Response::set_cookie (RFC 6265 §4.1; SameSite from
+// RFC 6265bis). The defaults suit a session cookie of the whole site that scripts cannot read.
+enum class SameSite : std::uint8_t { Unset, Lax, Strict, None };
+struct CookieOptions {
+    std::string_view path = "/";         // "" leaves Path out
+    std::string_view domain = {};        // "" leaves Domain out: the cookie is host-only
+    std::int64_t max_age = -1;           // seconds; < 0 leaves Max-Age out (a session cookie),
+                                         // 0 asks the client to delete it
+    bool http_only = true;               // not readable from scripts
+    bool secure = false;                 // only over HTTPS (TLS ends in front of lake-server)
+    SameSite same_site = SameSite::Lax;  // None is refused unless secure (browsers drop it)
+};
+
 // Why a written body was given up (the answer is then 500, and the log says which).
 enum class BodyFailure : std::uint8_t {
     None,
@@ -168,6 +181,13 @@ class Response {
         body = {};
         add_header("Location", location);
     }
+
+    // A Set-Cookie header, written into the request arena: "id=abc; Path=/; HttpOnly;
+    // SameSite=Lax". `name` must be a token and `value` cookie-octets (no space, '"', ',', ';',
+    // '\\' or control; the whole value may be in double quotes), Path and Domain free of ';'
+    // and controls. false, and nothing added, when one is not or the arena has no room.
+    bool set_cookie(std::string_view name, std::string_view value,
+                    const CookieOptions& options = {}) noexcept;
 
     // ---- for the engine ---------------------------------------------------------------------
     // Where headers and spilled bodies go (the request arena) and where written bodies go

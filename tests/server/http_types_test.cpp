@@ -70,6 +70,50 @@ TEST(HttpTypes, AResponseTakesAnyNumberOfHeaders) {
     EXPECT_EQ(added, 8);
 }
 
+// Set-Cookie from its parts, in the request arena; what RFC 6265 does not allow is refused
+// whole (a value with a ';' would set an attribute of the client's choosing).
+TEST(HttpTypes, SetCookieWritesTheAttributesAndRefusesWhatTheRfcDoesNot) {
+    lake::Lake scratch(4096);
+    http::Response r;
+    r.bind(&scratch, nullptr);
+    ASSERT_TRUE(r.set_cookie("id", "abc123"));
+    ASSERT_TRUE(r.set_cookie("theme", "\"dark\"",
+                             {.path = "/app",
+                              .domain = "example.com",
+                              .max_age = 3600,
+                              .http_only = false,
+                              .secure = true,
+                              .same_site = http::SameSite::Strict}));
+    ASSERT_TRUE(r.set_cookie("gone", "", {.max_age = 0, .same_site = http::SameSite::Unset}));
+    ASSERT_EQ(r.headers().size(), 3u);
+    EXPECT_EQ(r.headers()[0].name, "Set-Cookie");
+    EXPECT_EQ(r.headers()[0].value, "id=abc123; Path=/; HttpOnly; SameSite=Lax");
+    EXPECT_EQ(r.headers()[1].value,
+              "theme=\"dark\"; Path=/app; Domain=example.com; Max-Age=3600; Secure; "
+              "SameSite=Strict");
+    EXPECT_EQ(r.headers()[2].value, "gone=; Path=/; Max-Age=0; HttpOnly");
+    const std::size_t used = scratch.used();
+    EXPECT_FALSE(r.set_cookie("a b", "x"));  // the name is no token
+    EXPECT_FALSE(r.set_cookie("", "x"));
+    EXPECT_FALSE(r.set_cookie("id", "x; Domain=evil"));  // ';' in the value
+    EXPECT_FALSE(r.set_cookie("id", "a b"));
+    EXPECT_FALSE(r.set_cookie("id", "caf\xC3\xA9"));  // not US-ASCII
+    EXPECT_FALSE(r.set_cookie("id", "x", {.path = "/a;b"}));
+    EXPECT_FALSE(r.set_cookie("id", "x", {.domain = "a\r\nX: y"}));
+    EXPECT_FALSE(r.set_cookie("id", "x", {.same_site = http::SameSite::None}));  // needs Secure
+    EXPECT_TRUE(r.set_cookie("id", "x", {.secure = true, .same_site = http::SameSite::None}));
+    EXPECT_EQ(r.headers().size(), 4u);
+    EXPECT_GT(scratch.used(), used);
+    // No arena, or no room in it: refused, nothing added.
+    http::Response unbound;
+    EXPECT_FALSE(unbound.set_cookie("id", "x"));
+    lake::Lake tiny(16);
+    http::Response small;
+    small.bind(&tiny, nullptr);
+    EXPECT_FALSE(small.set_cookie("session", std::string(64, 'v')));
+    EXPECT_EQ(small.headers().size(), 0u);
+}
+
 // A ConstantHeader is marked as checked wherever it lands: in the inline array or, past it, in
 // the request arena (its own out-of-line path); a run-time header between them is not, and
 // reset() clears the marks.
