@@ -82,6 +82,35 @@ void put_list_lines(Out& out, const http::Request& req, const ConnectionOptions&
     }
 }
 
+// Whether the client sent a line of the list field `name` that goes on (not named by Connection).
+bool has_list_lines(const http::Request& req, const ConnectionOptions& connection,
+                    std::string_view name) {
+    if (connection.names(name)) return false;
+    for (const http::Header& h : req.headers)
+        if (iequals(h.name, name) && !h.value.empty()) return true;
+    return false;
+}
+
+// The proxy's own Forwarded element (RFC 7239 §4-6): for= the client (an IPv6 address quoted in
+// brackets, "unknown" when there is none), host= quoted (a port's ':' is no token byte; Host is
+// checked against its grammar, so it holds no '"' or '\\'), proto=http.
+template <class Out>
+void put_forwarded_element(Out& out, const ForwardedRequest& how, std::string_view host) {
+    out.put("for=");
+    if (how.client.empty() || how.client == "-") {
+        out.put("unknown");
+    } else if (how.client.find(':') != std::string_view::npos) {
+        out.put("\"[");
+        out.put(how.client);
+        out.put("]\"");
+    } else {
+        out.put(how.client);
+    }
+    out.put(";host=\"");
+    out.put(host);
+    out.put("\";proto=http");
+}
+
 template <class Out>
 void write_head(Out& out, const http::Request& req, const ConnectionOptions& connection,
                 const ForwardedRequest& how) {
@@ -94,7 +123,8 @@ void write_head(Out& out, const http::Request& req, const ConnectionOptions& con
         if (is_hop_by_hop(h.name, connection) || iequals(h.name, "expect") ||
             iequals(h.name, "x-forwarded-proto") || iequals(h.name, "x-forwarded-host") ||
             iequals(h.name, "x-forwarded-for") || iequals(h.name, "via") ||  // (both below)
-            iequals(h.name, "x-real-ip"))  // the client's claim: the proxy knows better
+            iequals(h.name, "x-real-ip") ||  // the client's claim: the proxy knows better
+            iequals(h.name, "forwarded"))    // (below, the proxy's element after the client's)
             continue;
         if (iequals(h.name, "host")) {
             host = h.value;
@@ -114,6 +144,14 @@ void write_head(Out& out, const http::Request& req, const ConnectionOptions& con
     out.put(how.client);
     out.put("\r\nX-Forwarded-Proto: http\r\n");
     out.header("X-Forwarded-Host", host);
+    // A client's Forwarded gets the proxy's element after its own (RFC 7239 §4), so that the last
+    // one, the one an upstream can trust, is true; none is added when the client sent none.
+    if (has_list_lines(req, connection, "forwarded")) {
+        out.put("Forwarded: ");
+        put_list_lines(out, req, connection, "forwarded");
+        put_forwarded_element(out, how, host);
+        out.put("\r\n");
+    }
     out.put("Via: ");
     put_list_lines(out, req, connection, "via");
     out.put(req.version_minor == 0 ? "1.0 lake\r\n\r\n" : "1.1 lake\r\n\r\n");

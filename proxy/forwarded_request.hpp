@@ -49,7 +49,8 @@ struct ForwardedRequest {
 // the client's end-to-end headers (Host and Content-Length kept; Expect, already answered,
 // dropped), `Transfer-Encoding: chunked` for a chunked body, X-Forwarded-For (appended to the
 // client's), X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host (the last three replacing the
-// client's) and Via. Empty when the arena is full.
+// client's), the proxy's Forwarded element after a client's Forwarded (none without one) and
+// Via. Empty when the arena is full.
 std::string_view write_upstream_head(const http::Request& request, const ForwardedRequest& how,
                                      lake::BasicArena& arena) noexcept;
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <thread>
 
+#include "../../proxy/forwarded_request.hpp"
 #include "scripted_upstream.hpp"
 #include "server_fixture.hpp"
 
@@ -208,6 +209,7 @@ TEST(Proxy, HopByHopHeadersStayOnTheirHopAndForwardedHeadersAreAdded) {
                "TE: trailers\r\nProxy-Authorization: Basic eA==\r\n"
                "X-Forwarded-For: 10.1.1.1\r\nVia: 1.0 edge\r\nX-End: kept\r\n"
                "X-Forwarded-For: 10.2.2.2\r\nVia: 1.1 mid\r\nX-Real-IP: 6.6.6.6\r\n"
+               "Forwarded: for=7.7.7.7\r\nForwarded: for=8.8.8.8;proto=https\r\n"
                "Cookie: c=3\r\n\r\n"));
     const HttpResponse r = c.read_response();
     ASSERT_EQ(r.status, 200);
@@ -234,9 +236,35 @@ TEST(Proxy, HopByHopHeadersStayOnTheirHopAndForwardedHeadersAreAdded) {
     // proxy's, the peer's address, replaces it.
     EXPECT_EQ(header_of(head, "x-real-ip"), "127.0.0.1");
     EXPECT_EQ(head.find("6.6.6.6"), std::string::npos) << head;
+    // A client's Forwarded list gets the proxy's element last (RFC 7239 §4): what it claimed
+    // stays, and the last element, the one an upstream can trust, is true.
+    EXPECT_EQ(header_of(head, "forwarded"),
+              "for=7.7.7.7, for=8.8.8.8;proto=https, "
+              "for=127.0.0.1;host=\"front.example\";proto=http");
     for (const char* gone : {"connection", "x-hop", "x-also-hop", "x-ninth", "keep-alive", "te",
                              "proxy-authorization", "transfer-encoding"})
         EXPECT_EQ(header_of(head, gone), "(absent)") << gone;
+}
+
+// The proxy's Forwarded element quotes what is no token: an IPv6 client in brackets, a Host with
+// a port; a client it does not know is "unknown". No element without a client's Forwarded.
+TEST(Proxy, TheProxysForwardedElementQuotesWhatIsNoToken) {
+    const http::Header with[] = {{"Host", "h.example:8080"}, {"Forwarded", "for=192.0.2.9"}};
+    const http::Header without[] = {{"Host", "h.example"}};
+    http::Request r;
+    r.method_name = "GET";
+    lake::Lake arena(8192);
+    const auto forwarded = [&](std::string_view client) {
+        const std::string head(
+            proxy::write_upstream_head(r, proxy::ForwardedRequest{"/x", client, "up:80"}, arena));
+        return header_of(head, "forwarded");
+    };
+    r.headers = with;
+    EXPECT_EQ(forwarded("2001:db8::1"),
+              "for=192.0.2.9, for=\"[2001:db8::1]\";host=\"h.example:8080\";proto=http");
+    EXPECT_EQ(forwarded("-"), "for=192.0.2.9, for=unknown;host=\"h.example:8080\";proto=http");
+    r.headers = without;
+    EXPECT_EQ(forwarded("192.0.2.1"), "(absent)");
 }
 
 // HTTP/1.0 may come without Host: the upstream (spoken to in HTTP/1.1, where Host is required)
