@@ -82,7 +82,7 @@ class RequestParser {
     // The headers said `Expect: 100-continue`, a body is coming and no answer was sent yet.
     bool wants_continue() const noexcept { return wants_continue_ && !complete_; }
     void continue_answered() noexcept { wants_continue_ = false; }
-    // True after a CONNECT: what follows it is not HTTP (an Upgrade is ignored, the stream goes on).
+    // True after a CONNECT: what follows is not HTTP (an Upgrade is ignored: the stream goes on).
     bool must_close() const noexcept { return upgrade_; }
     // The request's body lives in a large buffer (borrowed from the worker's pool), and how many
     // body bytes have arrived so far.
