@@ -86,16 +86,16 @@ int main(int argc, char** argv) {
         return 2;
     }
 
+    lake::server::log::Level level = lake::server::log::Level::Warn;
+    (void)lake::server::log::parse_level(config.log_level, level);  // validated above
+    lake::server::log::set_level(level);
+
     if (master && !check_only) {
         std::vector<std::string> generation_argv;
         for (int i = 0; i < argc; ++i)
             if (std::string_view(argv[i]) != "--master") generation_argv.emplace_back(argv[i]);
         return lake::server::run_master(config, generation_argv);
     }
-
-    lake::server::log::Level level = lake::server::log::Level::Warn;
-    (void)lake::server::log::parse_level(config.log_level, level);  // validated above
-    lake::server::log::set_level(level);
 
     lake::handlers::Router router;
     lake::handlers::add_builtin_handlers(router);
@@ -140,11 +140,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "lake-server: %s\n", err.c_str());
         return 2;
     }
+    // The master hears first: whoever reads the start line may act on it at once (a supervisor's
+    // kill), and the byte in the ready pipe outlives this process; the other way round, a death
+    // between the two would read as a generation that never started.
+    lake::server::tell_master_ready();
     if (!server.warnings().empty())
         std::fprintf(stderr, "lake-server: %s", server.warnings().c_str());
     std::printf("%s\n", server.describe().c_str());
     std::fflush(stdout);
-    lake::server::tell_master_ready();
 
     // The first SIGTERM/SIGINT drains: listeners close, requests in flight are finished and
     // answered, then the process exits, at the latest after [timeouts] drain; a second signal

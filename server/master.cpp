@@ -187,6 +187,7 @@ int run_master(const config::ServerConfig& config, const std::vector<std::string
                         Generation next = spawn(binary, argv, listeners);
                         int failed = 0;
                         if (next.pid >= 0 && wait_ready(next, &failed)) {
+                            log::info("generation {} (pid {}) serves", generation + 1, next.pid);
                             current = next;
                             current_since = Clock::now();
                             ++generation;
