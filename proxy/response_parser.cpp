@@ -34,8 +34,10 @@ ResponseParser::ResponseParser(std::span<char> header_bytes,
     : bytes_(header_bytes), headers_(headers) {}
 
 void ResponseParser::start(bool to_head, BodySink sink, void* context) noexcept {
-    // Every lenient flag stays off (llhttp_init leaves them off); strict mode is a build flag.
+    // As for requests (server/http/request_parser.cpp), the version's lenient flag alone:
+    // HTTP/1.2-1.9 is read as HTTP/1.1, another major version refused below.
     llhttp_init(&parser_, HTTP_RESPONSE, &kSettings);
+    parser_.lenient_flags |= LENIENT_VERSION;
     parser_.data = this;
     to_head_ = to_head;
     sink_ = sink;

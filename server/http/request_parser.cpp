@@ -155,7 +155,11 @@ RequestParser::RequestParser(lake::BasicArena& view, BodyBuffers& large, const P
 void RequestParser::reset_connection() noexcept {
     llhttp_init(&parser_, HTTP_REQUEST, &kSettings);
     parser_.data = this;
-    // Every lenient flag stays off (llhttp_init leaves them off); strict mode is a build flag.
+    // One lenient flag, the version's: HTTP/1.2-1.9 is taken as HTTP/1.1 (RFC 9110 2.5: a minor
+    // version above the one implemented is processed as the highest one implemented), other
+    // major versions get 505 below. llhttp 8.1 knows the flag but has no setter for it. Every
+    // other lenient flag stays off; strict mode is a build flag.
+    parser_.lenient_flags |= LENIENT_VERSION;
     chunk_follows_fold_prefix_ = false;
     start();
 }
@@ -361,12 +365,10 @@ ParseStep RequestParser::parse_error(llhttp_errno_t err, const char* head_error,
                                      std::size_t len) noexcept {
     if (error_status_ == 0) {
         error_reason_ = llhttp_get_error_reason(&parser_);
-        // llhttp reports a well-formed but unsupported version (HTTP/1.2, HTTP/3.0) and a
-        // malformed start line ("GET / HTTP/1.1 x", "GET /") alike; the digits it stored
-        // tell them apart.
-        const bool supported_or_absent = (parser_.http_major == 1 && parser_.http_minor <= 1) ||
-                                         (parser_.http_major == 0 && parser_.http_minor == 0);
-        error_status_ = err == HPE_INVALID_VERSION && !supported_or_absent ? 505 : 400;
+        // A version llhttp refuses is a malformed one ("HTTP/1.10", "GET / HTTP/1.1 x"): with
+        // its lenient flag on, a well-formed other one (HTTP/3.0) gets to the 505 in
+        // check_headers_complete.
+        error_status_ = 400;
         if (err == HPE_INVALID_METHOD) {
             // Maybe a well-formed method llhttp does not know (501), maybe not a request
             // line at all (400): only the whole line tells.
@@ -606,7 +608,7 @@ LAKE_HOT int RequestParser::on_headers_complete(llhttp_t* p) {
 
 LAKE_HOT int RequestParser::check_headers_complete() noexcept {
     if (parser_.http_major != 1) return fail(505, "HTTP version not supported");
-    request_.version_minor = parser_.http_minor;
+    request_.version_minor = parser_.http_minor == 0 ? 0 : 1;
     if (absolute_form_) {
         // Handlers see the absolute-form target's authority as the Host, whatever was sent.
         bool replaced = false;

@@ -154,11 +154,35 @@ TEST_F(Errors, TooManyHeadersIs431) {
     expect_error_and_close(port(), get("/plaintext", extra), 431);
 }
 
-TEST_F(Errors, UnsupportedVersionIs505) {
+TEST_F(Errors, AnotherMajorVersionIs505) {
     expect_error_and_close(port(), "GET /plaintext HTTP/2.0\r\nHost: t\r\n\r\n", 505);
     expect_error_and_close(port(), "GET /plaintext HTTP/3.1\r\nHost: t\r\n\r\n", 505);
-    expect_error_and_close(port(), "GET /plaintext HTTP/1.2\r\nHost: t\r\n\r\n", 505);
+    expect_error_and_close(port(), "GET /plaintext HTTP/0.5\r\nHost: t\r\n\r\n", 505);
     expect_error_and_close(port(), "GET /\r\n\r\n", 505);  // an HTTP/0.9 simple-request
+    // Not a version at all: malformed.
+    expect_error_and_close(port(), "GET /plaintext HTTP/1.10\r\nHost: t\r\n\r\n", 400);
+    expect_error_and_close(port(), "GET /plaintext HTTP/11.1\r\nHost: t\r\n\r\n", 400);
+    expect_error_and_close(port(), "GET /plaintext HTTP/1.x\r\nHost: t\r\n\r\n", 400);
+}
+
+// RFC 9110 2.5: a minor version above the one implemented is processed as that one. HTTP/1.2
+// is HTTP/1.1: answered in 1.1, kept alive, Host required.
+TEST_F(Errors, AHigherMinorVersionIsTakenAsHttp11) {
+    Client c(port());
+    ASSERT_TRUE(
+        c.send("GET /plaintext HTTP/1.2\r\nHost: t\r\n\r\n"
+               "GET /json HTTP/1.9\r\nHost: t\r\n\r\n"));
+    const HttpResponse first = c.read_response();
+    EXPECT_EQ(first.status, 200);
+    EXPECT_EQ(first.body, "Hello, World!");
+    EXPECT_EQ(first.header("connection"), "");
+    const HttpResponse second = c.read_response();
+    EXPECT_EQ(second.status, 200);
+    EXPECT_EQ(second.header("content-type"), "application/json");
+    ASSERT_TRUE(c.send(get("/plaintext")));
+    EXPECT_EQ(c.read_response().status, 200);
+    EXPECT_FALSE(c.closed_by_server());
+    expect_error_and_close(port(), "GET /plaintext HTTP/1.2\r\n\r\n", 400);  // no Host
 }
 
 TEST_F(Errors, UnimplementedMethodIs501) {

@@ -446,12 +446,31 @@ TEST(Proxy, AnUpstreamThatNeverAnswersIs504AfterTheReadTimeout) {
     EXPECT_LT(took, std::chrono::milliseconds(3000));
 }
 
+// RFC 9110 2.5: an upstream's HTTP/1.2 is read as HTTP/1.1 (its connection kept for the next).
+TEST(Proxy, AnUpstreamsHigherMinorVersionIsReadAsHttp11) {
+    ScriptedUpstream up([](int fd, const ScriptedUpstream::Request&) {
+        ScriptedUpstream::write(fd, "HTTP/1.2 200 OK\r\nContent-Length: 5\r\n\r\nminor");
+        return true;
+    });
+    RunningServer proxy(proxy_config(mount({up.address()})));
+    ASSERT_EQ(proxy.error(), "");
+    Client c(proxy.port());
+    for (int i = 0; i < 2; ++i) {
+        ASSERT_TRUE(c.send(get("/api/x")));
+        const HttpResponse r = c.read_response();
+        EXPECT_EQ(r.status, 200);
+        EXPECT_EQ(r.body, "minor");
+    }
+    EXPECT_EQ(up.connections(), 1);
+}
+
 TEST(Proxy, AMalformedUpstreamResponseIs502) {
     for (const char* bad :
          {"HELLO\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nhi",
           "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n"
           "0\r\n\r\n",
           "HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n", "HTTP/2.0 200 OK\r\n\r\n",
+          "HTTP/0.9 200 OK\r\n\r\n", "HTTP/1.10 200 OK\r\nContent-Length: 2\r\n\r\nhi",
           "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
           "HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\nhi", "HTTP/1.1 600 Odd\r\n\r\n",
           "HTTP/1.1 099 Odd\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
