@@ -280,6 +280,36 @@ TEST_F(StaticFiles, DirectoriesAndMissingFiles) {
         405);
 }
 
+// A redirect to a directory is written into the request arena: where that is full (a long query
+// behind a large head, a request view as small as the limits allow) the answer is 500, and the
+// connection goes on.
+TEST(StaticFilesFullArena, ARedirectThatDoesNotFitIs500) {
+    char templ[] = "/tmp/lake-static-full-XXXXXX";
+    const fs::path root = ::mkdtemp(templ);
+    fs::create_directories(root / "dir");
+    config::ServerConfig c = test_config();
+    c.request_view = c.max_target + c.max_header_bytes + c.max_headers * 32 + 1024;  // the least
+    c.static_mounts.push_back({"/files", root.string(), ""});
+    RunningServer server(c);
+    ASSERT_EQ(server.error(), "");
+    std::string pad;
+    for (int i = 0; i < 3; ++i)
+        pad += "X-Pad-" + std::to_string(i) + ": " + std::string(5000, 'p') + "\r\n";
+    const std::string query(7900, 'q');
+    for (const char* target : {"/files/dir", "/files"}) {
+        Client client(server.port(), 10000);
+        ASSERT_TRUE(client.send(get(std::string(target) + "?" + query, pad)));
+        const HttpResponse r = client.read_response();
+        EXPECT_EQ(r.status, 500) << target;
+        EXPECT_EQ(r.header("location"), "") << target;
+        ASSERT_TRUE(client.send(get(std::string(target) + "?short")));
+        const HttpResponse next = client.read_response();
+        EXPECT_EQ(next.status, 301) << target;
+        EXPECT_EQ(next.header("location"), std::string(target) + "/?short");
+    }
+    fs::remove_all(root);
+}
+
 // A file whose pages are not in the page cache is read through the ring (a read that would wait
 // is never made on the worker's thread), byte for byte. With epoll it is read at once, blocking
 // the worker for the disk, as nginx does without thread pools.
