@@ -245,6 +245,11 @@ std::string read_static_mounts(const toml::array& mounts, ServerConfig& c) {
         ServerConfig::StaticMount m;
         for (const auto& [k, v] : *t) {
             const std::string key(k.str());
+            if (key == "precompressed") {
+                if (!v.is_boolean()) return "'static.precompressed' must be true or false";
+                m.precompressed = *v.value<bool>();
+                continue;
+            }
             if (key != "prefix" && key != "root" && key != "cache_control")
                 return "unknown setting 'static." + key + "'";
             if (!v.is_string()) return "'static." + key + "' must be a string";

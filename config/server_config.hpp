@@ -90,6 +90,8 @@ struct ServerConfig {
         // The Cache-Control of its 200, 206 and 304 answers ("" for none): "max-age=3600",
         // "no-cache", "public, max-age=31536000, immutable".
         std::string cache_control;
+        // Send NAME.br or NAME.gz, when it lies beside NAME, to a client that accepts it.
+        bool precompressed = false;
     };
     std::vector<StaticMount> static_mounts;
 

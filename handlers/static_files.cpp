@@ -13,6 +13,7 @@
 #include <new>
 #include <stdexcept>
 
+#include "accept_encoding.hpp"
 #include "http_date.hpp"
 #include "preconditions.hpp"
 #include "url_encoded.hpp"
@@ -41,11 +42,25 @@ void answer(Response& res, int status, std::string_view text) {
 std::string_view arena_text(const Request& req, const char* fmt, auto... args) {
     char buf[96];
     const int n = std::snprintf(buf, sizeof(buf), fmt, args...);
-    if (n <= 0 || req.arena == nullptr) return {};
+    if (n <= 0 || static_cast<std::size_t>(n) >= sizeof(buf) || req.arena == nullptr) return {};
     auto* p = static_cast<char*>(req.arena->allocate(static_cast<std::size_t>(n), 1));
     if (p == nullptr) return {};
     std::memcpy(p, buf, static_cast<std::size_t>(n));
     return {p, static_cast<std::size_t>(n)};
+}
+
+// "NAME.SUFFIX", NUL-terminated, in the request arena (nullptr when full).
+const char* name_with_suffix(const Request& req, const char* name, std::string_view suffix) {
+    const std::size_t n = std::strlen(name);
+    auto* p = req.arena != nullptr
+                  ? static_cast<char*>(req.arena->allocate(n + 1 + suffix.size() + 1, 1))
+                  : nullptr;
+    if (p == nullptr) return nullptr;
+    std::memcpy(p, name, n);
+    p[n] = '.';
+    std::memcpy(p + n + 1, suffix.data(), suffix.size());
+    p[n + 1 + suffix.size()] = '\0';
+    return p;
 }
 
 // The path below the prefix as a file name relative to the root, NUL-terminated, in the request
@@ -160,6 +175,7 @@ Task serve(const Request& req, Response& res, void* context) {
         co_return;
     }
     handlers::Io& io = *req.io;
+    FileGuard dir;  // the directory of an index.html; the root's is the mount's
     FileGuard file{co_await io.open_beneath(mount.root_fd(), name)};
     struct statx st {};
     int rc = file.fd;
@@ -182,9 +198,9 @@ Task serve(const Request& req, Response& res, void* context) {
             res.redirect(301, to);
             co_return;
         }
-        FileGuard index{co_await io.open_beneath(file.fd, "index.html")};
+        std::swap(dir.fd, file.fd);  // kept: a precompressed index is looked for in it
+        file.fd = co_await io.open_beneath(dir.fd, "index.html");
         name = "index.html";  // for its Content-Type
-        std::swap(file.fd, index.fd);
         rc = file.fd;
         if (rc >= 0) rc = co_await io.stat(file.fd, st);
     }
@@ -215,12 +231,44 @@ Task serve(const Request& req, Response& res, void* context) {
         co_return;
     }
 
+    // A precompressed copy beside the file (name.br, name.gz), for a client that takes it: the
+    // answer is that file's, with its coding named (and its own entity tag), and its type the
+    // original's. Every answer of such a mount varies with Accept-Encoding, for caches.
+    std::string_view coding;
+    if (mount.precompressed()) {
+        res.add_header("Vary", "Accept-Encoding");
+        const int br = http::coding_weight(req, "br"), gzip = http::coding_weight(req, "gzip");
+        const std::string_view order[2] = {br >= gzip ? "br" : "gzip", br >= gzip ? "gzip" : "br"};
+        for (const std::string_view c : order) {
+            if ((c == "br" ? br : gzip) == 0) continue;
+            const char* copy = name_with_suffix(req, name, c == "br" ? "br" : "gz");
+            if (copy == nullptr) break;  // the arena is full: the file as it is
+            FileGuard encoded{
+                co_await io.open_beneath(dir.fd >= 0 ? dir.fd : mount.root_fd(), copy)};
+            struct statx encoded_st {};
+            if (encoded.fd < 0 || co_await io.stat(encoded.fd, encoded_st) < 0 ||
+                !S_ISREG(encoded_st.stx_mode))
+                continue;
+            std::swap(file.fd, encoded.fd);
+            st = encoded_st;
+            coding = c;
+            res.add_header("Content-Encoding", coding == "br" ? "br" : "gzip");
+            break;
+        }
+    }
+
     const std::uint64_t size = st.stx_size;
     const std::uint64_t mtime_ns =
         static_cast<std::uint64_t>(st.stx_mtime.tv_sec) * 1'000'000'000u + st.stx_mtime.tv_nsec;
+    // An encoded copy's tag names its coding too: a strong tag is one representation's alone,
+    // even where the copy's size and time happen to be the file's.
     const std::string_view etag =
-        arena_text(req, "\"%llx-%llx\"", static_cast<unsigned long long>(mtime_ns),
-                   static_cast<unsigned long long>(size));
+        coding.empty()
+            ? arena_text(req, "\"%llx-%llx\"", static_cast<unsigned long long>(mtime_ns),
+                         static_cast<unsigned long long>(size))
+            : arena_text(req, "\"%llx-%llx-%.*s\"", static_cast<unsigned long long>(mtime_ns),
+                         static_cast<unsigned long long>(size), static_cast<int>(coding.size()),
+                         coding.data());
     const std::string_view modified = http_date(req, st.stx_mtime.tv_sec);
     res.add_header("ETag", etag);
     res.add_header("Last-Modified", modified);
@@ -366,7 +414,7 @@ std::string_view content_type_for(std::string_view name) noexcept {
 
 std::unique_ptr<StaticFiles> StaticFiles::mount(Router& router, const std::string& prefix,
                                                 const std::string& root, std::string& error,
-                                                std::string cache_control) {
+                                                std::string cache_control, bool precompressed) {
     const int fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         error = "[[static]] root '" + root + "': " + std::strerror(errno);
@@ -374,6 +422,7 @@ std::unique_ptr<StaticFiles> StaticFiles::mount(Router& router, const std::strin
     }
     std::unique_ptr<StaticFiles> m(new StaticFiles(prefix == "/" ? std::string() : prefix, fd));
     m->cache_control_ = std::move(cache_control);
+    m->precompressed_ = precompressed;
     router.add(http::Method::Get, m->prefix_ + "/{*path}", Handler::waiting(&serve, m.get()));
     if (!m->prefix_.empty())
         router.add(http::Method::Get, m->prefix_, {&redirect_to_slash, m.get()});

@@ -5,7 +5,8 @@
 // headers of RFC 9110 (If-Match and If-Unmodified-Since answered 412 when they fail, If-None-Match
 // and If-Modified-Since 304; handlers/preconditions.hpp); one byte range of a GET (206, or 416
 // when unsatisfiable), subject to If-Range; index.html
-// for a directory (a directory asked for without its trailing '/' is redirected to it); 404 for
+// for a directory (a directory asked for without its trailing '/' is redirected to it); a
+// precompressed copy (NAME.br, NAME.gz) to a client that takes it, when the mount says so; 404 for
 // what does not exist; 403 for anything that would leave the root: `..` or `.` segments (plain
 // or percent-encoded), encoded slashes, and symlinks pointing out (openat2 RESOLVE_BENEATH).
 // The file goes out in parts of what the response arena holds, each read when the previous one
@@ -23,10 +24,14 @@ class StaticFiles {
   public:
     // Opens `root` and adds GET routes for `prefix` (redirected to `prefix/`) and everything
     // under `prefix/`. Returns the mount, or nullptr and `error` set.
-    // `cache_control` ("" for none) goes on its 200, 206 and 304 answers.
+    // `cache_control` ("" for none) goes on its 200, 206 and 304 answers. `precompressed`:
+    // a file's copy `NAME.br` or `NAME.gz` beside it is sent instead, to a client whose
+    // Accept-Encoding takes that coding (the higher weight first, br on a tie), as nginx's
+    // gzip_static and h2o's file.send-compressed do.
     static std::unique_ptr<StaticFiles> mount(Router& router, const std::string& prefix,
                                               const std::string& root, std::string& error,
-                                              std::string cache_control = {});
+                                              std::string cache_control = {},
+                                              bool precompressed = false);
     ~StaticFiles();
     StaticFiles(const StaticFiles&) = delete;
     StaticFiles& operator=(const StaticFiles&) = delete;
@@ -34,11 +39,13 @@ class StaticFiles {
     int root_fd() const noexcept { return root_fd_; }
     const std::string& prefix() const noexcept { return prefix_; }
     const std::string& cache_control() const noexcept { return cache_control_; }
+    bool precompressed() const noexcept { return precompressed_; }
 
   private:
     StaticFiles(std::string prefix, int root_fd) : prefix_(std::move(prefix)), root_fd_(root_fd) {}
     std::string prefix_;
     std::string cache_control_;
+    bool precompressed_ = false;
     int root_fd_ = -1;
 };
 

@@ -27,8 +27,8 @@ Server::Server(config::ServerConfig config, handlers::Router router)
         router_.add(http::Method::Get, config_.metrics_path, {&Server::serve_metrics, this});
     for (const config::ServerConfig::StaticMount& m : config_.static_mounts) {
         std::string err;
-        auto mounted =
-            handlers::StaticFiles::mount(router_, m.prefix, m.root, err, m.cache_control);
+        auto mounted = handlers::StaticFiles::mount(router_, m.prefix, m.root, err, m.cache_control,
+                                                    m.precompressed);
         if (mounted == nullptr) {
             if (mount_error_.empty()) mount_error_ = err;
             continue;

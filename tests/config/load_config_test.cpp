@@ -65,7 +65,7 @@ TEST(Config, StaticMountsAreTablesWithAPrefixAndARoot) {
     ServerConfig c;
     ASSERT_EQ(load_string("[[static]]\nprefix = \"/files\"\nroot = \"/srv/www\"\n"
                           "[[static]]\nprefix = \"/\"\nroot = \"/srv/site\"\n"
-                          "cache_control = \"public, max-age=60\"\n"
+                          "cache_control = \"public, max-age=60\"\nprecompressed = true\n"
                           "[timeouts]\nhandler = 5\n",
                           c, "t"),
               "");
@@ -75,6 +75,8 @@ TEST(Config, StaticMountsAreTablesWithAPrefixAndARoot) {
     EXPECT_EQ(c.static_mounts[1].prefix, "/");
     EXPECT_EQ(c.static_mounts[0].cache_control, "");
     EXPECT_EQ(c.static_mounts[1].cache_control, "public, max-age=60");
+    EXPECT_FALSE(c.static_mounts[0].precompressed);
+    EXPECT_TRUE(c.static_mounts[1].precompressed);
     EXPECT_EQ(c.handler_timeout_s, 5u);
     for (const char* bad :
          {"[[static]]\nprefix = \"/files/\"\nroot = \"/srv\"\n",
@@ -86,6 +88,7 @@ TEST(Config, StaticMountsAreTablesWithAPrefixAndARoot) {
           "[[static]]\nprefix = \"/f\"\nroot = \"/srv\"\ncache_control = \"a\\nb\"\n",
           "[[static]]\nprefix = \"/f\"\nroot = \"/srv\"\ncache_control = \" a\"\n",
           "[[static]]\nprefix = \"/f\"\nroot = \"/srv\"\ncache_control = 60\n",
+          "[[static]]\nprefix = \"/f\"\nroot = \"/srv\"\nprecompressed = \"yes\"\n",
           "[timeouts]\nhandler = 0\n"}) {
         ServerConfig d;
         EXPECT_NE(load_string(bad, d, "t"), "") << bad;

@@ -144,8 +144,9 @@ TEST(HeapAllocations, NonePerRequestForWaitingHandlersAndStaticFiles) {
     char dir[] = "/tmp/lake-heap-static-XXXXXX";
     ASSERT_NE(::mkdtemp(dir), nullptr);
     const std::string root = dir;
-    for (const auto& [name, size] :
-         {std::pair<const char*, std::size_t>{"/small.css", 4096}, {"/big.bin", 1u << 20}}) {
+    for (const auto& [name, size] : {std::pair<const char*, std::size_t>{"/small.css", 4096},
+                                     {"/small.css.gz", 1000},
+                                     {"/big.bin", 1u << 20}}) {
         FILE* f = std::fopen((root + name).c_str(), "wb");
         ASSERT_NE(f, nullptr);
         const std::string bytes(size, 'x');
@@ -154,6 +155,7 @@ TEST(HeapAllocations, NonePerRequestForWaitingHandlersAndStaticFiles) {
     }
     config::ServerConfig cfg = test_config();
     cfg.static_mounts.push_back({"/static", root, ""});
+    cfg.static_mounts.push_back({"/gz", root, "", true});
     g_plugin_error.clear();
     RunningServer s(cfg, &async_example_routes);
     ASSERT_EQ(g_plugin_error, "");
@@ -167,23 +169,26 @@ TEST(HeapAllocations, NonePerRequestForWaitingHandlersAndStaticFiles) {
     const std::string batch = get("/delay?ms=0") + get("/delay?ms=1") + get("/stream?parts=5") +
                               get("/static/small.css") + get("/static/big.bin") +
                               get("/static/small.css", "If-None-Match: " + etag + "\r\n") +
-                              get("/static/big.bin", "Range: bytes=100-60000\r\n");
+                              get("/static/big.bin", "Range: bytes=100-60000\r\n") +
+                              get("/gz/small.css", "Accept-Encoding: br;q=0.5, gzip\r\n") +
+                              get("/gz/big.bin", "Accept-Encoding: gzip, br\r\n");
     auto workload = [&] {
         for (int conn = 0; conn < 8; ++conn) {
             Client c(s.port());
             for (int i = 0; i < 10; ++i) {
                 ASSERT_TRUE(c.send(batch));
-                const int statuses[] = {200, 200, 200, 200, 200, 304, 206};
+                const int statuses[] = {200, 200, 200, 200, 200, 304, 206, 200, 200};
                 for (int expected : statuses) ASSERT_EQ(c.read_response().status, expected);
             }
         }
     };
     workload();
     const std::uint64_t before = g_worker_allocations.load();
-    workload();  // 8 x 10 x 7 = 560 requests
+    workload();  // 8 x 10 x 9 = 720 requests
     const std::uint64_t after = g_worker_allocations.load();
-    EXPECT_EQ(after - before, 0u) << "heap allocations on worker threads during 560 requests";
+    EXPECT_EQ(after - before, 0u) << "heap allocations on worker threads during 720 requests";
     std::remove((root + "/small.css").c_str());
+    std::remove((root + "/small.css.gz").c_str());
     std::remove((root + "/big.bin").c_str());
     ::rmdir(dir);
 }

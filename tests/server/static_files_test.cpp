@@ -55,9 +55,16 @@ class StaticFiles : public ::testing::Test {
         write_file(base_ / "secret.txt", "outside the root\n");
         fs::create_symlink(base_ / "secret.txt", root / "link-out");
         fs::create_symlink("small.txt", root / "link-in");
+        // Precompressed copies (their bytes need not be gzip: the server sends them as they are).
+        write_file(root / "page.html.gz", "GZ bytes of page.html");
+        write_file(root / "page.html.br", "BR bytes of page.html");
+        write_file(root / "dir" / "index.html.gz", "GZ bytes of the index");
+        fs::create_directories(root / "small.txt.gz");                    // a directory is no copy
+        fs::create_symlink(base_ / "secret.txt", root / "dated.txt.gz");  // nor a link out
         config::ServerConfig c = test_config();
         c.static_mounts.push_back({"/files", root.string(), ""});
         c.static_mounts.push_back({"/cached", root.string(), "public, max-age=60"});
+        c.static_mounts.push_back({"/gz", root.string(), "", true});
         server_ = new RunningServer(c);
         ASSERT_EQ(server_->error(), "");
     }
@@ -278,6 +285,60 @@ TEST_F(StaticFiles, DirectoriesAndMissingFiles) {
     EXPECT_EQ(
         request("POST /files/small.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n").status,
         405);
+}
+
+// [[static]] precompressed: NAME.br or NAME.gz beside NAME goes to a client that takes it, with
+// its coding named, its own entity tag and NAME's type; every answer says it varies.
+TEST_F(StaticFiles, APrecompressedCopyGoesToAClientThatTakesIt) {
+    HttpResponse r = request(get("/gz/page.html", "Accept-Encoding: gzip, deflate\r\n"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "GZ bytes of page.html");
+    EXPECT_EQ(r.header("content-encoding"), "gzip");
+    EXPECT_EQ(r.header("content-type"), "text/html; charset=utf-8");
+    EXPECT_EQ(r.header("vary"), "Accept-Encoding");
+    const std::string gzip_tag = r.header("etag");
+    EXPECT_EQ(gzip_tag.substr(gzip_tag.size() - 6), "-gzip\"");
+    // Both taken: br on a tie, the higher weight otherwise.
+    r = request(get("/gz/page.html", "Accept-Encoding: gzip, br\r\n"));
+    EXPECT_EQ(r.body, "BR bytes of page.html");
+    EXPECT_EQ(r.header("content-encoding"), "br");
+    r = request(get("/gz/page.html", "Accept-Encoding: br;q=0.5, gzip\r\n"));
+    EXPECT_EQ(r.header("content-encoding"), "gzip");
+    // Not taken, or refused: the file as it is, still saying it varies.
+    for (const char* fields : {"", "Accept-Encoding: deflate\r\n", "Accept-Encoding: gzip;q=0\r\n",
+                               "Accept-Encoding: identity\r\n"}) {
+        r = request(get("/gz/page.html", fields));
+        EXPECT_EQ(r.body, "<p>hi</p>\n") << fields;
+        EXPECT_EQ(r.header("content-encoding"), "") << fields;
+        EXPECT_EQ(r.header("vary"), "Accept-Encoding") << fields;
+        EXPECT_NE(r.header("etag"), gzip_tag) << fields;
+    }
+    // A mount without the setting sends the file as it is and does not vary.
+    r = request(get("/files/page.html", "Accept-Encoding: gzip\r\n"));
+    EXPECT_EQ(r.body, "<p>hi</p>\n");
+    EXPECT_EQ(r.header("content-encoding"), "");
+    EXPECT_EQ(r.header("vary"), "");
+    // A directory's index, too.
+    r = request(get("/gz/dir/", "Accept-Encoding: gzip\r\n"));
+    EXPECT_EQ(r.body, "GZ bytes of the index");
+    EXPECT_EQ(r.header("content-type"), "text/html; charset=utf-8");
+    // A "copy" that is a directory, or a link out of the root, is none.
+    r = request(get("/gz/small.txt", "Accept-Encoding: gzip\r\n"));
+    EXPECT_EQ(r.body, "hello, static\n");
+    EXPECT_EQ(r.header("content-encoding"), "");
+    r = request(get("/gz/dated.txt", "Accept-Encoding: gzip\r\n"));
+    EXPECT_EQ(r.body, "changed long ago\n");
+    // The copy's validators, length and ranges are its own.
+    r = request(
+        get("/gz/page.html", "Accept-Encoding: gzip\r\nIf-None-Match: " + gzip_tag + "\r\n"));
+    EXPECT_EQ(r.status, 304);
+    EXPECT_EQ(r.header("content-encoding"), "gzip");
+    r = request(get("/gz/page.html", "Accept-Encoding: gzip\r\nRange: bytes=0-1\r\n"));
+    EXPECT_EQ(r.status, 206);
+    EXPECT_EQ(r.body, "GZ");
+    EXPECT_EQ(r.header("content-range"), "bytes 0-1/21");
+    r = request("HEAD /gz/page.html HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n", true);
+    EXPECT_EQ(r.header("content-length"), "21");
 }
 
 // A redirect to a directory is written into the request arena: where that is full (a long query
