@@ -167,6 +167,30 @@ std::string_view with_slash_and_query(const Request& req, std::string_view path)
     return {p, n};
 }
 
+// A precompressed copy of `name` in `dir_fd` (name.br, name.gz) that the client takes, the one
+// of higher weight first (br on a tie): when one is a regular file, `file` holds it (what it
+// held is closed), `st` says what it is and `coding` names its coding; otherwise all three stay.
+// Never a copy the client did not ask for: without Accept-Encoding, none.
+Task open_copy(const Request& req, int dir_fd, const char* name, FileGuard& file, struct statx& st,
+               std::string_view& coding) {
+    const int br = http::coding_weight(req, "br"), gzip = http::coding_weight(req, "gzip");
+    const std::string_view order[2] = {br >= gzip ? "br" : "gzip", br >= gzip ? "gzip" : "br"};
+    for (const std::string_view c : order) {
+        if ((c == "br" ? br : gzip) == 0) continue;
+        const char* copy = name_with_suffix(req, name, c == "br" ? "br" : "gz");
+        if (copy == nullptr) co_return;  // the arena is full: the file as it is
+        FileGuard encoded{co_await req.io->open_beneath(dir_fd, copy)};
+        struct statx encoded_st {};
+        if (encoded.fd < 0 || co_await req.io->stat(encoded.fd, encoded_st) < 0 ||
+            !S_ISREG(encoded_st.stx_mode))
+            continue;  // none, a directory, a link out of the root: no copy
+        std::swap(file.fd, encoded.fd);
+        st = encoded_st;
+        coding = c;
+        co_return;
+    }
+}
+
 Task serve(const Request& req, Response& res, void* context) {
     const auto& mount = *static_cast<const StaticFiles*>(context);
     const char* name = nullptr;
@@ -175,14 +199,26 @@ Task serve(const Request& req, Response& res, void* context) {
         co_return;
     }
     handlers::Io& io = *req.io;
-    FileGuard dir;  // the directory of an index.html; the root's is the mount's
-    FileGuard file{co_await io.open_beneath(mount.root_fd(), name)};
-    struct statx st {};
-    int rc = file.fd;
-    if (rc >= 0) rc = co_await io.stat(file.fd, st);
     // A path that ends in '/' names a directory: a file there is not found (as the file system
     // says of "file.txt/"), or relative links in it would resolve against a directory.
     const bool named_as_directory = !req.path.empty() && req.path.back() == '/';
+    FileGuard dir;  // the directory of an index.html; the root's is the mount's
+    FileGuard file;
+    struct statx st {};
+    int rc = 0;
+    // With precompressed copies, the copy is looked for first: found, the file itself is never
+    // opened (as nginx's gzip_static does; a copy is served without its original, too). The
+    // answers of such a mount all vary with Accept-Encoding, for caches.
+    std::string_view coding;
+    if (mount.precompressed()) {
+        res.add_header("Vary", "Accept-Encoding");
+        if (!named_as_directory) co_await open_copy(req, mount.root_fd(), name, file, st, coding);
+    }
+    if (coding.empty()) {
+        file.fd = co_await io.open_beneath(mount.root_fd(), name);
+        rc = file.fd;
+        if (rc >= 0) rc = co_await io.stat(file.fd, st);
+    }
     if (rc >= 0 && S_ISREG(st.stx_mode) && named_as_directory) {
         answer(res, 404, "Not Found\n");
         co_return;
@@ -198,11 +234,14 @@ Task serve(const Request& req, Response& res, void* context) {
             res.redirect(301, to);
             co_return;
         }
-        std::swap(dir.fd, file.fd);  // kept: a precompressed index is looked for in it
-        file.fd = co_await io.open_beneath(dir.fd, "index.html");
+        std::swap(dir.fd, file.fd);
         name = "index.html";  // for its Content-Type
-        rc = file.fd;
-        if (rc >= 0) rc = co_await io.stat(file.fd, st);
+        if (mount.precompressed()) co_await open_copy(req, dir.fd, name, file, st, coding);
+        if (coding.empty()) {
+            file.fd = co_await io.open_beneath(dir.fd, name);
+            rc = file.fd;
+            if (rc >= 0) rc = co_await io.stat(file.fd, st);
+        }
     }
     if (rc < 0) {
         switch (-rc) {
@@ -230,32 +269,7 @@ Task serve(const Request& req, Response& res, void* context) {
         answer(res, 404, "Not Found\n");
         co_return;
     }
-
-    // A precompressed copy beside the file (name.br, name.gz), for a client that takes it: the
-    // answer is that file's, with its coding named (and its own entity tag), and its type the
-    // original's. Every answer of such a mount varies with Accept-Encoding, for caches.
-    std::string_view coding;
-    if (mount.precompressed()) {
-        res.add_header("Vary", "Accept-Encoding");
-        const int br = http::coding_weight(req, "br"), gzip = http::coding_weight(req, "gzip");
-        const std::string_view order[2] = {br >= gzip ? "br" : "gzip", br >= gzip ? "gzip" : "br"};
-        for (const std::string_view c : order) {
-            if ((c == "br" ? br : gzip) == 0) continue;
-            const char* copy = name_with_suffix(req, name, c == "br" ? "br" : "gz");
-            if (copy == nullptr) break;  // the arena is full: the file as it is
-            FileGuard encoded{
-                co_await io.open_beneath(dir.fd >= 0 ? dir.fd : mount.root_fd(), copy)};
-            struct statx encoded_st {};
-            if (encoded.fd < 0 || co_await io.stat(encoded.fd, encoded_st) < 0 ||
-                !S_ISREG(encoded_st.stx_mode))
-                continue;
-            std::swap(file.fd, encoded.fd);
-            st = encoded_st;
-            coding = c;
-            res.add_header("Content-Encoding", coding == "br" ? "br" : "gzip");
-            break;
-        }
-    }
+    if (!coding.empty()) res.add_header("Content-Encoding", coding == "br" ? "br" : "gzip");
 
     const std::uint64_t size = st.stx_size;
     const std::uint64_t mtime_ns =

@@ -59,6 +59,7 @@ class StaticFiles : public ::testing::Test {
         write_file(root / "page.html.gz", "GZ bytes of page.html");
         write_file(root / "page.html.br", "BR bytes of page.html");
         write_file(root / "dir" / "index.html.gz", "GZ bytes of the index");
+        write_file(root / "only-copy.txt.gz", "GZ bytes without an original");
         fs::create_directories(root / "small.txt.gz");                    // a directory is no copy
         fs::create_symlink(base_ / "secret.txt", root / "dated.txt.gz");  // nor a link out
         config::ServerConfig c = test_config();
@@ -328,6 +329,12 @@ TEST_F(StaticFiles, APrecompressedCopyGoesToAClientThatTakesIt) {
     EXPECT_EQ(r.header("content-encoding"), "");
     r = request(get("/gz/dated.txt", "Accept-Encoding: gzip\r\n"));
     EXPECT_EQ(r.body, "changed long ago\n");
+    // A copy is looked for first, and served without its original, as nginx's gzip_static does.
+    r = request(get("/gz/only-copy.txt", "Accept-Encoding: gzip\r\n"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "GZ bytes without an original");
+    EXPECT_EQ(r.header("content-type"), "text/plain; charset=utf-8");
+    EXPECT_EQ(request(get("/gz/only-copy.txt")).status, 404);
     // The copy's validators, length and ranges are its own.
     r = request(
         get("/gz/page.html", "Accept-Encoding: gzip\r\nIf-None-Match: " + gzip_tag + "\r\n"));
