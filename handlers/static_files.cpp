@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <iterator>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -47,6 +48,29 @@ std::string_view arena_text(const Request& req, const char* fmt, auto... args) {
     if (p == nullptr) return {};
     std::memcpy(p, buf, static_cast<std::size_t>(n));
     return {p, static_cast<std::size_t>(n)};
+}
+
+// The file's strong entity tag, "MTIME_NS-SIZE" in hex (with "-CODING" for a precompressed copy),
+// quoted, in the request arena (empty when full). std::to_chars, not snprintf: the format
+// machinery cost a static request ~850 instructions, a tenth of all its user-space work.
+std::string_view entity_tag(const Request& req, std::uint64_t mtime_ns, std::uint64_t size,
+                            std::string_view coding) {
+    char buf[2 + 16 + 1 + 16 + 1 + 8];
+    char* at = buf;
+    *at++ = '"';
+    at = std::to_chars(at, std::end(buf), mtime_ns, 16).ptr;
+    *at++ = '-';
+    at = std::to_chars(at, std::end(buf), size, 16).ptr;
+    if (!coding.empty() && coding.size() <= 6) {
+        *at++ = '-';
+        at = std::copy(coding.begin(), coding.end(), at);
+    }
+    *at++ = '"';
+    const auto n = static_cast<std::size_t>(at - buf);
+    auto* p = req.arena != nullptr ? static_cast<char*>(req.arena->allocate(n, 1)) : nullptr;
+    if (p == nullptr) return {};
+    std::memcpy(p, buf, n);
+    return {p, n};
 }
 
 // "NAME.SUFFIX", NUL-terminated, in the request arena (nullptr when full).
@@ -211,7 +235,7 @@ Task serve(const Request& req, Response& res, void* context) {
     // answers of such a mount all vary with Accept-Encoding, for caches.
     std::string_view coding;
     if (mount.precompressed()) {
-        res.add_header("Vary", "Accept-Encoding");
+        res.add_header({"Vary", "Accept-Encoding"});
         if (!named_as_directory) co_await open_copy(req, mount.root_fd(), name, file, st, coding);
     }
     if (coding.empty()) {
@@ -269,20 +293,17 @@ Task serve(const Request& req, Response& res, void* context) {
         answer(res, 404, "Not Found\n");
         co_return;
     }
-    if (!coding.empty()) res.add_header("Content-Encoding", coding == "br" ? "br" : "gzip");
+    if (coding == "br")
+        res.add_header({"Content-Encoding", "br"});
+    else if (!coding.empty())
+        res.add_header({"Content-Encoding", "gzip"});
 
     const std::uint64_t size = st.stx_size;
     const std::uint64_t mtime_ns =
         static_cast<std::uint64_t>(st.stx_mtime.tv_sec) * 1'000'000'000u + st.stx_mtime.tv_nsec;
     // An encoded copy's tag names its coding too: a strong tag is one representation's alone,
     // even where the copy's size and time happen to be the file's.
-    const std::string_view etag =
-        coding.empty()
-            ? arena_text(req, "\"%llx-%llx\"", static_cast<unsigned long long>(mtime_ns),
-                         static_cast<unsigned long long>(size))
-            : arena_text(req, "\"%llx-%llx-%.*s\"", static_cast<unsigned long long>(mtime_ns),
-                         static_cast<unsigned long long>(size), static_cast<int>(coding.size()),
-                         coding.data());
+    const std::string_view etag = entity_tag(req, mtime_ns, size, coding);
     const std::string_view modified = http_date(req, st.stx_mtime.tv_sec);
     res.add_header("ETag", etag);
     res.add_header("Last-Modified", modified);
@@ -307,7 +328,7 @@ Task serve(const Request& req, Response& res, void* context) {
     std::uint64_t first = 0, last = size == 0 ? 0 : size - 1;
     std::uint64_t length = size;
     res.status = 200;
-    res.add_header("Accept-Ranges", "bytes");
+    res.add_header({"Accept-Ranges", "bytes"});
     const std::string_view range = req.header("range");
     if (!range.empty() && req.method == http::Method::Get &&
         http::if_range_holds(req, validators, now)) {
