@@ -5,6 +5,7 @@
 //   struct statx st;  co_await req.io->stat(fd, st);                 // 0 or -errno
 //   int n = co_await req.io->read(fd, res.prepare(16384), offset);   // bytes or -errno
 //   co_await req.io->send(res);     // the body so far goes out as one part of the response
+//   int sent = co_await req.io->send_file(res, fd, offset, n);  // then n bytes of a file
 //   int got = co_await req.io->read_body(buffer);  // a streamed request body: bytes, 0 at its end
 //   co_await req.io->sleep(std::chrono::milliseconds(5));  // sleep(0): a yield through the ring
 //
@@ -35,6 +36,17 @@
 // has the bytes (so a slow reader slows the handler: nothing piles up) and then the body starts
 // empty again in a fresh response arena. After the first send the status and headers are fixed;
 // what is written after the last send goes out when the handler returns.
+//
+// Sending a file's bytes (send_file): the head and the body so far go out as with send(), then
+// `length` bytes of the file from `offset` straight from the page cache to the socket (sendfile:
+// no copy through the response arena, no read). It completes once the kernel has all of them,
+// with their count. The response must have announced its whole length (stream_length) or go to
+// an HTTP/1.0 client (-EINVAL otherwise: a chunked body's framing cannot surround file bytes).
+// When some of the range is not in the page cache, nothing is sent and the result is -EAGAIN:
+// sendfile would stop the worker's thread on the disk, so read those bytes through the ring
+// instead (read() and send(), which also bring them into the cache). Kernels without cachestat
+// (before 6.5, or a seccomp profile that refuses it) always answer -EAGAIN. A file that ends
+// before the range does closes the connection (the announced length cannot be kept).
 #pragma once
 
 #include <sys/socket.h>
@@ -66,13 +78,14 @@ struct IoOp {
         Connect,    // fd: a non-blocking socket; buffer: the sockaddr; length: its size
         Receive,    // fd: a socket; buffer, length: where
         SendBytes,  // fd: a socket; buffer, length: what (some of it may be sent: the count)
+        SendFile,   // fd: a file; offset, length: the range; buffer: the Response
     };
     Kind kind = Kind::Sleep;
     int fd = -1;                 // the file; for OpenBeneath the directory
     const char* path = nullptr;  // OpenBeneath: relative to fd, NUL-terminated
     void* buffer = nullptr;      // Read, ReadBody: where; Stat: a struct statx; Send: the Response
     std::uint32_t length = 0;
-    std::uint64_t offset = 0;       // Read: where in the file
+    std::uint64_t offset = 0;       // Read, SendFile: where in the file
     std::uint64_t nanoseconds = 0;  // Sleep; Connect, Receive: the deadline (0: none)
     int result = 0;
     std::coroutine_handle<> waiter;
@@ -94,6 +107,11 @@ class Io {
     IoAwaitable close(int fd) noexcept;
     // Sends the response's head (first time) and its body so far; see above.
     IoAwaitable send(http::Response& response) noexcept;
+    // Sends the response's head (first time) and body so far, then `length` bytes of the file
+    // `fd` from `offset`, from the page cache; see above. The count, -EAGAIN (not all cached:
+    // nothing sent), or a negative errno.
+    IoAwaitable send_file(http::Response& response, int fd, std::uint64_t offset,
+                          std::uint32_t length) noexcept;
     // The streamed request body's next bytes, copied into `into`: their count, 0 at the body's
     // end, or a negative errno.
     IoAwaitable read_body(std::span<char> into) noexcept;
@@ -195,6 +213,16 @@ inline IoAwaitable Io::send(http::Response& response) noexcept {
     IoOp op;
     op.kind = IoOp::Kind::Send;
     op.buffer = &response;
+    return {*this, op};
+}
+inline IoAwaitable Io::send_file(http::Response& response, int fd, std::uint64_t offset,
+                                 std::uint32_t length) noexcept {
+    IoOp op;
+    op.kind = IoOp::Kind::SendFile;
+    op.fd = fd;
+    op.buffer = &response;
+    op.offset = offset;
+    op.length = detail::io_length(length);
     return {*this, op};
 }
 

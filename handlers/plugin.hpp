@@ -21,6 +21,7 @@
 #include "plugin_config.hpp"
 #include "router.hpp"
 
+// 13: Io::send_file (a file's range from the page cache), an operation an older server lacks.
 // 12: http::coding_weight (handlers/accept_encoding.hpp), a new symbol a plugin may call.
 // 11: Request::decoded_param, Response::set_cookie and http::percent_decode, new symbols a plugin
 // built against these headers may call.
@@ -38,7 +39,7 @@
 // 4: waiting handlers (Handler::waiting/streaming, Task, Io; Request::io, Response::stream_length).
 // 3: PluginHost (a config table per plugin, per-worker and shutdown hooks), compiler and
 // standard-library identity in the ABI check. 2: Request::params, routes with parameters.
-#define LAKE_PLUGIN_ABI_VERSION 12
+#define LAKE_PLUGIN_ABI_VERSION 13
 
 #define LAKE_PLUGIN_STR2(x) #x
 #define LAKE_PLUGIN_STR(x) LAKE_PLUGIN_STR2(x)

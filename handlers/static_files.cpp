@@ -358,12 +358,26 @@ Task serve(const Request& req, Response& res, void* context) {
         co_return;
     }
 
-    // Part by part: each read fills what the response arena holds, each part goes out before
-    // the next read. A file that fits in one part is answered like any response.
-    constexpr std::size_t kMaxPart = 256 * 1024;
     std::uint64_t offset = first;
     std::uint64_t left = length;
     bool sent_any = false;
+    // More than the response arena holds in one part: from the page cache to the socket
+    // (sendfile), no read and no copy. Pages not cached (-EAGAIN, nothing sent) are read part by
+    // part below, which brings them in for the next request.
+    constexpr std::uint64_t kMaxFileSend = 1u << 30;
+    while (left > res.room()) {
+        const int sent = co_await io.send_file(
+            res, file.fd, offset, static_cast<std::uint32_t>(std::min(left, kMaxFileSend)));
+        if (sent == -EAGAIN) break;
+        if (sent <= 0) throw std::runtime_error("static file: send failed");
+        offset += static_cast<std::uint64_t>(sent);
+        left -= static_cast<std::uint64_t>(sent);
+        sent_any = true;
+    }
+
+    // Part by part: each read fills what the response arena holds, each part goes out before
+    // the next read. A file that fits in one part is answered like any response.
+    constexpr std::size_t kMaxPart = 256 * 1024;
     while (left != 0) {
         std::size_t room = std::min<std::uint64_t>({left, res.room(), kMaxPart});
         if (room == 0) {  // the arena is taken by earlier output: send what there is first

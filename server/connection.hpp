@@ -146,6 +146,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     bool start(handlers::IoOp& op) noexcept override;
     std::string_view client_address() noexcept override { return client_text(); }
     bool start_send_part(handlers::IoOp& op) noexcept;
+    bool queue_send_op() noexcept;
     bool try_without_waiting(handlers::IoOp& op) noexcept;
     void check_io_deadline() noexcept;
     void start_task() noexcept;
@@ -263,6 +264,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     bool io_timed_out_ = false;    // a socket operation was cancelled for passing its deadline
     std::uint32_t task_started_ = 0;
     std::uint64_t stream_sent_ = 0;  // body bytes of a response sent in parts
+    std::uint32_t file_queued_ = 0;  // a send_file's bytes queued (its result once sent)
     // A socket operation's deadline (loop_ns; 0: none), checked once a tick.
     std::uint64_t io_deadline_ns_ = 0;
     std::uint64_t acked_seen_ = 0;  // TCP bytes the peer had acknowledged at the last look

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -248,25 +249,51 @@ void EpollBackend::read_socket(std::uint32_t slot, LoopEvents& events) noexcept 
     }
 }
 
-void EpollBackend::send(Connection& c, const void* data, std::size_t len) noexcept {
+void EpollBackend::send(Connection& c, const void* data, std::size_t len, bool more) noexcept {
     Slot& s = slots_[c.index()];
+    s.send_more = more;
     s.send_data = data;
     s.send_len = len;
     s.send_msg = nullptr;
+    s.send_file = -1;
     try_send(c.index());
 }
 
-void EpollBackend::send_msg(Connection& c, const msghdr* msg) noexcept {
+void EpollBackend::send_msg(Connection& c, const msghdr* msg, bool more) noexcept {
     Slot& s = slots_[c.index()];
+    s.send_more = more;
     s.send_msg = msg;
+    s.send_file = -1;
+    try_send(c.index());
+}
+
+// sendfile on the non-blocking socket: EAGAIN waits for EPOLLOUT like a full socket's send.
+void EpollBackend::send_file(Connection& c, int file_fd, std::uint64_t offset,
+                             std::size_t len) noexcept {
+    Slot& s = slots_[c.index()];
+    s.send_msg = nullptr;
+    s.send_file = file_fd;
+    s.send_offset = offset;
+    s.send_len = len;
     try_send(c.index());
 }
 
 void EpollBackend::try_send(std::uint32_t slot) noexcept {
     Slot& s = slots_[slot];
-    const ssize_t n = s.send_msg != nullptr
-                          ? ::sendmsg(s.fd, s.send_msg, MSG_DONTWAIT | MSG_NOSIGNAL)
-                          : ::send(s.fd, s.send_data, s.send_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t n;
+    if (s.send_file >= 0) {
+        off_t at = static_cast<off_t>(s.send_offset);
+        n = ::sendfile(s.fd, s.send_file, &at, s.send_len);
+        if (n == 0) {  // the file ended before the range did
+            n = -1;
+            errno = ENODATA;
+        }
+    } else {
+        const int flags =
+            s.send_more ? MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE : MSG_DONTWAIT | MSG_NOSIGNAL;
+        n = s.send_msg != nullptr ? ::sendmsg(s.fd, s.send_msg, flags)
+                                  : ::send(s.fd, s.send_data, s.send_len, flags);
+    }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
         s.send_waiting = true;  // the socket is full: EPOLLOUT (edge) once it has room
         return;
@@ -304,7 +331,7 @@ void EpollBackend::cancel_accept() noexcept {
 
 void EpollBackend::accept_ready(LoopEvents& events) noexcept {
     for (int i = 0; i < 64 && accept_armed_; ++i) {
-        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd >= 0) {
             events.on_accept(fd, true);
             continue;
@@ -382,6 +409,7 @@ bool EpollBackend::start_handler_io(Connection& c, handlers::IoOp& op) noexcept 
             break;
         case Kind::Stat:
         case Kind::Send:
+        case Kind::SendFile:
         case Kind::ReadBody:
             r = -1;
             errno = EINVAL;  // never asked of a backend (Connection::start)

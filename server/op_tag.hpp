@@ -6,7 +6,18 @@
 namespace lake::server {
 
 // Handler: the one operation a connection's waiting handler has on the ring (handlers/io.hpp).
-enum class Op : std::uint8_t { Accept = 1, Recv, Send, Cancel, Timer, Wake, LogWrite, Handler };
+// FileReady: the socket has room for a file's range (the send itself follows, then Send's report).
+enum class Op : std::uint8_t {
+    Accept = 1,
+    Recv,
+    Send,
+    Cancel,
+    Timer,
+    Wake,
+    LogWrite,
+    Handler,
+    FileReady
+};
 
 constexpr std::uint64_t tag(Op op, std::uint32_t connection = 0) noexcept {
     return (std::uint64_t{static_cast<std::uint8_t>(op)} << 32) | connection;

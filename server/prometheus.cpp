@@ -95,6 +95,13 @@ void write_prometheus(http::Response& r, const std::vector<std::unique_ptr<Worke
            sum(workers, &WorkerCounters::waiting_ops_inline));
     format(r, "lake_waiting_operations_total{{how=\"ring\"}} {}\n",
            sum(workers, &WorkerCounters::waiting_ops_ring));
+    family(r, "lake_file_sends_total", "counter",
+           "Files' ranges waiting handlers sent from the page cache (sendfile), or could not "
+           "because some of it was not cached (read through the ring instead).");
+    format(r, "lake_file_sends_total{{how=\"sendfile\"}} {}\n",
+           sum(workers, &WorkerCounters::file_sends));
+    format(r, "lake_file_sends_total{{how=\"not_cached\"}} {}\n",
+           sum(workers, &WorkerCounters::file_sends_not_cached));
     single(r, workers, "lake_recv_pauses_total", "counter",
            "Receives paused for back-pressure (a client sending faster than it reads).",
            &WorkerCounters::recv_pauses);

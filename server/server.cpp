@@ -1,5 +1,7 @@
 #include "server.hpp"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -147,6 +149,12 @@ std::string Server::start() {
         const int cpu = worker_cpus_[i];
         threads_.emplace_back([this, i, w, cpu, p = std::move(promise)]() mutable {
             if (cpu >= 0) pin_current_thread(cpu);  // best effort: an unpinned worker still works
+            // sendfile to a socket the peer closed raises SIGPIPE (it has no MSG_NOSIGNAL): kept
+            // pending on this thread instead, whatever the process does with the signal.
+            sigset_t pipe;
+            ::sigemptyset(&pipe);
+            ::sigaddset(&pipe, SIGPIPE);
+            ::pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
             log::set_thread_worker(static_cast<int>(i));
             std::string err = w->setup();  // the ring and lake belong to this thread
             // Plugins' per-thread state is set up on the worker's thread, before it serves.
@@ -313,6 +321,8 @@ WorkerCounters Server::counters() const {
         sum.cut += c.cut;
         sum.waiting_ops_inline += c.waiting_ops_inline;
         sum.waiting_ops_ring += c.waiting_ops_ring;
+        sum.file_sends += c.file_sends;
+        sum.file_sends_not_cached += c.file_sends_not_cached;
         sum.received_bytes += c.received_bytes;
         sum.sent_bytes += c.sent_bytes;
         for (std::size_t i = 0; i < kTimeoutKinds.size(); ++i) sum.timeouts[i] += c.timeouts[i];

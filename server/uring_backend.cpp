@@ -1,6 +1,8 @@
 #include "uring_backend.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/sendfile.h>
 
 #include <cerrno>
 #include <cstring>
@@ -70,6 +72,9 @@ void UringBackend::dispatch(const io_uring_cqe& cqe, LoopEvents& events) noexcep
         case Op::Handler:
             events.on_handler_io(connection_of(ud), cqe.res);
             break;
+        case Op::FileReady:
+            file_ready(connection_of(ud), cqe.res, events);
+            break;
         case Op::Cancel:
             break;
         case Op::LogWrite:
@@ -80,7 +85,7 @@ void UringBackend::dispatch(const io_uring_cqe& cqe, LoopEvents& events) noexcep
 
 void UringBackend::arm_accept(int listen_fd) noexcept {
     io_uring_sqe* s = ring_.sqe();
-    io_uring_prep_multishot_accept(s, listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_prep_multishot_accept(s, listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     io_uring_sqe_set_data64(s, tag(Op::Accept));
 }
 
@@ -124,16 +129,51 @@ void UringBackend::arm_recv(Connection& c) noexcept {
     io_uring_sqe_set_data64(s, tag(Op::Recv, c.index()));
 }
 
-void UringBackend::send(Connection& c, const void* data, std::size_t len) noexcept {
+void UringBackend::send(Connection& c, const void* data, std::size_t len, bool more) noexcept {
     io_uring_sqe* s = ring_.sqe();
-    io_uring_prep_send(s, c.fd(), data, len, MSG_NOSIGNAL);
+    io_uring_prep_send(s, c.fd(), data, len, more ? MSG_NOSIGNAL | MSG_MORE : MSG_NOSIGNAL);
     io_uring_sqe_set_data64(s, tag(Op::Send, c.index()));
 }
 
-void UringBackend::send_msg(Connection& c, const msghdr* msg) noexcept {
+void UringBackend::send_msg(Connection& c, const msghdr* msg, bool more) noexcept {
     io_uring_sqe* s = ring_.sqe();
-    io_uring_prep_sendmsg(s, c.fd(), msg, MSG_NOSIGNAL);
+    io_uring_prep_sendmsg(s, c.fd(), msg, more ? MSG_NOSIGNAL | MSG_MORE : MSG_NOSIGNAL);
     io_uring_sqe_set_data64(s, tag(Op::Send, c.index()));
+}
+
+// A file's range goes out with sendfile, which io_uring has no operation for: a poll for room
+// through the ring, then the system call on the loop's thread (the socket is non-blocking, the
+// pages cached), reported as the send's completion. A socket shut down meanwhile (the connection
+// closing) polls ready too, and its sendfile fails: nothing waits for ever.
+void UringBackend::send_file(Connection& c, int file_fd, std::uint64_t offset,
+                             std::size_t len) noexcept {
+    HandlerArgs& args = handler_args_[c.index()];
+    args.socket = c.fd();
+    args.file = file_fd;
+    args.offset = offset;
+    args.len = len;
+    arm_file_ready(c.index());
+}
+
+void UringBackend::arm_file_ready(std::uint32_t slot) noexcept {
+    io_uring_sqe* s = ring_.sqe();
+    io_uring_prep_poll_add(s, handler_args_[slot].socket, POLLOUT);
+    io_uring_sqe_set_data64(s, tag(Op::FileReady, slot));
+}
+
+void UringBackend::file_ready(std::uint32_t slot, int result, LoopEvents& events) noexcept {
+    HandlerArgs& args = handler_args_[slot];
+    if (result < 0) {
+        events.on_send(slot, result);
+        return;
+    }
+    off_t at = static_cast<off_t>(args.offset);
+    const ssize_t n = ::sendfile(args.socket, args.file, &at, args.len);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        arm_file_ready(slot);  // the room went to nothing (or a signal): wait again
+        return;
+    }
+    events.on_send(slot, n > 0 ? static_cast<int>(n) : n == 0 ? -ENODATA : -errno);
 }
 
 void UringBackend::cancel_recv(Connection& c) noexcept {
@@ -183,6 +223,7 @@ bool UringBackend::start_handler_io(Connection& c, handlers::IoOp& op) noexcept 
             break;
         case Kind::Stat:
         case Kind::Send:
+        case Kind::SendFile:
         case Kind::ReadBody:
             io_uring_prep_nop(s);  // never asked of a backend (Connection::start)
             break;

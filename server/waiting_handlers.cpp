@@ -22,6 +22,7 @@
 #include <cstring>
 
 #include "connection.hpp"
+#include "page_cache.hpp"
 
 namespace lake::server {
 
@@ -64,7 +65,7 @@ bool Connection::start(handlers::IoOp& op) noexcept {
         op.result = io_op_ != nullptr ? -EBUSY : -ECANCELED;  // one at a time; or leaving
         return false;
     }
-    if (op.kind == Kind::Send) return start_send_part(op);
+    if (op.kind == Kind::Send || op.kind == Kind::SendFile) return start_send_part(op);
     if (op.kind == Kind::ReadBody) {
         if (!parser_.streaming_body() && body_rest_.empty()) {  // complete, or never streamed
             op.result = 0;
@@ -217,8 +218,10 @@ void Connection::cancel_task() noexcept {
     task_cancelled_ = true;
     if (io_on_ring_)
         env_.io.cancel_handler_io(*this);  // the frame goes when its CQE is in
-    else
+    else if (!out_.sending_file())
         end_task();  // waiting for a part of its response to be sent: its bytes are not in it
+    // (A file's range in flight reads the handler's open file: the frame, which closes it,
+    // goes once that send has completed: release_if_idle.)
 }
 
 void Connection::end_task() noexcept {
@@ -247,6 +250,22 @@ bool Connection::start_send_part(handlers::IoOp& op) noexcept {
         op.result = -EINVAL;
         return false;
     }
+    if (op.kind == handlers::IoOp::Kind::SendFile) {
+        // A chunked body would need framing around the file's bytes: only a known length (or
+        // an HTTP/1.0 body that ends with the connection) takes them.
+        const bool chunked = stream_started_
+                                 ? pending_context_.framing == http::Framing::Chunked
+                                 : r.stream_length < 0 && parser_.request().version_minor != 0;
+        if (chunked || op.fd < 0) {
+            op.result = -EINVAL;
+            return false;
+        }
+        if (!in_page_cache(op.fd, op.offset, op.length)) {  // nothing sent: read them instead
+            ++env_.counters.file_sends_not_cached;
+            op.result = -EAGAIN;
+            return false;
+        }
+    }
     if (!stream_started_) {
         const http::Request& req = parser_.request();
         env_.router.finish(req, r);  // after-hooks may add headers: the head is final now
@@ -268,21 +287,37 @@ bool Connection::start_send_part(handlers::IoOp& op) noexcept {
         stream_started_ = true;
     }
     io_op_ = &op;
+    file_queued_ = 0;
     if (out_.free_ranges() < 4) {
         part_waiting_ = true;  // queued when the output before it has gone
         return true;
     }
-    if (!queue_part(false)) {
+    if (!queue_send_op()) {
         io_op_ = nullptr;
         op.result = -ENOMEM;
         return false;
     }
-    if (!out_.pending() && !out_.in_flight()) {  // nothing to send: done at once
+    if (!out_.pending() && !out_.in_flight() && !out_.file_pending()) {  // nothing to send
         io_op_ = nullptr;
         op.result = 0;
         return false;
     }
     flush();
+    return true;
+}
+
+// The part a send or send_file waits on: the body written since the last part, then (send_file)
+// the file's range, unless the response has no body (HEAD, 304).
+bool Connection::queue_send_op() noexcept {
+    if (!queue_part(false)) return false;
+    const handlers::IoOp& op = *io_op_;
+    if (op.kind != handlers::IoOp::Kind::SendFile || op.length == 0 ||
+        !http::sends_body(pending_response_, pending_context_))
+        return true;
+    out_.queue_file(op.fd, op.offset, op.length);
+    file_queued_ = op.length;
+    stream_sent_ += op.length;
+    ++env_.counters.file_sends;
     return true;
 }
 
@@ -335,21 +370,24 @@ bool Connection::queue_part(bool last) noexcept {
 // Everything queued went out: a part the handler waits on is sent, and the response view, which
 // held only that part, starts afresh for the next one.
 void Connection::part_sent() noexcept {
-    if (io_op_ == nullptr || io_on_ring_ || io_op_->kind != handlers::IoOp::Kind::Send) return;
+    using Kind = handlers::IoOp::Kind;
+    if (io_op_ == nullptr || io_on_ring_ ||
+        (io_op_->kind != Kind::Send && io_op_->kind != Kind::SendFile))
+        return;
     if (part_waiting_) {
         if (!out_.empty()) return;
         part_waiting_ = false;
-        if (!queue_part(false)) {
+        if (!queue_send_op()) {
             complete_io(-ENOMEM);
             return;
         }
         flush();
         return;
     }
-    if (out_.pending() || out_.large() != nullptr) return;
+    if (out_.pending() || out_.large() != nullptr || out_.file_pending()) return;
     response_view_.reset();
     pending_response_.restart_body();
-    complete_io(0);
+    complete_io(static_cast<int>(file_queued_));
 }
 
 }  // namespace lake::server

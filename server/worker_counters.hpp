@@ -28,6 +28,10 @@ struct WorkerCounters {
     // stat, a part of a body already here) or through the ring.
     Counter waiting_ops_inline;
     Counter waiting_ops_ring;
+    // Files' ranges sent from the page cache (send_file), and those refused for not being
+    // cached (read through the ring instead).
+    Counter file_sends;
+    Counter file_sends_not_cached;
 
     // Responses by status class (1xx..5xx) and method, and how long requests took.
     Counter responses[5][kMethodCount];

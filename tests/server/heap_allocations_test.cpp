@@ -1,6 +1,7 @@
 // Zero heap allocations per request in steady state, counted: this test binary replaces
 // malloc, calloc, realloc and operator new with counting versions and counts only what the
 // server's worker threads allocate. (Built without sanitizers, which replace malloc themselves.)
+#include <fcntl.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -136,8 +137,8 @@ void async_example_routes(handlers::Router& router) {
 }
 
 // Handlers that wait (coroutine frames in the request arena, timers on the ring, bodies sent in
-// parts) and static files (open, statx and read on the ring; 304s; ranges; a 1 MiB file in parts)
-// allocate nothing per request either.
+// parts) and static files (open, statx and read on the ring; 304s; ranges; a 1 MiB file from the
+// page cache, and one whose pages were dropped, read in parts) allocate nothing per request either.
 TEST(HeapAllocations, NonePerRequestForWaitingHandlersAndStaticFiles) {
     if (std::getenv("LAKE_ASYNC_EXAMPLE_PLUGIN") == nullptr)
         GTEST_SKIP() << "LAKE_ASYNC_EXAMPLE_PLUGIN not set";
@@ -146,7 +147,8 @@ TEST(HeapAllocations, NonePerRequestForWaitingHandlersAndStaticFiles) {
     const std::string root = dir;
     for (const auto& [name, size] : {std::pair<const char*, std::size_t>{"/small.css", 4096},
                                      {"/small.css.gz", 1000},
-                                     {"/big.bin", 1u << 20}}) {
+                                     {"/big.bin", 1u << 20},
+                                     {"/cold.bin", 1u << 20}}) {
         FILE* f = std::fopen((root + name).c_str(), "wb");
         ASSERT_NE(f, nullptr);
         const std::string bytes(size, 'x');
@@ -171,25 +173,42 @@ TEST(HeapAllocations, NonePerRequestForWaitingHandlersAndStaticFiles) {
                               get("/static/small.css", "If-None-Match: " + etag + "\r\n") +
                               get("/static/big.bin", "Range: bytes=100-60000\r\n") +
                               get("/gz/small.css", "Accept-Encoding: br;q=0.5, gzip\r\n") +
-                              get("/gz/big.bin", "Accept-Encoding: gzip, br\r\n");
+                              get("/gz/big.bin", "Accept-Encoding: gzip, br\r\n") +
+                              get("/static/cold.bin");
+    const auto drop_cold_pages = [&] {
+        const int fd = ::open((root + "/cold.bin").c_str(), O_RDONLY);
+        ASSERT_GE(fd, 0);
+        ASSERT_EQ(::fdatasync(fd), 0);
+        ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+        ::close(fd);
+    };
     auto workload = [&] {
         for (int conn = 0; conn < 8; ++conn) {
             Client c(s.port());
             for (int i = 0; i < 10; ++i) {
+                drop_cold_pages();
                 ASSERT_TRUE(c.send(batch));
-                const int statuses[] = {200, 200, 200, 200, 200, 304, 206, 200, 200};
+                const int statuses[] = {200, 200, 200, 200, 200, 304, 206, 200, 200, 200};
                 for (int expected : statuses) ASSERT_EQ(c.read_response().status, expected);
             }
         }
     };
     workload();
+    const server::WorkerCounters counted = s.server().counters();
     const std::uint64_t before = g_worker_allocations.load();
-    workload();  // 8 x 10 x 9 = 720 requests
+    workload();  // 8 x 10 x 10 = 800 requests
     const std::uint64_t after = g_worker_allocations.load();
-    EXPECT_EQ(after - before, 0u) << "heap allocations on worker threads during 720 requests";
+    EXPECT_EQ(after - before, 0u) << "heap allocations on worker threads during 800 requests";
+    // Both ways a large file goes: from the page cache (big.bin, thrice a batch) and read in
+    // parts (cold.bin, its pages dropped before each batch).
+    EXPECT_EQ(s.server().counters().file_sends.get() - counted.file_sends.get(), 240u);
+    EXPECT_GE(
+        s.server().counters().file_sends_not_cached.get() - counted.file_sends_not_cached.get(),
+        80u);
     std::remove((root + "/small.css").c_str());
     std::remove((root + "/small.css.gz").c_str());
     std::remove((root + "/big.bin").c_str());
+    std::remove((root + "/cold.bin").c_str());
     ::rmdir(dir);
 }
 

@@ -1,6 +1,7 @@
 // The static file handler ([[static]] prefix/root), over real sockets.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <thread>
 
 #include "process_memory.hpp"
@@ -420,12 +422,37 @@ TEST_F(StaticFiles, AFileNotInThePageCacheIsReadThroughTheRing) {
     ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
     ::close(fd);
     const std::uint64_t ring_before = server_->server().counters().waiting_ops_ring;
+    const std::uint64_t not_cached_before =
+        server_->server().counters().file_sends_not_cached.get();
     const HttpResponse r = request(get("/files/big.bin"));
     EXPECT_EQ(r.status, 200);
     EXPECT_TRUE(r.body == *big_);
     if (backend_under_test() != "epoll") {
         EXPECT_GT(server_->server().counters().waiting_ops_ring, ring_before);
     }
+    // Not sent from the page cache: sendfile would have waited on the disk.
+    EXPECT_GT(server_->server().counters().file_sends_not_cached, not_cached_before);
+}
+
+// A file larger than the response arena holds, its pages in memory, goes from the page cache to
+// the socket (sendfile): byte for byte, whole or a range of it, and a small one does not (it is
+// read into the response arena and sent with its head, one send).
+TEST_F(StaticFiles, ALargeFileInThePageCacheIsSentFromIt) {
+    EXPECT_EQ(request(get("/files/big.bin")).status, 200);  // now in the page cache
+    const server::WorkerCounters before = server_->server().counters();
+    const HttpResponse whole = request(get("/files/big.bin"));
+    EXPECT_EQ(whole.status, 200);
+    EXPECT_TRUE(whole.body == *big_);
+    const HttpResponse part = request(get("/files/big.bin", "Range: bytes=1000-2098575\r\n"));
+    EXPECT_EQ(part.status, 206);
+    EXPECT_TRUE(part.body == big_->substr(1000, 2097576));
+    const HttpResponse head = request("HEAD /files/big.bin HTTP/1.1\r\nHost: t\r\n\r\n", true);
+    EXPECT_EQ(head.header("content-length"), std::to_string(kBig));
+    const server::WorkerCounters after_large = server_->server().counters();
+    EXPECT_EQ(after_large.file_sends.get(), before.file_sends.get() + 2);
+    EXPECT_EQ(after_large.file_sends_not_cached.get(), before.file_sends_not_cached.get());
+    EXPECT_EQ(request(get("/files/small.txt")).body, "hello, static\n");
+    EXPECT_EQ(server_->server().counters().file_sends.get(), after_large.file_sends.get());
 }
 
 // A client that reads a 64 MiB file slowly: the server holds one part of it at a time, not the
@@ -457,6 +484,93 @@ TEST_F(StaticFiles, ASlowReaderKeepsTheServersMemoryFlat) {
     const std::size_t head_end = got.find("\r\n\r\n");
     ASSERT_NE(head_end, std::string::npos);
     EXPECT_TRUE(got.compare(head_end + 4, std::string::npos, *big_) == 0);
+}
+
+// Sending a file from the page cache, where it can go wrong: a reader that stops, a file that
+// shrinks under the send. Each with a server of its own (a short send timeout; a file it may cut).
+class StaticFileSends : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        char templ[] = "/tmp/lake-sendfile-XXXXXX";
+        root_ = ::mkdtemp(templ);
+        write_file(root_ / "big.bin", big_contents());  // its pages are in the cache (dirty)
+        config::ServerConfig c = test_config();
+        c.send_timeout_s = 1;
+        c.static_mounts.push_back({"/files", root_.string(), ""});
+        server_ = std::make_unique<RunningServer>(c);
+        ASSERT_EQ(server_->error(), "");
+    }
+    void TearDown() override {
+        server_.reset();
+        fs::remove_all(root_);
+    }
+    // A client that reads little: the server's sends soon wait for room.
+    int start_slow_download() {
+        const int fd = raw_socket(server_->port(), 64 * 1024);
+        EXPECT_GE(fd, 0);
+        const timeval wait{10, 0};  // no test waits for ever on a server that would hang
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
+        EXPECT_TRUE(send_all(fd, get("/files/big.bin")));
+        char buf[16384];
+        EXPECT_GT(::recv(fd, buf, sizeof(buf), 0), 0);
+        return fd;
+    }
+    // Reads until the server ends the connection: the bytes, or -1 when it did not end it.
+    static long long read_to_end(int fd) {
+        long long total = 0;
+        char buf[65536];
+        for (;;) {
+            const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+            if (n > 0) {
+                total += n;
+                continue;
+            }
+            if (n == 0 || errno == ECONNRESET) return total;
+            return -1;  // the receive timed out: the server still holds the connection open
+        }
+    }
+
+    fs::path root_;
+    std::unique_ptr<RunningServer> server_;
+};
+
+// The client stops reading while the file goes out: cut at the send timeout like any response,
+// and the handler's file is closed.
+TEST_F(StaticFileSends, AReaderThatStopsIsCutAtTheSendTimeout) {
+    const std::size_t descriptors = open_descriptors();
+    const int fd = start_slow_download();
+    const auto send_timeouts = [&] {
+        return server_->server()
+            .counters()
+            .timeouts[static_cast<int>(server::TimeoutKind::Send)]
+            .get();
+    };
+    for (int i = 0; i < 100 && send_timeouts() == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(send_timeouts(), 1u);
+    EXPECT_EQ(server_->server().counters().file_sends.get(), 1u);  // it was a file's send
+    const long long got = read_to_end(fd);
+    EXPECT_GE(got, 0) << "the connection was not closed";
+    EXPECT_LT(got, static_cast<long long>(kBig));
+    ::close(fd);
+    std::size_t now = open_descriptors();
+    for (int i = 0; i < 100 && now > descriptors; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        now = open_descriptors();
+    }
+    EXPECT_LE(now, descriptors);
+}
+
+// The file is cut short while it is sent: the connection ends short of the announced length
+// (it cannot be kept), instead of waiting for bytes that will not come.
+TEST_F(StaticFileSends, AFileThatShrinksWhileSentEndsTheConnection) {
+    const int fd = start_slow_download();
+    ASSERT_EQ(::truncate((root_ / "big.bin").c_str(), 1 << 20), 0);
+    const long long got = read_to_end(fd);
+    EXPECT_GE(got, 0) << "the connection was not closed";
+    EXPECT_LT(got, static_cast<long long>(kBig));
+    EXPECT_EQ(server_->server().counters().file_sends.get(), 1u);
+    ::close(fd);
 }
 
 }  // namespace
