@@ -70,6 +70,7 @@ TEST(Metrics, CountWhatWasSentAndAnswered) {
           "lake_timeouts_total{kind=\"header\"}",
           "lake_timeouts_total{kind=\"large_buffer_wait_under_pressure\"}",
           "lake_recv_pauses_total", "lake_enobufs_total", "lake_arena_bytes_in_use{worker=\"0\"}",
+          "lake_file_sends_total{how=\"sendfile\"}", "lake_file_sends_total{how=\"not_cached\"}",
           "lake_arena_high_water_bytes{worker=\"1\"}", "lake_large_buffers_in_use"})
         EXPECT_GE(sample(page, family), 0) << family << " missing";
     // Every sample line belongs to a family announced by # TYPE.
