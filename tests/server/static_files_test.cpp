@@ -412,6 +412,46 @@ TEST(StaticFilesFullArena, ARedirectThatDoesNotFitIs500) {
     fs::remove_all(root);
 }
 
+// Where the request arena cannot hold the precompressed copy's name (a long name behind a large
+// head), the file is served as it is, not failed: swept over the head's length, each answer is
+// the copy, the original or (the arena full sooner still) a 5xx, in that order, and the original
+// comes up.
+TEST(StaticFilesFullArena, ACopysNameThatDoesNotFitServesTheOriginal) {
+    char templ[] = "/tmp/lake-static-copy-XXXXXX";
+    const fs::path root = ::mkdtemp(templ);
+    const std::string name(200, 'n');
+    write_file(root / (name + ".txt"), "the original\n");
+    write_file(root / (name + ".txt.gz"), "GZ bytes");
+    config::ServerConfig c = test_config();
+    c.request_view = c.max_target + c.max_header_bytes + c.max_headers * 32 + 1024;  // the least
+    c.static_mounts.push_back({"/gz", root.string(), "", true});
+    RunningServer server(c);
+    ASSERT_EQ(server.error(), "");
+    std::string seen;  // 'c' copy, 'o' original, 'x' a 5xx: one letter per change
+    const std::string query(7500, 'q');
+    for (std::size_t more = 0; more <= 2000; more += 4) {  // the head grows 4 bytes a request
+        std::string pad;
+        for (int i = 0; i < 2; ++i)
+            pad += "X-Pad-" + std::to_string(i) + ": " + std::string(5000, 'p') + "\r\n";
+        pad += "X-Pad-2: " + std::string(3500 + more, 'p') + "\r\nAccept-Encoding: gzip\r\n";
+        Client client(server.port(), 10000);
+        ASSERT_TRUE(client.send(get("/gz/" + name + ".txt?" + query, pad)));
+        const HttpResponse r = client.read_response();
+        char kind = '?';
+        if (r.status == 200 && r.body == "GZ bytes" && r.header("content-encoding") == "gzip")
+            kind = 'c';
+        else if (r.status == 200 && r.body == "the original\n" &&
+                 r.header("content-encoding") == "")
+            kind = 'o';
+        else if (r.status >= 500)
+            kind = 'x';
+        ASSERT_NE(kind, '?') << "a head " << more << " bytes longer: " << r.status << " " << r.body;
+        if (seen.empty() || seen.back() != kind) seen += kind;
+    }
+    EXPECT_TRUE(seen == "co" || seen == "cox") << seen;
+    fs::remove_all(root);
+}
+
 // A file whose pages are not in the page cache is read through the ring (a read that would wait
 // is never made on the worker's thread), byte for byte. With epoll it is read at once, blocking
 // the worker for the disk, as nginx does without thread pools.
