@@ -166,6 +166,37 @@ TEST(Metrics, AClientOfTheOwnAddressIsCutOffAtTheExchangesDeadline) {
     EXPECT_EQ(scraper.read_response().status, 200);
 }
 
+// A client of the own address that asks for the page and then does not read it (a page larger
+// than the socket buffers hold) is cut off at the exchange's deadline too: the next scraper is
+// served, and the stuck client sees its connection end short of the page.
+TEST(Metrics, AClientThatDoesNotReadThePageIsCutOffAtTheDeadline) {
+    static const std::string big_page(32u << 20, 'm');
+    server::MetricsListener listener;
+    ASSERT_EQ(
+        listener.start(
+            "127.0.0.1:0", "/metrics", [](http::Response& r) { r.text(200, big_page); }, false),
+        "");
+    const int stuck = raw_socket(listener.port(), 4096);
+    ASSERT_GE(stuck, 0);
+    ASSERT_TRUE(send_all(stuck, get("/metrics")));
+    const auto start = std::chrono::steady_clock::now();
+    Client scraper(listener.port(), 10000);  // waits behind the stuck one (one at a time)
+    ASSERT_TRUE(scraper.send(get("/metrics")));
+    const HttpResponse r = scraper.read_response();
+    const auto waited = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body.size(), big_page.size());
+    EXPECT_GE(waited, server::MetricsListener::kExchange - std::chrono::milliseconds(300));
+    EXPECT_LT(waited, server::MetricsListener::kExchange + std::chrono::seconds(3));
+    std::size_t got = 0;
+    char buf[65536];
+    for (ssize_t n; (n = ::recv(stuck, buf, sizeof(buf), 0)) > 0;)
+        got += static_cast<std::size_t>(n);
+    EXPECT_LT(got, big_page.size()) << "the stuck client got the whole page";
+    ::close(stuck);
+    listener.stop();
+}
+
 // Out of descriptors, the listener leaves the client in the backlog and waits instead of spinning
 // on accept (poll says "readable" again at once), and serves it once descriptors are free.
 TEST(Metrics, TheOwnAddressOutOfDescriptorsWaitsInsteadOfSpinning) {
