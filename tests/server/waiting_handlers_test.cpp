@@ -1,7 +1,9 @@
 // Handlers that wait (handlers/task.hpp, handlers/io.hpp): coroutines on the worker's io_uring,
 // over real sockets.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/stat.h>
 
 #include <unistd.h>
 
@@ -11,6 +13,8 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -176,6 +180,42 @@ Task echo_with_a_full_arena(const Request& req, Response& res, void*) {
                  pad_intact ? "intact" : "damaged", req.arena->owns(pad.data()) ? "yes" : "no");
 }
 
+// send_file's contract: `[` + the file g_file_path + `]` with the whole length announced (a body
+// part before the file, one after); ?mode=chunked announces none (-EINVAL expected), ?mode=badfd
+// passes no file, ?mode=cold drops the file's pages first (-EAGAIN: nothing sent). Those answer
+// the result as text (nothing went out).
+std::string g_file_path;
+Task send_a_file(const Request& req, Response& res, void*) {
+    Alive alive;
+    const std::string_view mode = req.query_param("mode");
+    const int fd = ::open(g_file_path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0) {
+        res.text(500, "no file\n");
+        co_return;
+    }
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    const auto size = static_cast<std::uint32_t>(st.st_size);
+    if (mode == "cold") {
+        (void)::fdatasync(fd);
+        (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    }
+    if (mode != "chunked") res.stream_length = size + 2;
+    res.content_type = "application/octet-stream";
+    if (mode.empty()) res.append("[");
+    const int rc = co_await req.io->send_file(res, mode == "badfd" ? -1 : fd, 0, size);
+    if (rc < 0) {  // nothing went out: an answer of its own
+        res.stream_length = -1;
+        http::format(res, "rc={}\n", rc);
+        co_return;
+    }
+    if (rc != 0 && rc != static_cast<int>(size)) throw std::runtime_error("short send_file");
+    res.append("]");
+}
+
 // Refuses the body without reading it.
 Task refuse_body(const Request&, Response& res, void*) {
     res.text(413, "no thanks\n");
@@ -194,6 +234,7 @@ void waiting_routes(handlers::Router& r) {
     r.add(Method::Get, "/w/at-once", Handler::waiting(returns_at_once));
     r.add(Method::Get, "/w/nested", Handler::waiting(nested));
     r.add(Method::Get, "/w/big-frame", Handler::waiting(big_frame));
+    r.add(Method::Get, "/w/file", Handler::waiting(send_a_file));
     r.add(Method::Get, "/w/echo/{name}", Handler::waiting(echo_after_wait));
     r.add_before("/w/echo/", handlers::Hook{&tag_seen, nullptr});
     r.add(Method::Get, "/w/full/{name}", Handler::waiting(echo_with_a_full_arena));
@@ -465,6 +506,49 @@ TEST_F(WaitingHandlers, HeadOfAStreamedResponseHasNoBody) {
     EXPECT_EQ(r.status, 200);
     ASSERT_TRUE(c.send(get("/plaintext")));
     EXPECT_EQ(c.read_response().body, "Hello, World!");
+}
+
+// send_file (handlers/io.hpp): the body before the file, the file from the page cache, the body
+// after it, under the length announced; HEAD sends the head alone (0 bytes of the file); the
+// misuses and the pages not in memory answer their errno with nothing sent, and the connection
+// goes on; an HTTP/1.0 client without a length gets the body until the close.
+TEST_F(WaitingHandlers, SendFileSendsTheFileBetweenTheBodysParts) {
+    char templ[] = "/tmp/lake-send-file-XXXXXX";
+    const int fd = ::mkstemp(templ);
+    ASSERT_GE(fd, 0);
+    std::string contents(3u << 20, '\0');
+    for (std::size_t i = 0; i < contents.size(); ++i) contents[i] = static_cast<char>('a' + i % 26);
+    ASSERT_EQ(::write(fd, contents.data(), contents.size()), static_cast<ssize_t>(contents.size()));
+    ::close(fd);
+    g_file_path = templ;
+    const std::uint64_t sends_before = server_->server().counters().file_sends;
+    Client c(port(), 10000);
+    ASSERT_TRUE(c.send(get("/w/file")));
+    HttpResponse r = c.read_response();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("content-length"), std::to_string(contents.size() + 2));
+    EXPECT_TRUE(r.body == "[" + contents + "]");
+    EXPECT_EQ(server_->server().counters().file_sends, sends_before + 1);
+    ASSERT_TRUE(c.send("HEAD /w/file HTTP/1.1\r\nHost: t\r\n\r\n"));
+    r = c.read_response(true);
+    EXPECT_EQ(r.header("content-length"), std::to_string(contents.size() + 2));
+    for (const char* mode : {"chunked", "badfd"}) {
+        ASSERT_TRUE(c.send(get(std::string("/w/file?mode=") + mode)));
+        EXPECT_EQ(c.read_response().body, "rc=-22\n") << mode;
+    }
+    // An HTTP/1.0 client: no length needed, the body ends with the connection.
+    Client old(port(), 10000);
+    ASSERT_TRUE(old.send("GET /w/file?mode=chunked HTTP/1.0\r\n\r\n"));
+    const std::string all = old.read_all();
+    EXPECT_EQ(all.find("Content-Length"), std::string::npos);
+    ASSERT_GT(all.size(), contents.size() + 1);
+    EXPECT_TRUE(all.compare(all.size() - contents.size() - 1, std::string::npos, contents + "]") ==
+                0);
+    ASSERT_TRUE(c.send(get("/w/file?mode=cold")));
+    EXPECT_EQ(c.read_response().body, "rc=-11\n");
+    ASSERT_TRUE(c.send(get("/plaintext")));  // the connection went on through all of it
+    EXPECT_EQ(c.read_response().body, "Hello, World!");
+    std::remove(templ);
 }
 
 // A graceful stop lets waiting handlers finish: each is answered, with `Connection: close`, and
