@@ -1,7 +1,6 @@
 // Zero heap allocations per request in steady state, counted: this test binary replaces
 // malloc, calloc, realloc and operator new with counting versions and counts only what the
 // server's worker threads allocate. (Built without sanitizers, which replace malloc themselves.)
-#include <fcntl.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 
 #include "../../handlers/plugin.hpp"
 #include "../../server/cpu_affinity.hpp"
+#include "page_cache_drop.hpp"
 #include "pinned_thread.hpp"
 #include "server_fixture.hpp"
 
@@ -175,13 +175,7 @@ TEST(HeapAllocations, NonePerRequestForWaitingHandlersAndStaticFiles) {
                               get("/gz/small.css", "Accept-Encoding: br;q=0.5, gzip\r\n") +
                               get("/gz/big.bin", "Accept-Encoding: gzip, br\r\n") +
                               get("/static/cold.bin");
-    const auto drop_cold_pages = [&] {
-        const int fd = ::open((root + "/cold.bin").c_str(), O_RDONLY);
-        ASSERT_GE(fd, 0);
-        ASSERT_EQ(::fdatasync(fd), 0);
-        ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
-        ::close(fd);
-    };
+    const auto drop_cold_pages = [&] { ASSERT_TRUE(drop_from_page_cache(root + "/cold.bin")); };
     auto workload = [&] {
         for (int conn = 0; conn < 8; ++conn) {
             Client c(s.port());
