@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """config/seccomp-io_uring.json, enforced for real: the profile is compiled with libseccomp
 (Debian's python3-seccomp) as a container runtime would, and lake-server started under it must
-run on io_uring and serve; under the stock profile it was made from (the runtimes' default,
-which refuses io_uring) it must fall back to epoll, say why, and serve.
+run on io_uring and serve, a large static file from the page cache (sendfile, after cachestat);
+under the stock profile it was made from (the runtimes' default, which refuses io_uring and
+cachestat) it must fall back to epoll, say why, and serve, that file read instead.
 
     tests/config/seccomp_profile_test.py build/test-release/server/lake-server
 """
@@ -12,6 +13,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import urllib.request
 
 import seccomp
@@ -20,6 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SHIPPED = os.path.join(ROOT, "config", "seccomp-io_uring.json")
 STOCK = "/usr/share/containers/seccomp.json"
 IO_URING = {"io_uring_setup", "io_uring_enter", "io_uring_register"}
+ADDED = IO_URING | {"cachestat"}
 # What a container gets by default (Docker, Podman, containerd): rules that need more are left
 # out, as the runtimes leave them out.
 DEFAULT_CAPS = {"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
@@ -64,23 +67,37 @@ def compile_profile(profile):
 
 
 def serve_under(profile):
-    """lake-server's start line under `profile`, after checking that it serves and stops."""
+    """lake-server's start line under `profile` and how its large static file went (sendfile or
+    not_cached: lake_file_sends_total), after checking that it serves both and stops."""
     f = compile_profile(profile)
-    p = subprocess.Popen([sys.argv[1], "--host", "127.0.0.1", "--port", "0", "--workers", "1"],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=f.load,
-                         text=True)
-    try:
-        line = p.stdout.readline()
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+) ", line)
-        assert m, line
-        body = urllib.request.urlopen(f"http://127.0.0.1:{m.group(1)}/plaintext",
-                                      timeout=5).read()
-        assert body == b"Hello, World!", body
-    finally:
-        p.send_signal(signal.SIGTERM)
-        rest = p.communicate(timeout=10)[0]
+    with tempfile.TemporaryDirectory(prefix="lake-seccomp-") as tmp:
+        data = bytes(range(256)) * 4096  # 1 MiB: more than one part of the response arena
+        with open(os.path.join(tmp, "big.bin"), "wb") as fh:
+            fh.write(data)
+        conf = os.path.join(tmp, "lake.toml")
+        with open(conf, "w") as fh:
+            fh.write(f'[[static]]\nprefix = "/s"\nroot = "{tmp}"\n')
+        p = subprocess.Popen([sys.argv[1], "--host", "127.0.0.1", "--port", "0", "--workers",
+                              "1", "--config", conf],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=f.load,
+                             text=True)
+        try:
+            line = p.stdout.readline()
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+) ", line)
+            assert m, line
+            base = f"http://127.0.0.1:{m.group(1)}"
+            body = urllib.request.urlopen(base + "/plaintext", timeout=5).read()
+            assert body == b"Hello, World!", body
+            body = urllib.request.urlopen(base + "/s/big.bin", timeout=5).read()
+            assert body == data, len(body)
+            page = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+            sends = {how: int(n) for how, n in
+                     re.findall(r'^lake_file_sends_total\{how="(\w+)"\} (\d+)$', page, re.M)}
+        finally:
+            p.send_signal(signal.SIGTERM)
+            rest = p.communicate(timeout=10)[0]
     assert p.returncode == 0, (p.returncode, rest)
-    return line
+    return line, sends
 
 
 def main():
@@ -88,19 +105,23 @@ def main():
         shipped = json.load(fh)
     allowed = [r for r in shipped["syscalls"]
                if r["action"] == "SCMP_ACT_ALLOW" and IO_URING & set(r["names"])]
-    assert len(allowed) == 1 and set(allowed[0]["names"]) == IO_URING, allowed
-    line = serve_under(shipped)
+    assert len(allowed) == 1 and set(allowed[0]["names"]) == ADDED, allowed
+    line, sends = serve_under(shipped)
     assert "; io_uring: " in line, line
-    print("shipped profile: lake-server runs on io_uring and serves")
+    assert sends == {"sendfile": 1, "not_cached": 0}, sends
+    print("shipped profile: lake-server runs on io_uring and serves, a large file by sendfile")
     if os.path.exists(STOCK):
         with open(STOCK) as fh:
             stock = json.load(fh)
         # The shipped profile is the stock one and the io_uring rule, nothing else.
         assert [r for r in shipped["syscalls"] if r is not allowed[0]] == stock["syscalls"]
-        line = serve_under(stock)
+        line, sends = serve_under(stock)
         # That profile refuses with ENOSYS (defaultErrnoRet 38); Docker's with EPERM.
         assert "; epoll: " in line and "(io_uring refused: " in line, line
-        print("stock profile: lake-server falls back to epoll, says why, and serves")
+        # cachestat refused too: the file is read instead, and served all the same.
+        assert sends == {"sendfile": 0, "not_cached": 1}, sends
+        print("stock profile: lake-server falls back to epoll, says why, and serves (a large "
+              "file read, not sent from the page cache)")
     print("seccomp profile: ok")
 
 
