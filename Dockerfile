@@ -6,7 +6,8 @@
 # io_uring and containers: Docker Engine 25+ (and containerd 2, Podman) block io_uring_setup,
 # io_uring_enter and io_uring_register in their default seccomp profile; there lake-server runs
 # on its epoll backend and says so on its start line. config/seccomp-io_uring.json is the
-# default profile plus those three system calls, for io_uring. `docker build` RUN steps always
+# default profile plus those three system calls, for io_uring, and cachestat (large static
+# files from the page cache; refused, they are read instead). `docker build` RUN steps always
 # use the default profile, so the image does not run the server tests at build time; run
 # scripts/test on a host (or in a container started with that profile).
 FROM debian:bookworm AS build
