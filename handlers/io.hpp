@@ -35,7 +35,9 @@
 // the kernel; each later send() hands over what was written since. It completes once the kernel
 // has the bytes (so a slow reader slows the handler: nothing piles up) and then the body starts
 // empty again in a fresh response arena. After the first send the status and headers are fixed;
-// what is written after the last send goes out when the handler returns.
+// what is written after the last send goes out when the handler returns. A part that would take
+// the body past the stream_length announced is refused (-EINVAL, nothing of it sent), and a body
+// that ends short of it or past it closes the connection after what went out.
 //
 // Sending a file's bytes (send_file): the head and the body so far go out as with send(), then
 // `length` bytes of the file from `offset` straight from the page cache to the socket (sendfile:

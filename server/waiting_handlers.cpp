@@ -286,6 +286,17 @@ bool Connection::start_send_part(handlers::IoOp& op) noexcept {
         }
         stream_started_ = true;
     }
+    // Never past the length announced: bytes beyond it would be read as the next response's.
+    // (Nothing of the part goes; the handler's end then finds the body short and closes.)
+    if (pending_context_.framing == http::Framing::Length &&
+        http::sends_body(r, pending_context_)) {
+        const std::uint64_t part =
+            r.body.size() + (op.kind == handlers::IoOp::Kind::SendFile ? op.length : 0);
+        if (stream_sent_ + part > pending_context_.length) {
+            op.result = -EINVAL;
+            return false;
+        }
+    }
     io_op_ = &op;
     file_queued_ = 0;
     if (out_.free_ranges() < 4) {

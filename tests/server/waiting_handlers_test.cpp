@@ -100,7 +100,8 @@ Task stream(const Request& req, Response& res, void*) {
     const std::uint64_t parts = arg(req, "parts", 3);
     res.content_type = "text/plain";
     if (arg(req, "length", 0) != 0)
-        res.stream_length = static_cast<std::int64_t>(parts * 7 + arg(req, "short", 0));
+        res.stream_length = static_cast<std::int64_t>(parts * 7 + arg(req, "short", 0)) -
+                            static_cast<std::int64_t>(arg(req, "over", 0));
     for (std::uint64_t i = 0; i < parts; ++i) {
         http::format(res, "part {}\n", i % 10);
         if (co_await req.io->send(res) < 0) co_return;
@@ -484,6 +485,18 @@ TEST_F(WaitingHandlers, ABodyShorterThanItsContentLengthClosesTheConnection) {
     const std::string all = c.read_all();
     EXPECT_NE(all.find("Content-Length: 19"), std::string::npos);
     EXPECT_NE(all.find("part 1\n"), std::string::npos);
+}
+
+// A part that would take the body past its Content-Length is refused (-EINVAL, nothing of it
+// sent): the client gets no byte beyond the length, and the connection closes.
+TEST_F(WaitingHandlers, APartPastItsContentLengthIsRefused) {
+    Client c(port());
+    ASSERT_TRUE(c.send(get("/w/stream?parts=3&length=1&over=5")));
+    const std::string all = c.read_all();
+    const std::size_t head_end = all.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos);
+    EXPECT_NE(all.find("Content-Length: 16"), std::string::npos);
+    EXPECT_EQ(all.substr(head_end + 4), "part 0\npart 1\n");
 }
 
 TEST_F(WaitingHandlers, PartsToAnHttp10ClientEndWithTheConnection) {
