@@ -135,6 +135,9 @@ class Io {
     // Starts `op`; true when the caller must wait for its completion (the engine then sets
     // op.result and resumes op.waiter), false when op.result is already set.
     virtual bool start(IoOp& op) noexcept = 0;
+    // The worker loop's current pass: it changes each time the worker has waited for the kernel.
+    // What a handler keeps for a pass (an open file, say) is as current as the pass itself.
+    virtual std::uint64_t pass() noexcept = 0;
 
   protected:
     ~Io() = default;

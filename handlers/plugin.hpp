@@ -21,7 +21,8 @@
 #include "plugin_config.hpp"
 #include "router.hpp"
 
-// 13: Io::send_file (a file's range from the page cache), an operation an older server lacks.
+// 13: Io::send_file (a file's range from the page cache), an operation an older server lacks;
+// Io::pass(), a new virtual.
 // 12: http::coding_weight (handlers/accept_encoding.hpp), a new symbol a plugin may call.
 // 11: Request::decoded_param, Response::set_cookie and http::percent_decode, new symbols a plugin
 // built against these headers may call.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -26,12 +27,105 @@ namespace {
 using http::Request;
 using http::Response;
 
+// The files this worker's static requests opened in the current loop pass, kept open for the
+// other requests answered in the same pass (as h2o's file cache): one open and one stat for a
+// burst of requests for a file, and nothing staler than a pass. A file still in use when its
+// pass ends (a send waiting for room, a read on the ring) stays open until its last request
+// lets go; the others are closed at the first look of a later pass, or at the worker's next
+// tick (within a second) when no request comes. Per worker thread: no lock.
+class PassFiles {
+  public:
+    struct Entry {
+        int fd = -1;
+        int dir = -1;
+        std::uint32_t refs = 0;
+        std::uint32_t len = 0;
+        std::uint64_t pass = 0;
+        struct statx st {};
+        char name[200];
+    };
+    PassFiles() = default;
+    PassFiles(const PassFiles&) = delete;
+    PassFiles& operator=(const PassFiles&) = delete;
+    ~PassFiles() {
+        for (Entry& e : entries_)
+            if (e.fd >= 0) ::close(e.fd);
+    }
+
+    // `name` beneath `dir`, opened in this pass: taken (release() it), or nullptr.
+    Entry* find(int dir, const char* name, std::uint64_t pass) noexcept {
+        begin(pass);
+        const std::size_t n = std::strlen(name);
+        for (Entry& e : entries_)
+            if (e.fd >= 0 && e.pass == pass && e.dir == dir && e.len == n &&
+                std::memcmp(e.name, name, n) == 0) {
+                ++e.refs;
+                return &e;
+            }
+        return nullptr;
+    }
+    // Keeps a regular file just opened and stated for the rest of the pass, taken by the
+    // caller; nullptr (the caller keeps its descriptor) when the name is long or every entry is
+    // in use.
+    Entry* keep(int dir, const char* name, int fd, const struct statx& st,
+                std::uint64_t pass) noexcept {
+        begin(pass);
+        const std::size_t n = std::strlen(name);
+        if (n >= sizeof(Entry{}.name)) return nullptr;
+        for (Entry& e : entries_)
+            if (e.fd < 0) {
+                e.fd = fd;
+                e.dir = dir;
+                e.refs = 1;
+                e.len = static_cast<std::uint32_t>(n);
+                e.pass = pass;
+                e.st = st;
+                std::memcpy(e.name, name, n);
+                return &e;
+            }
+        return nullptr;
+    }
+    void release(Entry& e) noexcept {
+        if (--e.refs == 0 && e.pass != pass_) close(e);
+    }
+    // The worker's tick: what nobody uses is closed (an idle worker holds no file for long: a
+    // deleted file's space comes back within a second).
+    void close_idle() noexcept {
+        for (Entry& e : entries_)
+            if (e.fd >= 0 && e.refs == 0) close(e);
+    }
+
+  private:
+    // A new pass: the files of earlier ones that nobody uses are closed.
+    void begin(std::uint64_t pass) noexcept {
+        if (pass == pass_) return;
+        pass_ = pass;
+        for (Entry& e : entries_)
+            if (e.fd >= 0 && e.refs == 0) close(e);
+    }
+    static void close(Entry& e) noexcept {
+        ::close(e.fd);
+        e.fd = -1;
+    }
+
+    std::uint64_t pass_ = 0;
+    Entry entries_[16];
+};
+
+thread_local PassFiles t_pass_files;
+std::atomic<std::uint64_t> g_files_opened{0};
+
 // Closes the file when the handler ends, however it ends (returned, threw, or destroyed
-// because its client left): a plain close(2) of a regular file does not wait on the disk.
+// because its client left): a plain close(2) of a regular file does not wait on the disk. A
+// file of the pass's (`shared`) is let go instead.
 struct FileGuard {
     int fd = -1;
+    PassFiles::Entry* shared = nullptr;
     ~FileGuard() {
-        if (fd >= 0) ::close(fd);
+        if (shared != nullptr)
+            t_pass_files.release(*shared);
+        else if (fd >= 0)
+            ::close(fd);
     }
 };
 
@@ -239,9 +333,18 @@ Task serve(const Request& req, Response& res, void* context) {
         if (!named_as_directory) co_await open_copy(req, mount.root_fd(), name, file, st, coding);
     }
     if (coding.empty()) {
-        file.fd = co_await io.open_beneath(mount.root_fd(), name);
-        rc = file.fd;
-        if (rc >= 0) rc = co_await io.stat(file.fd, st);
+        if (PassFiles::Entry* e = t_pass_files.find(mount.root_fd(), name, io.pass())) {
+            file.shared = e;  // opened and stated for another request of this pass
+            file.fd = e->fd;
+            st = e->st;
+        } else {
+            file.fd = co_await io.open_beneath(mount.root_fd(), name);
+            rc = file.fd;
+            if (rc >= 0) g_files_opened.fetch_add(1, std::memory_order_relaxed);
+            if (rc >= 0) rc = co_await io.stat(file.fd, st);
+            if (rc >= 0 && S_ISREG(st.stx_mode))
+                file.shared = t_pass_files.keep(mount.root_fd(), name, file.fd, st, io.pass());
+        }
     }
     if (rc >= 0 && S_ISREG(st.stx_mode) && named_as_directory) {
         answer(res, 404, "Not Found\n");
@@ -472,12 +575,17 @@ std::unique_ptr<StaticFiles> StaticFiles::mount(Router& router, const std::strin
     std::unique_ptr<StaticFiles> m(new StaticFiles(prefix == "/" ? std::string() : prefix, fd));
     m->cache_control_ = std::move(cache_control);
     m->precompressed_ = precompressed;
+    router.lifecycle().worker_tick.push_back([](unsigned) { t_pass_files.close_idle(); });
     router.add(http::Method::Get, m->prefix_ + "/{*path}", Handler::waiting(&serve, m.get()));
     if (!m->prefix_.empty())
         router.add(http::Method::Get, m->prefix_, {&redirect_to_slash, m.get()});
     else
         router.add(http::Method::Get, "/", Handler::waiting(&serve, m.get()));
     return m;
+}
+
+std::uint64_t static_files_opened() noexcept {
+    return g_files_opened.load(std::memory_order_relaxed);
 }
 
 StaticFiles::~StaticFiles() {

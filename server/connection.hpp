@@ -145,6 +145,7 @@ class Connection : private http::BodyBuffers, private handlers::Io {
     // Waiting handlers (handlers::Io, on the worker's I/O backend).
     bool start(handlers::IoOp& op) noexcept override;
     std::string_view client_address() noexcept override { return client_text(); }
+    std::uint64_t pass() noexcept override { return env_.loop.loop_ns; }
     bool start_send_part(handlers::IoOp& op) noexcept;
     bool queue_send_op() noexcept;
     bool try_without_waiting(handlers::IoOp& op) noexcept;

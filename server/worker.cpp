@@ -326,6 +326,7 @@ void Worker::refuse(int fd) noexcept {
 void Worker::on_tick() noexcept {
     ++loop_.now;
     date_.refresh();
+    router_.lifecycle().tick_worker(index_);
     if (!accept_armed_ && !loop_.draining) arm_accept();
     for (Connection& c : connections_) {
         if (c.state() != Connection::State::Free)

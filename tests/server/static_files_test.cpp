@@ -392,6 +392,27 @@ TEST_F(StaticFiles, EveryFileItOpensIsClosed) {
     EXPECT_LE(open_descriptors_once_back_to(before), before);
 }
 
+// Requests answered in the same loop pass share the file one of them opened (a pipelined burst
+// arrives in one receive and is answered in one pass): 20 requests, one or two opens, every
+// answer whole; and nothing is staler than a pass: a file replaced between two requests is the
+// new one for the second.
+TEST_F(StaticFiles, ABurstForOneFileOpensItOnceAndAReplacedFileIsSeenNext) {
+    std::string burst;
+    for (int i = 0; i < 20; ++i) burst += get("/files/small.txt");
+    Client c(server_->port(), 10000);
+    const std::uint64_t before = handlers::static_files_opened();
+    ASSERT_TRUE(c.send(burst));
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(c.read_response().body, "hello, static\n") << i;
+    EXPECT_LE(handlers::static_files_opened() - before, 2u);
+    const fs::path root = base_ / "root";
+    write_file(root / "replaced.txt", "the first\n");
+    EXPECT_EQ(request(get("/files/replaced.txt")).body, "the first\n");
+    write_file(root / "replaced.txt.new", "the second\n");
+    fs::rename(root / "replaced.txt.new", root / "replaced.txt");
+    EXPECT_EQ(request(get("/files/replaced.txt")).body, "the second\n");
+    fs::remove(root / "replaced.txt");
+}
+
 // A redirect to a directory is written into the request arena: where that is full (a long query
 // behind a large head, a request view as small as the limits allow) the answer is 500, and the
 // connection goes on.
