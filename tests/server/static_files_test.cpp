@@ -11,6 +11,7 @@
 #include <fstream>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "page_cache_drop.hpp"
 #include "process_memory.hpp"
@@ -411,6 +412,27 @@ TEST_F(StaticFiles, ABurstForOneFileOpensItOnceAndAReplacedFileIsSeenNext) {
     fs::rename(root / "replaced.txt.new", root / "replaced.txt");
     EXPECT_EQ(request(get("/files/replaced.txt")).body, "the second\n");
     fs::remove(root / "replaced.txt");
+}
+
+// More distinct files in one pass than the shared table holds (16), and a name too long to be
+// shared: each request keeps a descriptor of its own and is answered whole, and every file is
+// closed again.
+TEST_F(StaticFiles, FilesThePassCannotShareAreServedAndClosed) {
+    const fs::path root = base_ / "root";
+    std::vector<std::string> names;
+    for (int i = 0; i < 24; ++i) names.push_back("many-" + std::to_string(i) + ".txt");
+    names.push_back(std::string(230, 'l') + ".txt");
+    for (const std::string& n : names) write_file(root / n, "file " + n + "\n");
+    const std::size_t before = open_descriptors();
+    std::string burst;
+    for (const std::string& n : names) burst += get("/files/" + n);
+    {
+        Client c(server_->port(), 10000);
+        ASSERT_TRUE(c.send(burst));
+        for (const std::string& n : names) EXPECT_EQ(c.read_response().body, "file " + n + "\n");
+    }
+    EXPECT_LE(open_descriptors_once_back_to(before), before);
+    for (const std::string& n : names) fs::remove(root / n);
 }
 
 // A redirect to a directory is written into the request arena: where that is full (a long query
