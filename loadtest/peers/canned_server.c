@@ -8,7 +8,12 @@
 // the most any amount of user-space work could still win (io_uring can pass it by the system
 // calls it saves).
 //
-//   canned-server PORT [THREADS]     (one SO_REUSEPORT listener and epoll loop per thread)
+//   canned-server PORT [THREADS [RESPONSE_FILE]]   (one SO_REUSEPORT listener and epoll loop
+//                                                   per thread)
+//
+// With RESPONSE_FILE its bytes are the answer instead (loadtest/compare gives it the very bytes
+// lake-server sent for a path, to tell what the client spends on a response's shape from what
+// the server spends making it); a read that asks for the close gets them, then the close.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,13 +30,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static const char response[] =
+static const char plaintext_response[] =
     "HTTP/1.1 200 OK\r\nServer: canned\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n"
     "Content-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
 static const char closing_response[] =
     "HTTP/1.1 200 OK\r\nServer: canned\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n"
     "Content-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\nHello, World!";
-enum { response_len = sizeof(response) - 1, max_fds = 1 << 20 };
+enum { max_fds = 1 << 20 };
+
+// What every request end is answered with: plaintext_response, or a RESPONSE_FILE's bytes (and
+// then, where the client asks for the close, the same bytes before it).
+static const char* response = plaintext_response;
+static size_t response_len = sizeof(plaintext_response) - 1;
+static const char* closing = closing_response;
+static size_t closing_len = sizeof(closing_response) - 1;
 
 static int port;
 // Per descriptor: how many bytes of "\r\n\r\n" the previous read ended with (requests may be
@@ -86,7 +98,7 @@ static void serve(int fd, char* in, size_t in_size, char* out, size_t out_size) 
         if (len > 0 && asks_for_close(in, (size_t)r)) {
             // One request per connection: its answer says so, then the close (which also
             // takes the descriptor out of epoll).
-            write_all(fd, closing_response, sizeof(closing_response) - 1);
+            write_all(fd, closing, closing_len);
             close(fd);
             return;
         }
@@ -167,12 +179,24 @@ static void* run(void* arg) {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: canned-server PORT [THREADS]\n");
+        fprintf(stderr, "usage: canned-server PORT [THREADS [RESPONSE_FILE]]\n");
         return 2;
     }
     port = atoi(argv[1]);
     int threads = argc > 2 ? atoi(argv[2]) : 2;
     if (threads < 1 || threads > 256) threads = 2;
+    if (argc > 3) {
+        static char file_response[16 * 1024];
+        FILE* f = fopen(argv[3], "rb");
+        size_t n = f != NULL ? fread(file_response, 1, sizeof file_response, f) : 0;
+        if (f == NULL || n == 0 || n == sizeof file_response) {
+            fprintf(stderr, "canned-server: %s: not a response of 1 byte to 16 KiB\n", argv[3]);
+            return 2;
+        }
+        fclose(f);
+        response = closing = file_response;
+        response_len = closing_len = n;
+    }
     cpu_set_t allowed;
     CPU_ZERO(&allowed);
     sched_getaffinity(0, sizeof allowed, &allowed);
