@@ -32,11 +32,15 @@ using http::Response;
 // burst of requests for a file, and nothing staler than a pass. A file still in use when its
 // pass ends (a send waiting for room, a read on the ring) stays open until its last request
 // lets go; the others are closed at the first look of a later pass, or at the worker's next
-// tick (within a second) when no request comes. Per worker thread: no lock.
+// tick (within a second) when no request comes. A precompressed copy that is not there is
+// remembered for the pass too (a browser's "br, gzip" for a file with only a .gz beside it
+// would otherwise cost every request a failed open). Per worker thread: no lock.
 class PassFiles {
   public:
+    static constexpr int kFree = -1;
+    static constexpr int kMissing = -2;  // looked for in this pass: not there
     struct Entry {
-        int fd = -1;
+        int fd = kFree;  // a descriptor, kFree or kMissing
         int dir = -1;
         std::uint32_t refs = 0;
         std::uint32_t len = 0;
@@ -52,14 +56,15 @@ class PassFiles {
             if (e.fd >= 0) ::close(e.fd);
     }
 
-    // `name` beneath `dir`, opened in this pass: taken (release() it), or nullptr.
+    // `name` beneath `dir`, looked for in this pass: an open file, taken (release() it); one
+    // found missing (fd kMissing: nothing to release); or nullptr.
     Entry* find(int dir, const char* name, std::uint64_t pass) noexcept {
         begin(pass);
         const std::size_t n = std::strlen(name);
         for (Entry& e : entries_)
-            if (e.fd >= 0 && e.pass == pass && e.dir == dir && e.len == n &&
+            if (e.fd != kFree && e.pass == pass && e.dir == dir && e.len == n &&
                 std::memcmp(e.name, name, n) == 0) {
-                ++e.refs;
+                if (e.fd >= 0) ++e.refs;
                 return &e;
             }
         return nullptr;
@@ -73,10 +78,10 @@ class PassFiles {
         const std::size_t n = std::strlen(name);
         if (n >= sizeof(Entry{}.name)) return nullptr;
         for (Entry& e : entries_)
-            if (e.fd < 0) {
+            if (e.fd == kFree) {
                 e.fd = fd;
                 e.dir = dir;
-                e.refs = 1;
+                e.refs = fd >= 0 ? 1 : 0;
                 e.len = static_cast<std::uint32_t>(n);
                 e.pass = pass;
                 e.st = st;
@@ -85,6 +90,10 @@ class PassFiles {
             }
         return nullptr;
     }
+    // Remembers for the rest of the pass that `name` beneath `dir` is not there.
+    void keep_missing(int dir, const char* name, std::uint64_t pass) noexcept {
+        (void)keep(dir, name, kMissing, {}, pass);
+    }
     void release(Entry& e) noexcept {
         if (--e.refs == 0 && e.pass != pass_) close(e);
     }
@@ -92,20 +101,21 @@ class PassFiles {
     // deleted file's space comes back within a second).
     void close_idle() noexcept {
         for (Entry& e : entries_)
-            if (e.fd >= 0 && e.refs == 0) close(e);
+            if (e.fd != kFree && e.refs == 0) close(e);
     }
 
   private:
-    // A new pass: the files of earlier ones that nobody uses are closed.
+    // A new pass: the files of earlier ones that nobody uses are closed, what was missing
+    // forgotten.
     void begin(std::uint64_t pass) noexcept {
         if (pass == pass_) return;
         pass_ = pass;
         for (Entry& e : entries_)
-            if (e.fd >= 0 && e.refs == 0) close(e);
+            if (e.fd != kFree && e.refs == 0) close(e);
     }
     static void close(Entry& e) noexcept {
-        ::close(e.fd);
-        e.fd = -1;
+        if (e.fd >= 0) ::close(e.fd);
+        e.fd = kFree;
     }
 
     std::uint64_t pass_ = 0;
@@ -288,21 +298,37 @@ std::string_view with_slash_and_query(const Request& req, std::string_view path)
 // A precompressed copy of `name` in `dir_fd` (name.br, name.gz) that the client takes, the one
 // of higher weight first (br on a tie): when one is a regular file, `file` holds it (what it
 // held is closed), `st` says what it is and `coding` names its coding; otherwise all three stay.
-// Never a copy the client did not ask for: without Accept-Encoding, none.
+// Never a copy the client did not ask for: without Accept-Encoding, none. With `share` (`dir_fd`
+// is the mount's root, whose descriptor number names one directory for the mount's life) the
+// pass's files are looked at first, and what is opened or found missing is left for the pass.
 Task open_copy(const Request& req, int dir_fd, const char* name, FileGuard& file, struct statx& st,
-               std::string_view& coding) {
+               std::string_view& coding, bool share) {
     const int br = http::coding_weight(req, "br"), gzip = http::coding_weight(req, "gzip");
     const std::string_view order[2] = {br >= gzip ? "br" : "gzip", br >= gzip ? "gzip" : "br"};
     for (const std::string_view c : order) {
         if ((c == "br" ? br : gzip) == 0) continue;
         const char* copy = name_with_suffix(req, name, c == "br" ? "br" : "gz");
         if (copy == nullptr) co_return;  // the arena is full: the file as it is
-        FileGuard encoded{co_await req.io->open_beneath(dir_fd, copy)};
+        FileGuard encoded;
         struct statx encoded_st {};
-        if (encoded.fd < 0 || co_await req.io->stat(encoded.fd, encoded_st) < 0 ||
-            !S_ISREG(encoded_st.stx_mode))
-            continue;  // none, a directory, a link out of the root: no copy
+        const std::uint64_t pass = req.io->pass();
+        if (PassFiles::Entry* e = share ? t_pass_files.find(dir_fd, copy, pass) : nullptr) {
+            if (e->fd < 0) continue;  // missing, found so earlier in this pass
+            encoded.shared = e;
+            encoded.fd = e->fd;
+            encoded_st = e->st;
+        } else {
+            encoded.fd = co_await req.io->open_beneath(dir_fd, copy);
+            g_files_opened.fetch_add(1, std::memory_order_relaxed);
+            if (encoded.fd == -ENOENT && share) t_pass_files.keep_missing(dir_fd, copy, pass);
+            if (encoded.fd < 0 || co_await req.io->stat(encoded.fd, encoded_st) < 0 ||
+                !S_ISREG(encoded_st.stx_mode))
+                continue;  // none, a directory, a link out of the root: no copy
+            if (share)
+                encoded.shared = t_pass_files.keep(dir_fd, copy, encoded.fd, encoded_st, pass);
+        }
         std::swap(file.fd, encoded.fd);
+        std::swap(file.shared, encoded.shared);
         st = encoded_st;
         coding = c;
         co_return;
@@ -330,7 +356,8 @@ Task serve(const Request& req, Response& res, void* context) {
     std::string_view coding;
     if (mount.precompressed()) {
         res.add_header({"Vary", "Accept-Encoding"});
-        if (!named_as_directory) co_await open_copy(req, mount.root_fd(), name, file, st, coding);
+        if (!named_as_directory)
+            co_await open_copy(req, mount.root_fd(), name, file, st, coding, true);
     }
     if (coding.empty()) {
         if (PassFiles::Entry* e = t_pass_files.find(mount.root_fd(), name, io.pass())) {
@@ -340,7 +367,7 @@ Task serve(const Request& req, Response& res, void* context) {
         } else {
             file.fd = co_await io.open_beneath(mount.root_fd(), name);
             rc = file.fd;
-            if (rc >= 0) g_files_opened.fetch_add(1, std::memory_order_relaxed);
+            g_files_opened.fetch_add(1, std::memory_order_relaxed);
             if (rc >= 0) rc = co_await io.stat(file.fd, st);
             if (rc >= 0 && S_ISREG(st.stx_mode))
                 file.shared = t_pass_files.keep(mount.root_fd(), name, file.fd, st, io.pass());
@@ -363,10 +390,11 @@ Task serve(const Request& req, Response& res, void* context) {
         }
         std::swap(dir.fd, file.fd);
         name = "index.html";  // for its Content-Type
-        if (mount.precompressed()) co_await open_copy(req, dir.fd, name, file, st, coding);
+        if (mount.precompressed()) co_await open_copy(req, dir.fd, name, file, st, coding, false);
         if (coding.empty()) {
             file.fd = co_await io.open_beneath(dir.fd, name);
             rc = file.fd;
+            g_files_opened.fetch_add(1, std::memory_order_relaxed);
             if (rc >= 0) rc = co_await io.stat(file.fd, st);
         }
     }

@@ -50,8 +50,9 @@ class StaticFiles {
     int root_fd_ = -1;
 };
 
-// Files the static handlers opened, in this process (a request served by a file another request
-// of the same loop pass had open opens none): for tests and measurements.
+// The files the static handlers tried to open, in this process, found or not (a request served
+// by a file another request of the same loop pass had open, or told by it that a precompressed
+// copy is not there, opens none): for tests and measurements.
 std::uint64_t static_files_opened() noexcept;
 
 // The Content-Type for a file name, from its extension ("application/octet-stream" when

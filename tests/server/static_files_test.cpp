@@ -414,6 +414,45 @@ TEST_F(StaticFiles, ABurstForOneFileOpensItOnceAndAReplacedFileIsSeenNext) {
     fs::remove(root / "replaced.txt");
 }
 
+// Precompressed copies are shared by the pass as well, and so is a copy found missing: a burst
+// of 20 requests taking "br, gzip" for a file with only a .gz beside it costs one failed open
+// and one open, not 40; a burst that alternates the codings gets each its own copy; and a copy
+// that appears between two requests is served to the second.
+TEST_F(StaticFiles, ABurstForAPrecompressedCopyOpensItOnceAndLooksForTheMissingOneOnce) {
+    const std::string both = "Accept-Encoding: br, gzip\r\n";
+    std::string burst;
+    for (int i = 0; i < 20; ++i) burst += get("/gz/only-copy.txt", both);
+    {
+        Client c(server_->port(), 10000);
+        const std::uint64_t before = handlers::static_files_opened();
+        ASSERT_TRUE(c.send(burst));
+        for (int i = 0; i < 20; ++i) {
+            const HttpResponse r = c.read_response();
+            EXPECT_EQ(r.body, "GZ bytes without an original") << i;
+            EXPECT_EQ(r.header("content-encoding"), "gzip") << i;
+        }
+        EXPECT_LE(handlers::static_files_opened() - before, 4u);  // two passes at most
+    }
+    burst.clear();
+    for (int i = 0; i < 20; ++i)
+        burst += get("/gz/page.html", i % 2 == 0 ? both : "Accept-Encoding: gzip\r\n");
+    {
+        Client c(server_->port(), 10000);
+        ASSERT_TRUE(c.send(burst));
+        for (int i = 0; i < 20; ++i)
+            EXPECT_EQ(c.read_response().body,
+                      i % 2 == 0 ? "BR bytes of page.html" : "GZ bytes of page.html")
+                << i;
+    }
+    const fs::path root = base_ / "root";
+    EXPECT_EQ(request(get("/gz/only-copy.txt", both)).header("content-encoding"), "gzip");
+    write_file(root / "only-copy.txt.br", "BR bytes without an original");
+    const HttpResponse r = request(get("/gz/only-copy.txt", both));
+    EXPECT_EQ(r.body, "BR bytes without an original");
+    EXPECT_EQ(r.header("content-encoding"), "br");
+    fs::remove(root / "only-copy.txt.br");
+}
+
 // More distinct files in one pass than the shared table holds (16), and a name too long to be
 // shared: each request keeps a descriptor of its own and is answered whole, and every file is
 // closed again.
