@@ -411,13 +411,12 @@ LAKE_HOT void Connection::flush() noexcept {
     OutputQueue::Send send;
     if (out_.start_send(send)) {
         send_progress_ = env_.loop.now;  // each send starts its own clock
-        if (send.file_fd >= 0)
-            env_.io.send_file(*this, send.msg, send.len, send.file_fd, send.file_offset,
-                              send.file_len);
-        else if (send.msg != nullptr)
-            env_.io.send_msg(*this, send.msg);
+        if (send.msg != nullptr)
+            env_.io.send_msg(*this, send.msg, send.more);
+        else if (send.file_fd < 0)
+            env_.io.send(*this, send.data, send.len, send.more);
         else
-            env_.io.send(*this, send.data, send.len);
+            env_.io.send_file(*this, send.file_fd, send.file_offset, send.len);
         return;
     }
     if (state_ == State::Draining) {

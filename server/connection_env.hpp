@@ -49,15 +49,16 @@ class ConnectionIo {
     virtual void arm_recv(Connection& c) noexcept = 0;
     virtual void cancel_recv(Connection& c) noexcept = 0;
     // One send in flight per connection; it may complete short.
-    virtual void send(Connection& c, const void* data, std::size_t len) noexcept = 0;
-    virtual void send_msg(Connection& c, const msghdr* msg) noexcept = 0;
-    // The bytes of `head` (head_len of them; none when null), then up to `len` bytes of the file
-    // `file_fd` from `offset`, from the page cache (server/head_and_file.hpp, once the socket
-    // has room): on_send with the count of both like any send, or -ENODATA when the file ended
-    // first. The socket is non-blocking (accepted so), the file's pages cached (the caller
+    // `more`: bytes follow at once (a file's range after its head): the kernel holds a partial
+    // segment back for them (MSG_MORE) instead of sending the head as a packet of its own.
+    virtual void send(Connection& c, const void* data, std::size_t len, bool more) noexcept = 0;
+    virtual void send_msg(Connection& c, const msghdr* msg, bool more) noexcept = 0;
+    // Up to `len` bytes of the file `file_fd` from `offset`, from the page cache (sendfile, once
+    // the socket has room): on_send with the count like any send, or -ENODATA when the file
+    // ended first. The socket is non-blocking (accepted so), the file's pages cached (the caller
     // checked): the worker's thread waits on neither.
-    virtual void send_file(Connection& c, const msghdr* head, std::size_t head_len, int file_fd,
-                           std::uint64_t offset, std::size_t len) noexcept = 0;
+    virtual void send_file(Connection& c, int file_fd, std::uint64_t offset,
+                           std::size_t len) noexcept = 0;
     // The connection shut its socket down (it is closing): a send still waiting for room ends.
     virtual void shut_down(Connection& c) noexcept = 0;
     // A waiting handler's operation (handlers/io.hpp): true when it completes later (then

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -13,7 +14,6 @@
 #include <functional>
 
 #include "connection.hpp"
-#include "head_and_file.hpp"
 #include "log.hpp"
 
 namespace lake::server {
@@ -249,8 +249,9 @@ void EpollBackend::read_socket(std::uint32_t slot, LoopEvents& events) noexcept 
     }
 }
 
-void EpollBackend::send(Connection& c, const void* data, std::size_t len) noexcept {
+void EpollBackend::send(Connection& c, const void* data, std::size_t len, bool more) noexcept {
     Slot& s = slots_[c.index()];
+    s.send_more = more;
     s.send_data = data;
     s.send_len = len;
     s.send_msg = nullptr;
@@ -258,20 +259,19 @@ void EpollBackend::send(Connection& c, const void* data, std::size_t len) noexce
     try_send(c.index());
 }
 
-void EpollBackend::send_msg(Connection& c, const msghdr* msg) noexcept {
+void EpollBackend::send_msg(Connection& c, const msghdr* msg, bool more) noexcept {
     Slot& s = slots_[c.index()];
+    s.send_more = more;
     s.send_msg = msg;
     s.send_file = -1;
     try_send(c.index());
 }
 
-// The bytes before the range, then sendfile, on the non-blocking socket: EAGAIN waits for
-// EPOLLOUT like a full socket's send.
-void EpollBackend::send_file(Connection& c, const msghdr* head, std::size_t head_len, int file_fd,
-                             std::uint64_t offset, std::size_t len) noexcept {
+// sendfile on the non-blocking socket: EAGAIN waits for EPOLLOUT like a full socket's send.
+void EpollBackend::send_file(Connection& c, int file_fd, std::uint64_t offset,
+                             std::size_t len) noexcept {
     Slot& s = slots_[c.index()];
-    s.send_msg = head;
-    s.send_head_len = head_len;
+    s.send_msg = nullptr;
     s.send_file = file_fd;
     s.send_offset = offset;
     s.send_len = len;
@@ -282,14 +282,15 @@ void EpollBackend::try_send(std::uint32_t slot) noexcept {
     Slot& s = slots_[slot];
     ssize_t n;
     if (s.send_file >= 0) {
-        n = send_head_and_file(s.fd, s.send_msg, s.send_head_len, s.send_file, s.send_offset,
-                               s.send_len);
-        if (n < 0) {
-            errno = static_cast<int>(-n);
+        off_t at = static_cast<off_t>(s.send_offset);
+        n = ::sendfile(s.fd, s.send_file, &at, s.send_len);
+        if (n == 0) {  // the file ended before the range did
             n = -1;
+            errno = ENODATA;
         }
     } else {
-        const int flags = MSG_DONTWAIT | MSG_NOSIGNAL;
+        const int flags =
+            s.send_more ? MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE : MSG_DONTWAIT | MSG_NOSIGNAL;
         n = s.send_msg != nullptr ? ::sendmsg(s.fd, s.send_msg, flags)
                                   : ::send(s.fd, s.send_data, s.send_len, flags);
     }

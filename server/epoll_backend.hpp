@@ -52,10 +52,10 @@ class EpollBackend final : public IoBackend {
     void detach(Connection& c) noexcept override;
     void arm_recv(Connection& c) noexcept override;
     void cancel_recv(Connection& c) noexcept override;
-    void send(Connection& c, const void* data, std::size_t len) noexcept override;
-    void send_msg(Connection& c, const msghdr* msg) noexcept override;
-    void send_file(Connection& c, const msghdr* head, std::size_t head_len, int file_fd,
-                   std::uint64_t offset, std::size_t len) noexcept override;
+    void send(Connection& c, const void* data, std::size_t len, bool more) noexcept override;
+    void send_msg(Connection& c, const msghdr* msg, bool more) noexcept override;
+    void send_file(Connection& c, int file_fd, std::uint64_t offset,
+                   std::size_t len) noexcept override;
     void shut_down(Connection& c) noexcept override;
     bool start_handler_io(Connection& c, handlers::IoOp& op) noexcept override;
     void cancel_handler_io(Connection& c) noexcept override;
@@ -71,12 +71,12 @@ class EpollBackend final : public IoBackend {
         // The peer's FIN (or a hang-up) was reported: a short read no longer means "wait for the
         // next edge" (there will be none), so reads go on to the end of input.
         bool peer_hup = false;
+        bool send_more = false;  // MSG_MORE: a file's range follows
         const void* send_data = nullptr;
         std::size_t send_len = 0;
         const msghdr* send_msg = nullptr;
         int send_file = -1;  // the send is a file's range: send_len bytes from send_offset
-        std::uint64_t send_offset = 0;  // (after send_msg's send_head_len bytes, if set)
-        std::size_t send_head_len = 0;
+        std::uint64_t send_offset = 0;
         handlers::IoOp* op = nullptr;  // a handler's operation waiting for its socket or timer
         std::uint32_t op_events = 0;   // EPOLLIN or EPOLLOUT: op->fd is registered
         std::uint32_t sleep_seq = 0;   // the live sleep's entry in sleeps_

@@ -6,11 +6,9 @@
 // as bytes go out, so a short send resumes where it stopped. A response too big for the response
 // view lives in a large buffer of its own and goes out before them. A range of a file (a waiting
 // handler's send_file) goes out after them, from the page cache (sendfile), while no range is
-// queued behind it; the ranges still queued before it go with it, in the same step (the head
-// and the file's bytes then cost one wait for room, as nginx's writev + sendfile). The queue does
-// not own the bytes: the connection resets its view once ranges_drained, and releases the large
-// buffer the queue hands back; the file stays the handler's, open until the range is sent or the
-// send has failed.
+// queued behind it. The queue does not own the bytes: the connection resets its view once
+// ranges_drained, and releases the large buffer the queue hands back; the file stays the
+// handler's, open until the range is sent or the send has failed.
 #pragma once
 
 #include <sys/socket.h>
@@ -87,16 +85,15 @@ class OutputQueue {
     }
 
     // The next send, when none is in flight and something is queued: one piece (msg null), a
-    // msghdr over several ranges, or a file's range (file_fd >= 0: file_len bytes from
-    // file_offset, after the bytes of msg when it is set, len of them). The queue's own storage
-    // backs them until on_sent().
+    // msghdr over several ranges, or a file's range (file_fd >= 0, from file_offset). The queue's
+    // own storage backs them until on_sent().
     struct Send {
         const void* data = nullptr;
         std::size_t len = 0;
         const msghdr* msg = nullptr;
         int file_fd = -1;
         std::uint64_t file_offset = 0;
-        std::size_t file_len = 0;
+        bool more = false;  // a file's range follows these bytes
     };
     bool start_send(Send& out) noexcept {
         if (in_flight_) return false;
@@ -105,44 +102,27 @@ class OutputQueue {
             sending_large_ = true;
             in_flight_len_ = large_bytes_.size() - large_sent_;
             out = Send{large_bytes_.data() + large_sent_, in_flight_len_, nullptr};
-        } else if (pending() && file_left_ != 0) {
-            // The ranges, then the file's: one step. (Their sum stays within what one send
-            // reports: a range is part of a view, far below kMaxFileSend's slack.)
-            sending_large_ = false;
-            sending_file_ = true;
-            std::size_t head = 0;
-            for (unsigned i = first_; i < count_; ++i) head += ranges_[i].iov_len;
-            msg_ = msghdr{};
-            msg_.msg_iov = &ranges_[first_];
-            msg_.msg_iovlen = count_ - first_;
-            const std::uint64_t room = kMaxFileSend - head;
-            in_flight_head_ = head;
-            out =
-                Send{nullptr,      head,
-                     &msg_,        file_fd_,
-                     file_offset_, static_cast<std::size_t>(file_left_ < room ? file_left_ : room)};
-            in_flight_len_ = head + out.file_len;
         } else if (pending()) {
             sending_large_ = false;
+            const bool more = file_left_ != 0;
             const unsigned n = count_ - first_;
             const iovec& first = ranges_[first_];
             if (n == 1) {
                 in_flight_len_ = first.iov_len;
-                out = Send{first.iov_base, first.iov_len};
+                out = Send{first.iov_base, first.iov_len, nullptr, -1, 0, more};
             } else {
                 in_flight_len_ = 0;
                 for (unsigned i = first_; i < count_; ++i) in_flight_len_ += ranges_[i].iov_len;
                 msg_ = msghdr{};
                 msg_.msg_iov = &ranges_[first_];
                 msg_.msg_iovlen = n;
-                out = Send{nullptr, in_flight_len_, &msg_};
+                out = Send{nullptr, in_flight_len_, &msg_, -1, 0, more};
             }
         } else if (file_left_ != 0) {
             sending_large_ = false;
             sending_file_ = true;
-            in_flight_head_ = 0;
             in_flight_len_ = file_left_ < kMaxFileSend ? file_left_ : kMaxFileSend;
-            out = Send{nullptr, 0, nullptr, file_fd_, file_offset_, in_flight_len_};
+            out = Send{nullptr, in_flight_len_, nullptr, file_fd_, file_offset_};
         } else {
             return false;
         }
@@ -168,14 +148,11 @@ class OutputQueue {
             if (large_sent_ == large_bytes_.size()) r.large_done = take_large();
             return r;
         }
-        std::size_t file_sent = 0;
-        if (sending_file_) {  // the ranges sent with it first, then the file's bytes
-            file_sent = sent > in_flight_head_ ? sent - in_flight_head_ : 0;
-            sent -= file_sent;
-            file_offset_ += file_sent;
-            file_left_ -= file_sent;
+        if (sending_file_) {
+            file_offset_ += sent;
+            file_left_ -= sent;
             if (file_left_ == 0) file_fd_ = -1;
-            if (in_flight_head_ == 0) return r;  // the file's alone
+            return r;
         }
         while (sent != 0 && first_ < count_) {
             iovec& v = ranges_[first_];
@@ -205,7 +182,6 @@ class OutputQueue {
     bool sending_large_ = false;
     bool sending_file_ = false;
     std::size_t in_flight_len_ = 0;
-    std::size_t in_flight_head_ = 0;  // of a file's send: the ranges' bytes before the file's
     lake::LakeView* large_ = nullptr;
     iovec ranges_[kMaxRanges];
     msghdr msg_{};

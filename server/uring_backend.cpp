@@ -2,12 +2,12 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/sendfile.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "connection.hpp"
-#include "head_and_file.hpp"
 #include "op_tag.hpp"
 
 namespace lake::server {
@@ -129,27 +129,25 @@ void UringBackend::arm_recv(Connection& c) noexcept {
     io_uring_sqe_set_data64(s, tag(Op::Recv, c.index()));
 }
 
-void UringBackend::send(Connection& c, const void* data, std::size_t len) noexcept {
+void UringBackend::send(Connection& c, const void* data, std::size_t len, bool more) noexcept {
     io_uring_sqe* s = ring_.sqe();
-    io_uring_prep_send(s, c.fd(), data, len, MSG_NOSIGNAL);
+    io_uring_prep_send(s, c.fd(), data, len, more ? MSG_NOSIGNAL | MSG_MORE : MSG_NOSIGNAL);
     io_uring_sqe_set_data64(s, tag(Op::Send, c.index()));
 }
 
-void UringBackend::send_msg(Connection& c, const msghdr* msg) noexcept {
+void UringBackend::send_msg(Connection& c, const msghdr* msg, bool more) noexcept {
     io_uring_sqe* s = ring_.sqe();
-    io_uring_prep_sendmsg(s, c.fd(), msg, MSG_NOSIGNAL);
+    io_uring_prep_sendmsg(s, c.fd(), msg, more ? MSG_NOSIGNAL | MSG_MORE : MSG_NOSIGNAL);
     io_uring_sqe_set_data64(s, tag(Op::Send, c.index()));
 }
 
 // A file's range goes out with sendfile, which io_uring has no operation for: a poll for room
-// through the ring, then the bytes before it and the range on the loop's thread (the socket is
-// non-blocking, the pages cached), reported as the send's completion. A socket shut down
-// meanwhile (the connection closing) polls ready too, and its send fails: nothing waits for ever.
-void UringBackend::send_file(Connection& c, const msghdr* head, std::size_t head_len, int file_fd,
-                             std::uint64_t offset, std::size_t len) noexcept {
+// through the ring, then the system call on the loop's thread (the socket is non-blocking, the
+// pages cached), reported as the send's completion. A socket shut down meanwhile (the connection
+// closing) polls ready too, and its sendfile fails: nothing waits for ever.
+void UringBackend::send_file(Connection& c, int file_fd, std::uint64_t offset,
+                             std::size_t len) noexcept {
     HandlerArgs& args = handler_args_[c.index()];
-    args.head = head;
-    args.head_len = head_len;
     args.socket = c.fd();
     args.file = file_fd;
     args.offset = offset;
@@ -169,13 +167,13 @@ void UringBackend::file_ready(std::uint32_t slot, int result, LoopEvents& events
         events.on_send(slot, result);
         return;
     }
-    const long n =
-        send_head_and_file(args.socket, args.head, args.head_len, args.file, args.offset, args.len);
-    if (n == -EAGAIN) {
+    off_t at = static_cast<off_t>(args.offset);
+    const ssize_t n = ::sendfile(args.socket, args.file, &at, args.len);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
         arm_file_ready(slot);  // the room went to nothing (or a signal): wait again
         return;
     }
-    events.on_send(slot, static_cast<int>(n));
+    events.on_send(slot, n > 0 ? static_cast<int>(n) : n == 0 ? -ENODATA : -errno);
 }
 
 void UringBackend::cancel_recv(Connection& c) noexcept {

@@ -44,10 +44,10 @@ class UringBackend final : public IoBackend {
     void detach(Connection&) noexcept override {}
     void arm_recv(Connection& c) noexcept override;
     void cancel_recv(Connection& c) noexcept override;
-    void send(Connection& c, const void* data, std::size_t len) noexcept override;
-    void send_msg(Connection& c, const msghdr* msg) noexcept override;
-    void send_file(Connection& c, const msghdr* head, std::size_t head_len, int file_fd,
-                   std::uint64_t offset, std::size_t len) noexcept override;
+    void send(Connection& c, const void* data, std::size_t len, bool more) noexcept override;
+    void send_msg(Connection& c, const msghdr* msg, bool more) noexcept override;
+    void send_file(Connection& c, int file_fd, std::uint64_t offset,
+                   std::size_t len) noexcept override;
     void shut_down(Connection&) noexcept override {}  // the shutdown itself ends the send
     bool start_handler_io(Connection& c, handlers::IoOp& op) noexcept override;
     void cancel_handler_io(Connection& c) noexcept override;
@@ -72,9 +72,7 @@ class UringBackend final : public IoBackend {
     struct HandlerArgs {
         __kernel_timespec sleep{};
         open_how how{};
-        // A file's range (and the bytes before it) waiting for room in the socket (send_file).
-        const msghdr* head = nullptr;
-        std::size_t head_len = 0;
+        // A file's range waiting for room in the socket (send_file).
         int socket = -1;
         int file = -1;
         std::uint64_t offset = 0;

@@ -85,46 +85,5 @@ TEST(OutputQueue, EveryRangeTakenRefusesMore) {
     EXPECT_TRUE(q.queue(bytes(buf + 2 * OutputQueue::kMaxRanges - 1, 1))) << "adjacent: merged";
 }
 
-// A file's range goes in one step with the ranges queued before it (its head): the send says
-// both, a short one resumes in the head or in the file, and the file goes on alone.
-TEST(OutputQueue, AFilesRangeGoesWithTheRangesBeforeItAndResumesWhereItStopped) {
-    char head[10], more[6];
-    OutputQueue q;
-    q.clear();
-    ASSERT_TRUE(q.queue(bytes(head, 10)));
-    ASSERT_TRUE(q.queue(bytes(more, 6)));
-    q.queue_file(7, 100, 1000);
-    OutputQueue::Send s;
-    ASSERT_TRUE(q.start_send(s));
-    ASSERT_NE(s.msg, nullptr);
-    EXPECT_EQ(s.msg->msg_iovlen, 2u);
-    EXPECT_EQ(s.len, 16u);
-    EXPECT_EQ(s.file_fd, 7);
-    EXPECT_EQ(s.file_offset, 100u);
-    EXPECT_EQ(s.file_len, 1000u);
-    EXPECT_TRUE(q.sending_file());
-    OutputQueue::Sent done = q.on_sent(12);  // the head, and 2 bytes of the second range
-    EXPECT_TRUE(done.short_send);
-    EXPECT_FALSE(done.ranges_drained);
-    EXPECT_TRUE(q.file_pending());
-    ASSERT_TRUE(q.start_send(s));
-    ASSERT_NE(s.msg, nullptr);
-    EXPECT_EQ(s.msg->msg_iov[0].iov_base, more + 2);
-    EXPECT_EQ(s.len, 4u);
-    EXPECT_EQ(s.file_offset, 100u);
-    done = q.on_sent(4 + 300);  // the rest of the ranges, 300 of the file's bytes
-    EXPECT_TRUE(done.ranges_drained);
-    EXPECT_TRUE(done.short_send);
-    ASSERT_TRUE(q.start_send(s));
-    EXPECT_EQ(s.msg, nullptr);
-    EXPECT_EQ(s.len, 0u);
-    EXPECT_EQ(s.file_offset, 400u);
-    EXPECT_EQ(s.file_len, 700u);
-    done = q.on_sent(700);
-    EXPECT_FALSE(done.short_send);
-    EXPECT_FALSE(q.file_pending());
-    EXPECT_FALSE(q.start_send(s));
-}
-
 }  // namespace
 }  // namespace lake::server
