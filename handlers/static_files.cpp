@@ -123,6 +123,9 @@ class PassFiles {
 };
 
 thread_local PassFiles t_pass_files;
+
+// The worker's tick (Lifecycle::worker_tick).
+void close_idle_pass_files(unsigned) { t_pass_files.close_idle(); }
 std::atomic<std::uint64_t> g_files_opened{0};
 
 // Closes the file when the handler ends, however it ends (returned, threw, or destroyed
@@ -603,7 +606,14 @@ std::unique_ptr<StaticFiles> StaticFiles::mount(Router& router, const std::strin
     std::unique_ptr<StaticFiles> m(new StaticFiles(prefix == "/" ? std::string() : prefix, fd));
     m->cache_control_ = std::move(cache_control);
     m->precompressed_ = precompressed;
-    router.lifecycle().worker_tick.push_back([](unsigned) { t_pass_files.close_idle(); });
+    // One tick for every mount of a router: the pass's files are the worker thread's, not a
+    // mount's.
+    auto& ticks = router.lifecycle().worker_tick;
+    const bool ticking = std::any_of(ticks.begin(), ticks.end(), [](const auto& hook) {
+        auto* const* fn = hook.template target<void (*)(unsigned)>();
+        return fn != nullptr && *fn == &close_idle_pass_files;
+    });
+    if (!ticking) ticks.push_back(&close_idle_pass_files);
     router.add(http::Method::Get, m->prefix_ + "/{*path}", Handler::waiting(&serve, m.get()));
     if (!m->prefix_.empty())
         router.add(http::Method::Get, m->prefix_, {&redirect_to_slash, m.get()});

@@ -293,5 +293,22 @@ TEST(ApiExample, TheAdminGuardMeetsEverySpellingOfItsPrefixInFrontOfStaticFiles)
     }
 }
 
+// The static handler's per-thread open files are closed on the worker's tick: one hook for
+// every mount of a router, not one each (each would sweep the same table again).
+TEST(StaticFilesMount, SeveralMountsShareOneTick) {
+    Router router;
+    const std::size_t before = router.lifecycle().worker_tick.size();
+    std::string error;
+    const auto a = StaticFiles::mount(router, "/a", "/tmp", error);
+    const auto b = StaticFiles::mount(router, "/b", "/tmp", error);
+    const auto c = StaticFiles::mount(router, "/c", "/tmp", error, "", true);
+    ASSERT_TRUE(a && b && c) << error;
+    EXPECT_EQ(router.lifecycle().worker_tick.size(), before + 1);
+    Router other;  // another router (another server in the process) gets its own
+    const auto d = StaticFiles::mount(other, "/d", "/tmp", error);
+    ASSERT_NE(d, nullptr) << error;
+    EXPECT_EQ(other.lifecycle().worker_tick.size(), 1u);
+}
+
 }  // namespace
 }  // namespace lake::handlers
