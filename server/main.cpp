@@ -28,7 +28,7 @@
 #if defined(__x86_64__) && defined(__ELF__)
 asm(".section .text.hot.lake_hot_run_start,\"ax\",@progbits\n"
     ".p2align 12\n"
-    ".skip 2880, 0xcc\n"
+    ".skip 256, 0xcc\n"
     ".previous\n");
 #endif
 

@@ -6,7 +6,8 @@
  * wherever the code linked before it ends, so any change to that code, even code no request
  * runs, moved llhttp's lines into other sets of the instruction cache against the hot run's
  * (docs/loadtest.md, fourteenth session). The aligned function below raises the alignment of
- * this object's code section to 4 KiB, which puts the whole of it at such a boundary. */
+ * this object's code section to 4 KiB, which puts the whole of it at such a boundary (api.c and
+ * http.c likewise: server/http/llhttp_api_aligned.c). */
 #include <llhttp.c>
 
 __attribute__((aligned(4096), used, noinline)) void lake_llhttp_aligned(void) {}
