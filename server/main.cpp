@@ -15,16 +15,17 @@
 #include "server.hpp"
 
 // Where the request path's hot run (LAKE_HOT, lake/include/lake/config.hpp) starts. main.cpp's
-// object is the first the linker lays out, so this block opens the hot run: aligned to 4 KiB,
-// the instruction cache's 64 sets see every hot line at the same place whatever the cold and
-// start-up code before the run weighs (without it, 1.5 KiB more of cold code anywhere dealt the
-// request path's lines into other sets: 2 to 37 simulated misses a request). llhttp, the other
-// code every request runs, starts at a 4 KiB boundary too (server/http/llhttp_aligned.c), so the
-// hand is dealt by the hot code, llhttp, the built-in handlers (at a 4 KiB boundary as well,
-// handlers/builtin.cpp), the plugin, libc, and what per-request code is in none of them. The
-// lead below (int3, never run) is the offset that gave the fewest misses on the GET and POST
-// paths (`loadtest/instructions --cache-sim`, offsets 0 to 3,840 tried; docs/loadtest.md,
-// fourteenth to nineteenth sessions): when a change deals a bad hand, try the offsets again.
+// object is the first the linker lays out, so this block opens the hot run: aligned to 4 KiB, the
+// instruction cache's 64 sets see every hot line at the same place whatever the cold and start-up
+// code before the run weighs (without it, 1.5 KiB more of cold code anywhere dealt the request
+// path's lines into other sets: 2 to 37 simulated misses a request). llhttp, the other code every
+// request runs, starts at a 4 KiB boundary too (server/http/llhttp_aligned.c, and its api.c and
+// http.c: llhttp_api_aligned.c), so the hand is dealt by the hot code, llhttp, the built-in
+// handlers (at a 4 KiB boundary as well, handlers/builtin.cpp), the plugin, libc, and what
+// per-request code is in none of them. The lead below (int3, never run) is the offset that gave
+// the fewest misses on the GET and POST paths (`loadtest/instructions --cache-sim`, offsets 0 to
+// 3,840 tried; docs/loadtest.md, fourteenth to nineteenth sessions): when a change deals a bad
+// hand, try the offsets again.
 #if defined(__x86_64__) && defined(__ELF__)
 asm(".section .text.hot.lake_hot_run_start,\"ax\",@progbits\n"
     ".p2align 12\n"
