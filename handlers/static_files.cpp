@@ -194,6 +194,21 @@ const char* name_with_suffix(const Request& req, const char* name, std::string_v
     return p;
 }
 
+// The pass's key for the index of the directory `dir_name`: the name and a '/' ("/" for the
+// root), a name no file's request has (relative_name drops a trailing slash), so that an entry
+// under it is an index opened beneath its own directory. In the request arena (nullptr when
+// full).
+const char* index_key(const Request& req, const char* dir_name) {
+    if (std::strcmp(dir_name, ".") == 0) return "/";
+    const std::size_t n = std::strlen(dir_name);
+    auto* p = req.arena != nullptr ? static_cast<char*>(req.arena->allocate(n + 2, 1)) : nullptr;
+    if (p == nullptr) return nullptr;
+    std::memcpy(p, dir_name, n);
+    p[n] = '/';
+    p[n + 1] = '\0';
+    return p;
+}
+
 // The path below the prefix as a file name relative to the root, NUL-terminated, in the request
 // arena: percent-decoded, empty segments dropped. 0 and the name, or the status to answer: 400 for
 // a broken escape or a NUL, 403 for `.`/`..` segments and encoded slashes (a way around the
@@ -362,7 +377,23 @@ Task serve(const Request& req, Response& res, void* context) {
         if (!named_as_directory)
             co_await open_copy(req, mount.root_fd(), name, file, st, coding, true);
     }
-    if (coding.empty()) {
+    // A directory's index is shared by the pass too (not a precompressed mount's: its copies are
+    // looked for beneath the directory's own descriptor).
+    const char* index = nullptr;
+    bool shared_index = false;
+    if (coding.empty() && named_as_directory && !mount.precompressed()) {
+        index = index_key(req, name);
+        if (PassFiles::Entry* e =
+                index != nullptr ? t_pass_files.find(mount.root_fd(), index, io.pass()) : nullptr;
+            e != nullptr && e->fd >= 0) {
+            file.shared = e;
+            file.fd = e->fd;
+            st = e->st;
+            name = "index.html";  // for its Content-Type
+            shared_index = true;
+        }
+    }
+    if (coding.empty() && !shared_index) {
         if (PassFiles::Entry* e = t_pass_files.find(mount.root_fd(), name, io.pass())) {
             file.shared = e;  // opened and stated for another request of this pass
             file.fd = e->fd;
@@ -376,7 +407,7 @@ Task serve(const Request& req, Response& res, void* context) {
                 file.shared = t_pass_files.keep(mount.root_fd(), name, file.fd, st, io.pass());
         }
     }
-    if (rc >= 0 && S_ISREG(st.stx_mode) && named_as_directory) {
+    if (rc >= 0 && S_ISREG(st.stx_mode) && named_as_directory && !shared_index) {
         answer(res, 404, "Not Found\n");
         co_return;
     }
@@ -399,6 +430,8 @@ Task serve(const Request& req, Response& res, void* context) {
             rc = file.fd;
             g_files_opened.fetch_add(1, std::memory_order_relaxed);
             if (rc >= 0) rc = co_await io.stat(file.fd, st);
+            if (rc >= 0 && S_ISREG(st.stx_mode) && index != nullptr)
+                file.shared = t_pass_files.keep(mount.root_fd(), index, file.fd, st, io.pass());
         }
     }
     if (rc < 0) {

@@ -453,6 +453,25 @@ TEST_F(StaticFiles, ABurstForAPrecompressedCopyOpensItOnceAndLooksForTheMissingO
     fs::remove(root / "only-copy.txt.br");
 }
 
+// A directory's index is shared by the pass as well: a burst of 20 requests for a directory
+// opens its directory and its index once (not 40 times), each answered whole with the index's
+// type; the same file asked for by its own name, in the same burst, is answered as itself.
+TEST_F(StaticFiles, ABurstForADirectoryOpensItsIndexOnce) {
+    std::string burst;
+    for (int i = 0; i < 20; ++i) burst += get(i == 10 ? "/files/dir/index.html" : "/files/dir/");
+    Client c(server_->port(), 10000);
+    const std::uint64_t before = handlers::static_files_opened();
+    ASSERT_TRUE(c.send(burst));
+    for (int i = 0; i < 20; ++i) {
+        const HttpResponse r = c.read_response();
+        EXPECT_EQ(r.status, 200) << i;
+        EXPECT_EQ(r.body, "<h1>index</h1>\n") << i;
+        EXPECT_EQ(r.header("content-type"), "text/html; charset=utf-8") << i;
+    }
+    EXPECT_LE(handlers::static_files_opened() - before, 6u);  // two passes at most, and the name
+    EXPECT_EQ(request(get("/files/small.txt/")).status, 404) << "a file is no directory";
+}
+
 // More distinct files in one pass than the shared table holds (16), and a name too long to be
 // shared: each request keeps a descriptor of its own and is answered whole, and every file is
 // closed again.
