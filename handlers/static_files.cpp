@@ -194,28 +194,17 @@ const char* name_with_suffix(const Request& req, const char* name, std::string_v
     return p;
 }
 
-// The pass's key for the index of the directory `dir_name`: the name and a '/' ("/" for the
-// root), a name no file's request has (relative_name drops a trailing slash), so that an entry
-// under it is an index opened beneath its own directory. In the request arena (nullptr when
-// full).
-const char* index_key(const Request& req, const char* dir_name) {
-    if (std::strcmp(dir_name, ".") == 0) return "/";
-    const std::size_t n = std::strlen(dir_name);
-    auto* p = req.arena != nullptr ? static_cast<char*>(req.arena->allocate(n + 2, 1)) : nullptr;
-    if (p == nullptr) return nullptr;
-    std::memcpy(p, dir_name, n);
-    p[n] = '/';
-    p[n + 1] = '\0';
-    return p;
-}
+constexpr std::string_view kIndex = "index.html";
 
 // The path below the prefix as a file name relative to the root, NUL-terminated, in the request
-// arena: percent-decoded, empty segments dropped. 0 and the name, or the status to answer: 400 for
+// arena: percent-decoded, empty segments dropped; with `index`, the name of the directory's
+// index.html (a file like any other: it is opened beneath the root, and shared by the pass under
+// the same name as a request for it by name). 0 and the name, or the status to answer: 400 for
 // a broken escape or a NUL, 403 for `.`/`..` segments and encoded slashes (a way around the
 // segment check), 500 when the arena is full.
-int relative_name(const Request& req, std::string_view raw, const char*& name) {
+int relative_name(const Request& req, std::string_view raw, bool index, const char*& name) {
     if (req.arena == nullptr) return 500;
-    auto* out = static_cast<char*>(req.arena->allocate(raw.size() + 2, 1));
+    auto* out = static_cast<char*>(req.arena->allocate(raw.size() + 3 + kIndex.size(), 1));
     if (out == nullptr) return 500;
     std::size_t n = 0;
     std::size_t segment_start = 0;
@@ -246,6 +235,10 @@ int relative_name(const Request& req, std::string_view raw, const char*& name) {
     }
     if (int status = end_segment(); status != 0) return status;
     if (n != 0 && out[n - 1] == '/') --n;
+    if (index) {
+        if (n != 0) out[n++] = '/';
+        n = static_cast<std::size_t>(std::copy(kIndex.begin(), kIndex.end(), out + n) - out);
+    }
     if (n == 0) out[n++] = '.';  // the root itself
     out[n] = '\0';
     name = out;
@@ -313,14 +306,14 @@ std::string_view with_slash_and_query(const Request& req, std::string_view path)
     return {p, n};
 }
 
-// A precompressed copy of `name` in `dir_fd` (name.br, name.gz) that the client takes, the one
-// of higher weight first (br on a tie): when one is a regular file, `file` holds it (what it
+// A precompressed copy of `name` beneath `root_fd` (name.br, name.gz) that the client takes, the
+// one of higher weight first (br on a tie): when one is a regular file, `file` holds it (what it
 // held is closed), `st` says what it is and `coding` names its coding; otherwise all three stay.
-// Never a copy the client did not ask for: without Accept-Encoding, none. With `share` (`dir_fd`
-// is the mount's root, whose descriptor number names one directory for the mount's life) the
-// pass's files are looked at first, and what is opened or found missing is left for the pass.
-Task open_copy(const Request& req, int dir_fd, const char* name, FileGuard& file, struct statx& st,
-               std::string_view& coding, bool share) {
+// Never a copy the client did not ask for: without Accept-Encoding, none. The pass's files are
+// looked at first (the mount's root descriptor names one directory for the mount's life), and
+// what is opened or found missing is left for the pass.
+Task open_copy(const Request& req, int root_fd, const char* name, FileGuard& file, struct statx& st,
+               std::string_view& coding) {
     const int br = http::coding_weight(req, "br"), gzip = http::coding_weight(req, "gzip");
     const std::string_view order[2] = {br >= gzip ? "br" : "gzip", br >= gzip ? "gzip" : "br"};
     for (const std::string_view c : order) {
@@ -330,20 +323,19 @@ Task open_copy(const Request& req, int dir_fd, const char* name, FileGuard& file
         FileGuard encoded;
         struct statx encoded_st {};
         const std::uint64_t pass = req.io->pass();
-        if (PassFiles::Entry* e = share ? t_pass_files.find(dir_fd, copy, pass) : nullptr) {
+        if (PassFiles::Entry* e = t_pass_files.find(root_fd, copy, pass)) {
             if (e->fd < 0) continue;  // missing, found so earlier in this pass
             encoded.shared = e;
             encoded.fd = e->fd;
             encoded_st = e->st;
         } else {
-            encoded.fd = co_await req.io->open_beneath(dir_fd, copy);
+            encoded.fd = co_await req.io->open_beneath(root_fd, copy);
             g_files_opened.fetch_add(1, std::memory_order_relaxed);
-            if (encoded.fd == -ENOENT && share) t_pass_files.keep_missing(dir_fd, copy, pass);
+            if (encoded.fd == -ENOENT) t_pass_files.keep_missing(root_fd, copy, pass);
             if (encoded.fd < 0 || co_await req.io->stat(encoded.fd, encoded_st) < 0 ||
                 !S_ISREG(encoded_st.stx_mode))
                 continue;  // none, a directory, a link out of the root: no copy
-            if (share)
-                encoded.shared = t_pass_files.keep(dir_fd, copy, encoded.fd, encoded_st, pass);
+            encoded.shared = t_pass_files.keep(root_fd, copy, encoded.fd, encoded_st, pass);
         }
         std::swap(file.fd, encoded.fd);
         std::swap(file.shared, encoded.shared);
@@ -355,16 +347,18 @@ Task open_copy(const Request& req, int dir_fd, const char* name, FileGuard& file
 
 Task serve(const Request& req, Response& res, void* context) {
     const auto& mount = *static_cast<const StaticFiles*>(context);
+    // A path that ends in '/' names a directory: what answers for it is its index.html (a file
+    // there is not found, as the file system says of "file.txt/index.html"; and a directory named
+    // without the slash is redirected to it, or relative links in its index would resolve
+    // against its parent).
+    const bool named_as_directory = !req.path.empty() && req.path.back() == '/';
     const char* name = nullptr;
-    if (const int status = relative_name(req, req.param("path"), name); status != 0) {
+    if (const int status = relative_name(req, req.param("path"), named_as_directory, name);
+        status != 0) {
         answer(res, status, status == 403 ? "Forbidden\n" : http::reason_phrase(status));
         co_return;
     }
     handlers::Io& io = *req.io;
-    // A path that ends in '/' names a directory: a file there is not found (as the file system
-    // says of "file.txt/"), or relative links in it would resolve against a directory.
-    const bool named_as_directory = !req.path.empty() && req.path.back() == '/';
-    FileGuard dir;  // the directory of an index.html; the root's is the mount's
     FileGuard file;
     struct statx st {};
     int rc = 0;
@@ -374,26 +368,9 @@ Task serve(const Request& req, Response& res, void* context) {
     std::string_view coding;
     if (mount.precompressed()) {
         res.add_header({"Vary", "Accept-Encoding"});
-        if (!named_as_directory)
-            co_await open_copy(req, mount.root_fd(), name, file, st, coding, true);
+        co_await open_copy(req, mount.root_fd(), name, file, st, coding);
     }
-    // A directory's index is shared by the pass too (not a precompressed mount's: its copies are
-    // looked for beneath the directory's own descriptor).
-    const char* index = nullptr;
-    bool shared_index = false;
-    if (coding.empty() && named_as_directory && !mount.precompressed()) {
-        index = index_key(req, name);
-        if (PassFiles::Entry* e =
-                index != nullptr ? t_pass_files.find(mount.root_fd(), index, io.pass()) : nullptr;
-            e != nullptr && e->fd >= 0) {
-            file.shared = e;
-            file.fd = e->fd;
-            st = e->st;
-            name = "index.html";  // for its Content-Type
-            shared_index = true;
-        }
-    }
-    if (coding.empty() && !shared_index) {
+    if (coding.empty()) {
         if (PassFiles::Entry* e = t_pass_files.find(mount.root_fd(), name, io.pass())) {
             file.shared = e;  // opened and stated for another request of this pass
             file.fd = e->fd;
@@ -407,32 +384,14 @@ Task serve(const Request& req, Response& res, void* context) {
                 file.shared = t_pass_files.keep(mount.root_fd(), name, file.fd, st, io.pass());
         }
     }
-    if (rc >= 0 && S_ISREG(st.stx_mode) && named_as_directory && !shared_index) {
-        answer(res, 404, "Not Found\n");
-        co_return;
-    }
-    if (rc >= 0 && S_ISDIR(st.stx_mode)) {
-        if (!named_as_directory) {
-            // Relative links in its index resolve against the directory only with the slash.
-            const std::string_view to = with_slash_and_query(req, req.path);
-            if (to.empty()) {
-                answer(res, 500, "Internal Server Error\n");
-                co_return;
-            }
-            res.redirect(301, to);
+    if (rc >= 0 && S_ISDIR(st.stx_mode) && !named_as_directory) {
+        const std::string_view to = with_slash_and_query(req, req.path);
+        if (to.empty()) {
+            answer(res, 500, "Internal Server Error\n");
             co_return;
         }
-        std::swap(dir.fd, file.fd);
-        name = "index.html";  // for its Content-Type
-        if (mount.precompressed()) co_await open_copy(req, dir.fd, name, file, st, coding, false);
-        if (coding.empty()) {
-            file.fd = co_await io.open_beneath(dir.fd, name);
-            rc = file.fd;
-            g_files_opened.fetch_add(1, std::memory_order_relaxed);
-            if (rc >= 0) rc = co_await io.stat(file.fd, st);
-            if (rc >= 0 && S_ISREG(st.stx_mode) && index != nullptr)
-                file.shared = t_pass_files.keep(mount.root_fd(), index, file.fd, st, io.pass());
-        }
+        res.redirect(301, to);
+        co_return;
     }
     if (rc < 0) {
         switch (-rc) {

@@ -453,9 +453,9 @@ TEST_F(StaticFiles, ABurstForAPrecompressedCopyOpensItOnceAndLooksForTheMissingO
     fs::remove(root / "only-copy.txt.br");
 }
 
-// A directory's index is shared by the pass as well: a burst of 20 requests for a directory
-// opens its directory and its index once (not 40 times), each answered whole with the index's
-// type; the same file asked for by its own name, in the same burst, is answered as itself.
+// A directory's index is a file like any other, shared by the pass: a burst of 20 requests for
+// a directory, one of them for its index.html by name, opens that file once a pass (not the
+// directory and then its index, 40 times), each answered whole with the index's type.
 TEST_F(StaticFiles, ABurstForADirectoryOpensItsIndexOnce) {
     std::string burst;
     for (int i = 0; i < 20; ++i) burst += get(i == 10 ? "/files/dir/index.html" : "/files/dir/");
@@ -468,8 +468,25 @@ TEST_F(StaticFiles, ABurstForADirectoryOpensItsIndexOnce) {
         EXPECT_EQ(r.body, "<h1>index</h1>\n") << i;
         EXPECT_EQ(r.header("content-type"), "text/html; charset=utf-8") << i;
     }
-    EXPECT_LE(handlers::static_files_opened() - before, 6u);  // two passes at most, and the name
+    EXPECT_LE(handlers::static_files_opened() - before, 2u);  // two passes at most
     EXPECT_EQ(request(get("/files/small.txt/")).status, 404) << "a file is no directory";
+}
+
+// On a precompressed mount too: a burst for a directory whose index has a .gz copy opens the
+// copy once a pass, and the index itself never.
+TEST_F(StaticFiles, ABurstForAPrecompressedDirectoryOpensItsIndexCopyOnce) {
+    std::string burst;
+    for (int i = 0; i < 20; ++i) burst += get("/gz/dir/", "Accept-Encoding: gzip\r\n");
+    Client c(server_->port(), 10000);
+    const std::uint64_t before = handlers::static_files_opened();
+    ASSERT_TRUE(c.send(burst));
+    for (int i = 0; i < 20; ++i) {
+        const HttpResponse r = c.read_response();
+        EXPECT_EQ(r.body, "GZ bytes of the index") << i;
+        EXPECT_EQ(r.header("content-encoding"), "gzip") << i;
+        EXPECT_EQ(r.header("content-type"), "text/html; charset=utf-8") << i;
+    }
+    EXPECT_LE(handlers::static_files_opened() - before, 2u);  // two passes at most
 }
 
 // More distinct files in one pass than the shared table holds (16), and a name too long to be
@@ -526,7 +543,7 @@ TEST(StaticFilesFullArena, ARedirectThatDoesNotFitIs500) {
 // Where the request arena cannot hold the precompressed copy's name (a long name behind a large
 // head), the file is served as it is, not failed: swept over the head's length, each answer is
 // the copy, the original or (the arena full sooner still) a 5xx, in that order, and the original
-// comes up.
+// comes up before the head is too large to take.
 TEST(StaticFilesFullArena, ACopysNameThatDoesNotFitServesTheOriginal) {
     char templ[] = "/tmp/lake-static-copy-XXXXXX";
     const fs::path root = ::mkdtemp(templ);
@@ -540,7 +557,9 @@ TEST(StaticFilesFullArena, ACopysNameThatDoesNotFitServesTheOriginal) {
     ASSERT_EQ(server.error(), "");
     std::string seen;  // 'c' copy, 'o' original, 'x' a 5xx: one letter per change
     const std::string query(7500, 'q');
-    for (std::size_t more = 0; more <= 2000; more += 4) {  // the head grows 4 bytes a request
+    // The head grows 4 bytes a request, up to the limit of a head's size (431): how much of the
+    // arena the handler's own frame takes differs from build to build.
+    for (std::size_t more = 0; more <= 4000; more += 4) {
         std::string pad;
         for (int i = 0; i < 2; ++i)
             pad += "X-Pad-" + std::to_string(i) + ": " + std::string(5000, 'p') + "\r\n";
@@ -548,6 +567,7 @@ TEST(StaticFilesFullArena, ACopysNameThatDoesNotFitServesTheOriginal) {
         Client client(server.port(), 10000);
         ASSERT_TRUE(client.send(get("/gz/" + name + ".txt?" + query, pad)));
         const HttpResponse r = client.read_response();
+        if (r.status == 431) break;
         char kind = '?';
         if (r.status == 200 && r.body == "GZ bytes" && r.header("content-encoding") == "gzip")
             kind = 'c';
