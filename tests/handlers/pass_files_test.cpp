@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -93,7 +94,9 @@ TEST(PassFiles, ALongNameOrAFullTableIsNotKept) {
     std::vector<int> fds;
     for (int i = 0;; ++i) {
         const int f = open_null();
-        PassFiles::Entry* e = files.keep(3, ("f" + std::to_string(i)).c_str(), f, {}, 1);
+        char name[16];
+        std::snprintf(name, sizeof(name), "f%d", i);  // (GCC 12 -O3 warns of "f" + to_string)
+        PassFiles::Entry* e = files.keep(3, name, f, {}, 1);
         if (e == nullptr) {
             ::close(f);
             break;
