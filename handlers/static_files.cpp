@@ -110,7 +110,9 @@ constexpr std::string_view kIndex = "index.html";
 // segment check), 500 when the arena is full.
 int relative_name(const Request& req, std::string_view raw, bool index, const char*& name) {
     if (req.arena == nullptr) return 500;
-    auto* out = static_cast<char*>(req.arena->allocate(raw.size() + 3 + kIndex.size(), 1));
+    // The name, its NUL, and for an index its '/' and "index.html".
+    const std::size_t room = raw.size() + 2 + (index ? 1 + kIndex.size() : 0);
+    auto* out = static_cast<char*>(req.arena->allocate(room, 1));
     if (out == nullptr) return 500;
     std::size_t n = 0;
     std::size_t segment_start = 0;
